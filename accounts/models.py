@@ -1,0 +1,117 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: a customer, or a member of staff. Email is the login."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=20, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    previous_login = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Account(models.Model):
+    """A bank account. Its balance is kept here, in paise, and changed only by the ledger service."""
+
+    class Kind(models.TextChoices):
+        SAVINGS = "savings", "Savings"
+        CURRENT = "current", "Current"
+        INTERNAL = "internal", "Internal"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen"
+        CLOSED = "closed", "Closed"
+
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
+        help_text="Empty for the bank's own internal accounts.",
+    )
+    number = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=60, help_text="A name the customer recognises, e.g. 'Salary savings'.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    currency = models.CharField(max_length=3, default="INR", editable=False)
+    balance = models.BigIntegerField(default=0, help_text="Paise.")
+    overdraft_limit = models.BigIntegerField(default=0, help_text="Paise the balance may go below zero.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    opened_on = models.DateField(default=timezone.localdate)
+    # Bumped by every posting: a cache key for anything derived from this account's ledger.
+    ledger_version = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="internal") | Q(balance__gte=-F("overdraft_limit")),
+                name="account_balance_within_overdraft",
+                violation_error_message="Balance would go below the overdraft limit.",
+            ),
+            models.CheckConstraint(condition=Q(overdraft_limit__gte=0), name="account_overdraft_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind="internal", owner__isnull=True) | (~Q(kind="internal") & Q(owner__isnull=False)),
+                name="account_owner_matches_kind",
+            ),
+            models.CheckConstraint(condition=Q(currency="INR"), name="account_currency_inr"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_number})"
+
+    @property
+    def masked_number(self) -> str:
+        return "••" + self.number[-4:]
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == self.Kind.INTERNAL

@@ -1,0 +1,61 @@
+import uuid
+
+import pytest
+
+from accounts.internal import ensure_internal_accounts
+from accounts.models import Account, User
+from tests.factories import AccountFactory, UserFactory
+from transactions import services
+from transactions.categories import ensure_categories
+from transactions.models import Category
+
+
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table between tests, the migrations' data with them: put back the
+    internal accounts and categories that every posting needs."""
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        ensure_internal_accounts(Account)
+        ensure_categories(Category)
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return UserFactory(email="alice@example.com", full_name="Alice Iyer")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return UserFactory(email="bob@example.com", full_name="Bob Menon")
+
+
+def fund(account: Account, paise: int) -> Account:
+    """Put money into an account the way the bank does: a deposit through the ledger."""
+    services.deposit_create(
+        account=account, amount_paise=paise, description="Opening deposit", idempotency_key=str(uuid.uuid4())
+    )
+    account.refresh_from_db()
+    return account
+
+
+@pytest.fixture
+def alice_savings(alice) -> Account:
+    return fund(AccountFactory(owner=alice, name="Savings", kind=Account.Kind.SAVINGS), 50_000_00)
+
+
+@pytest.fixture
+def alice_current(alice) -> Account:
+    return AccountFactory(owner=alice, name="Current", kind=Account.Kind.CURRENT)
+
+
+@pytest.fixture
+def bob_savings(bob) -> Account:
+    return fund(AccountFactory(owner=bob, name="Savings", kind=Account.Kind.SAVINGS), 10_000_00)

@@ -1,0 +1,88 @@
+"""The ledger: double entry, append-only, kept honest by PostgreSQL (see migrations 0003)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=30, primary_key=True)
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Transaction(models.Model):
+    """One movement of money. Its entries sum to zero; it is never edited, only reversed."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", "Transfer"
+        DEPOSIT = "deposit", "Deposit"
+        WITHDRAWAL = "withdrawal", "Withdrawal"
+        CARD = "card", "Card payment"
+        UPI = "upi", "UPI payment"
+        SALARY = "salary", "Salary"
+        INTEREST = "interest", "Interest"
+        FEE = "fee", "Fee"
+        REVERSAL = "reversal", "Reversal"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    description = models.CharField(max_length=140, blank=True)
+    counterparty = models.CharField(max_length=140, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    initiator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The person who asked for it; empty for the bank's own postings.",
+    )
+    idempotency_key = models.CharField(max_length=100)
+    created = models.DateTimeField(default=timezone.now)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiator", "idempotency_key"], name="transaction_initiator_key_unique"
+            ),
+            # PostgreSQL never treats two NULL initiators as equal: system postings need their own index.
+            models.UniqueConstraint(
+                fields=["idempotency_key"], condition=Q(initiator__isnull=True),
+                name="transaction_system_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}: {self.description}"
+
+
+class Entry(models.Model):
+    """One leg of a transaction on one account: a signed amount and the account's balance after it."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField(help_text="Paise; positive credits the account, negative debits it.")
+    balance_after = models.BigIntegerField(help_text="Paise.")
+    created = models.DateTimeField(help_text="The transaction's time, copied for the history index.")
+
+    class Meta:
+        verbose_name_plural = "entries"
+        indexes = [
+            models.Index(fields=["account", "-created", "-id"], name="entry_account_history"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.UniqueConstraint(fields=["transaction", "account"], name="entry_one_leg_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.number} {self.amount:+d}"

@@ -1,0 +1,265 @@
+"""Writes to the ledger. Every movement of money goes through `_post`, which keeps the ledger's rules:
+accounts locked in primary-key order, entries that sum to zero, balances updated in the same database
+transaction, and an idempotency key that makes a repeated request return the first result.
+
+PostgreSQL enforces the same rules again (migration 0003): the checks here exist to give a readable error.
+"""
+
+import datetime
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import internal
+from accounts.models import Account
+from transactions.models import Entry, Transaction
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# An account named by primary key, by account number (the bank's internal accounts), or as an object.
+AccountRef = Account | int | str
+
+
+class TransferError(Exception):
+    """A movement of money that the ledger refuses. The message is fit to show the customer."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _ref_key(ref: AccountRef) -> int | str:
+    return ref.pk if isinstance(ref, Account) else ref
+
+
+def _lock_accounts(refs: Sequence[int | str]) -> dict[int | str, Account]:
+    """Lock every touched account, in primary-key order so that two postings never deadlock."""
+    ids = [r for r in refs if isinstance(r, int)]
+    numbers = [r for r in refs if isinstance(r, str)]
+    rows = list(
+        Account.objects.select_for_update().filter(Q(pk__in=ids) | Q(number__in=numbers)).order_by("pk")
+    )
+    found: dict[int | str, Account] = {}
+    for account in rows:
+        found[account.pk] = account
+        found[account.number] = account
+    missing = [r for r in refs if r not in found]
+    if missing:
+        raise TransferError(_("That account does not exist."), code="no_such_account")
+    return found
+
+
+def _same_request(existing: Transaction, kind: str, legs: dict[int, int], description: str) -> bool:
+    existing_legs = dict(existing.entries.values_list("account_id", "amount"))
+    return existing.kind == kind and existing.description == description and existing_legs == legs
+
+
+def _find_existing(initiator: "User | None", key: str) -> Transaction | None:
+    if initiator is None:
+        return Transaction.objects.filter(initiator__isnull=True, idempotency_key=key).first()
+    return Transaction.objects.filter(initiator=initiator, idempotency_key=key).first()
+
+
+def _replay(existing: Transaction, kind: str, legs: dict[int, int], description: str) -> Transaction:
+    if not _same_request(existing, kind, legs, description):
+        raise TransferError(
+            _("This request was already used for a different payment. Please start again."),
+            code="idempotency_conflict",
+        )
+    return existing
+
+
+def _check_account_rules(
+    account: Account, amount: int, *, owner: "User | None", owner_required: bool
+) -> None:
+    if account.is_internal:
+        return
+    if owner_required and (owner is None or account.owner_id != owner.pk):
+        raise TransferError(_("That account is not one of yours."), code="not_owner")
+    if amount < 0:
+        if account.status != Account.Status.ACTIVE:
+            raise TransferError(
+                _("Account %(account)s is %(status)s: no money can leave it.")
+                % {"account": account.masked_number, "status": account.get_status_display().lower()},
+                code="account_inactive",
+            )
+        if account.balance + amount < -account.overdraft_limit:
+            raise TransferError(
+                _("Not enough money in %(account)s for this amount.") % {"account": account.masked_number},
+                code="insufficient_funds",
+            )
+    elif account.status == Account.Status.CLOSED:
+        raise TransferError(
+            _("Account %(account)s is closed.") % {"account": account.masked_number}, code="account_inactive"
+        )
+
+
+def _post(
+    *,
+    kind: str,
+    legs: Sequence[tuple[AccountRef, int]],
+    description: str,
+    idempotency_key: str,
+    initiator: "User | None" = None,
+    counterparty: str = "",
+    category: str | None = None,
+    created: datetime.datetime | None = None,
+    owner: "User | None" = None,
+    debits_need_owner: bool = False,
+    credits_need_owner: bool = False,
+) -> Transaction:
+    """Post one balanced transaction. `legs` pairs an account with a signed amount in paise."""
+    if not idempotency_key:
+        raise TransferError(_("This request has expired. Please start again."), code="no_idempotency_key")
+    if len(legs) < 2:
+        raise TransferError(_("A transaction needs at least two accounts."), code="too_few_legs")
+    refs = [_ref_key(ref) for ref, _amount in legs]
+    if len(set(refs)) != len(refs):
+        raise TransferError(_("Choose two different accounts."), code="same_account")
+    for _ref, amount in legs:
+        if type(amount) is not int or amount == 0:
+            raise TransferError(_("Enter an amount greater than zero."), code="amount_invalid")
+    if sum(amount for _ref, amount in legs) != 0:
+        raise TransferError(_("The entries of a transaction must balance."), code="unbalanced")
+    created = created or timezone.now()
+
+    by_id: dict[int, int] = {}
+    try:
+        with transaction.atomic():
+            locked = _lock_accounts(refs)
+            by_id = {locked[ref].pk: amount for ref, (_r, amount) in zip(refs, legs, strict=True)}
+            existing = _find_existing(initiator, idempotency_key)
+            if existing is not None:
+                return _replay(existing, kind, by_id, description)
+            for ref, (_r, amount) in zip(refs, legs, strict=True):
+                need_owner = debits_need_owner if amount < 0 else credits_need_owner
+                _check_account_rules(locked[ref], amount, owner=owner, owner_required=need_owner)
+
+            txn = Transaction.objects.create(
+                kind=kind, description=description, counterparty=counterparty, category_id=category,
+                initiator=initiator, idempotency_key=idempotency_key, created=created,
+            )
+            entries = []
+            for account_id, amount in sorted(by_id.items()):
+                account = locked[account_id]
+                account.balance += amount
+                entries.append(Entry(
+                    transaction=txn, account_id=account_id, amount=amount,
+                    balance_after=account.balance, created=created,
+                ))
+            Entry.objects.bulk_create(entries)
+            for account_id in sorted(by_id):
+                Account.objects.filter(pk=account_id).update(
+                    balance=locked[account_id].balance, ledger_version=F("ledger_version") + 1
+                )
+            return txn
+    except IntegrityError:
+        # Two requests with one key raced past the check above; the unique constraint let one through.
+        existing = _find_existing(initiator, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, kind, by_id, description)
+
+
+def transfer_create(
+    *,
+    initiator: "User",
+    source: AccountRef,
+    destination: AccountRef,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+) -> Transaction:
+    """Move money between two accounts of the initiator."""
+    if type(amount_paise) is not int or amount_paise <= 0:
+        raise TransferError(_("Enter an amount greater than zero."), code="amount_invalid")
+    if amount_paise > settings.TRANSFER_MAX_PAISE:
+        raise TransferError(_("That amount is above the limit for one transfer."), code="amount_over_limit")
+    if _ref_key(source) == _ref_key(destination):
+        raise TransferError(_("Choose two different accounts."), code="same_account")
+    for ref in (source, destination):
+        if isinstance(ref, str):
+            raise TransferError(_("That account is not one of yours."), code="not_owner")
+    return _post(
+        kind=Transaction.Kind.TRANSFER,
+        legs=[(source, -amount_paise), (destination, amount_paise)],
+        description=description or _("Transfer between own accounts"),
+        idempotency_key=idempotency_key,
+        initiator=initiator,
+        category="transfers",
+        owner=initiator,
+        debits_need_owner=True,
+        credits_need_owner=True,
+    )
+
+
+def deposit_create(
+    *,
+    account: AccountRef,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+    kind: str = Transaction.Kind.DEPOSIT,
+    counterparty: str = "",
+    category: str | None = None,
+    created: datetime.datetime | None = None,
+    initiator: "User | None" = None,
+) -> Transaction:
+    """Money from outside the bank (a cash deposit, a salary, an incoming NEFT) into an account."""
+    return _post(
+        kind=kind, legs=[(internal.SETTLEMENT, -amount_paise), (account, amount_paise)],
+        description=description, idempotency_key=idempotency_key, initiator=initiator,
+        counterparty=counterparty, category=category, created=created,
+    )
+
+
+def payment_create(
+    *,
+    account: AccountRef,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+    kind: str = Transaction.Kind.UPI,
+    counterparty: str = "",
+    category: str | None = None,
+    created: datetime.datetime | None = None,
+    initiator: "User | None" = None,
+) -> Transaction:
+    """Money leaving the bank from an account: a card or UPI payment, a withdrawal, an EMI."""
+    return _post(
+        kind=kind, legs=[(account, -amount_paise), (internal.SETTLEMENT, amount_paise)],
+        description=description, idempotency_key=idempotency_key, initiator=initiator,
+        counterparty=counterparty, category=category, created=created,
+    )
+
+
+def interest_credit(
+    *, account: AccountRef, amount_paise: int, idempotency_key: str, created: datetime.datetime | None = None
+) -> Transaction:
+    return _post(
+        kind=Transaction.Kind.INTEREST, legs=[(internal.INTEREST, -amount_paise), (account, amount_paise)],
+        description=_("Savings interest"), idempotency_key=idempotency_key, counterparty="SecureBank",
+        category="interest", created=created,
+    )
+
+
+def fee_charge(
+    *,
+    account: AccountRef,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+    created: datetime.datetime | None = None,
+) -> Transaction:
+    return _post(
+        kind=Transaction.Kind.FEE, legs=[(account, -amount_paise), (internal.FEES, amount_paise)],
+        description=description, idempotency_key=idempotency_key, counterparty="SecureBank",
+        category="other", created=created,
+    )
