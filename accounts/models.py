@@ -75,7 +75,11 @@ class Account(models.Model):
         CLOSED = "closed", "Closed"
 
     owner = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
         help_text="Empty for the bank's own internal accounts.",
     )
     number = models.CharField(max_length=20, unique=True)
@@ -97,9 +101,12 @@ class Account(models.Model):
                 name="account_balance_within_overdraft",
                 violation_error_message="Balance would go below the overdraft limit.",
             ),
-            models.CheckConstraint(condition=Q(overdraft_limit__gte=0), name="account_overdraft_not_negative"),
             models.CheckConstraint(
-                condition=Q(kind="internal", owner__isnull=True) | (~Q(kind="internal") & Q(owner__isnull=False)),
+                condition=Q(overdraft_limit__gte=0), name="account_overdraft_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="internal", owner__isnull=True)
+                | (~Q(kind="internal") & Q(owner__isnull=False)),
                 name="account_owner_matches_kind",
             ),
             models.CheckConstraint(condition=Q(currency="INR"), name="account_currency_inr"),

@@ -5,6 +5,7 @@ Inside the portal an amount is always an ``int`` of paise. ``Decimal`` appears o
 
 import re
 from decimal import Decimal
+
 from babel.numbers import format_currency
 
 PAISE_PER_RUPEE = 100

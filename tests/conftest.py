@@ -59,3 +59,8 @@ def alice_current(alice) -> Account:
 @pytest.fixture
 def bob_savings(bob) -> Account:
     return fund(AccountFactory(owner=bob, name="Savings", kind=Account.Kind.SAVINGS), 10_000_00)
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    return UserFactory(email="charlie@example.com", full_name="Charlie Das")

@@ -4,7 +4,7 @@ import factory
 
 from accounts.models import Account, User
 
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+PASSWORD = "correct-horse-battery-staple"
 
 _numbers = itertools.count(100000000001)
 

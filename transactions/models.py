@@ -39,7 +39,11 @@ class Transaction(models.Model):
     counterparty = models.CharField(max_length=140, blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
     initiator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The person who asked for it; empty for the bank's own postings.",
     )
     idempotency_key = models.CharField(max_length=100)
@@ -56,7 +60,8 @@ class Transaction(models.Model):
             ),
             # PostgreSQL never treats two NULL initiators as equal: system postings need their own index.
             models.UniqueConstraint(
-                fields=["idempotency_key"], condition=Q(initiator__isnull=True),
+                fields=["idempotency_key"],
+                condition=Q(initiator__isnull=True),
                 name="transaction_system_key_unique",
             ),
         ]

@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from transactions import views
+
+urlpatterns = [
+    path("transfers/new/", views.transfer_new, name="transfer_new"),
+    path("transfers/confirm/", views.transfer_confirm, name="transfer_confirm"),
+    path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
+]

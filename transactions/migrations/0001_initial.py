@@ -7,75 +7,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('slug', models.SlugField(max_length=30, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=60)),
+                ("slug", models.SlugField(max_length=30, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=60)),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['name'],
+                "verbose_name_plural": "categories",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('transfer', 'Transfer'), ('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('card', 'Card payment'), ('upi', 'UPI payment'), ('salary', 'Salary'), ('interest', 'Interest'), ('fee', 'Fee'), ('reversal', 'Reversal')], max_length=12)),
-                ('description', models.CharField(blank=True, max_length=140)),
-                ('counterparty', models.CharField(blank=True, max_length=140)),
-                ('idempotency_key', models.CharField(max_length=100)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='transactions.category')),
-                ('initiator', models.ForeignKey(blank=True, help_text="The person who asked for it; empty for the bank's own postings.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reversal_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='transactions.transaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("transfer", "Transfer"),
+                            ("deposit", "Deposit"),
+                            ("withdrawal", "Withdrawal"),
+                            ("card", "Card payment"),
+                            ("upi", "UPI payment"),
+                            ("salary", "Salary"),
+                            ("interest", "Interest"),
+                            ("fee", "Fee"),
+                            ("reversal", "Reversal"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=140)),
+                ("counterparty", models.CharField(blank=True, max_length=140)),
+                ("idempotency_key", models.CharField(max_length=100)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="transactions.category",
+                    ),
+                ),
+                (
+                    "initiator",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The person who asked for it; empty for the bank's own postings.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reversal_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="transactions.transaction",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField(help_text='Paise; positive credits the account, negative debits it.')),
-                ('balance_after', models.BigIntegerField(help_text='Paise.')),
-                ('created', models.DateTimeField(help_text="The transaction's time, copied for the history index.")),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.account')),
-                ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='transactions.transaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "amount",
+                    models.BigIntegerField(
+                        help_text="Paise; positive credits the account, negative debits it."
+                    ),
+                ),
+                ("balance_after", models.BigIntegerField(help_text="Paise.")),
+                (
+                    "created",
+                    models.DateTimeField(help_text="The transaction's time, copied for the history index."),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="transactions.transaction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entries',
+                "verbose_name_plural": "entries",
             },
         ),
         migrations.AddConstraint(
-            model_name='transaction',
-            constraint=models.UniqueConstraint(fields=('initiator', 'idempotency_key'), name='transaction_initiator_key_unique'),
+            model_name="transaction",
+            constraint=models.UniqueConstraint(
+                fields=("initiator", "idempotency_key"), name="transaction_initiator_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transaction',
-            constraint=models.UniqueConstraint(condition=models.Q(('initiator__isnull', True)), fields=('idempotency_key',), name='transaction_system_key_unique'),
+            model_name="transaction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("initiator__isnull", True)),
+                fields=("idempotency_key",),
+                name="transaction_system_key_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['account', '-created', '-id'], name='entry_account_history'),
+            model_name="entry",
+            index=models.Index(fields=["account", "-created", "-id"], name="entry_account_history"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='entry_amount_not_zero'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="entry_amount_not_zero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(fields=('transaction', 'account'), name='entry_one_leg_per_account'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(
+                fields=("transaction", "account"), name="entry_one_leg_per_account"
+            ),
         ),
     ]

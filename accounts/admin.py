@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from accounts.models import Account, User
+from portal.money import format_paise
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "phone", "is_staff", "is_active", "last_login"]
+    search_fields = ["email", "full_name", "phone"]
+    readonly_fields = ["last_login", "previous_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["full_name", "phone"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "previous_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})
+    ]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["number", "name", "owner", "kind", "status", "balance_display"]
+    list_filter = ["kind", "status"]
+    search_fields = ["number", "name", "owner__email", "owner__full_name"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    # Money is moved only by the ledger service: no staff member edits a balance.
+    readonly_fields = ["balance_display", "currency", "ledger_version"]
+    fields = [
+        "owner",
+        "number",
+        "name",
+        "kind",
+        "status",
+        "overdraft_limit",
+        "opened_on",
+        "balance_display",
+        "currency",
+        "ledger_version",
+    ]
+
+    @admin.display(description="Balance", ordering="balance")
+    def balance_display(self, obj: Account) -> str:
+        return format_paise(obj.balance)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:  # An account's identity and its limit change only through their own flows.
+            fields += ["owner", "number", "kind", "overdraft_limit"]
+        return fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
+        return False

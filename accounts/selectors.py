@@ -1,0 +1,16 @@
+"""Reads for the accounts app. Every selector takes the user and filters by it."""
+
+from django.db.models import QuerySet
+
+from accounts.models import Account, User
+
+
+def account_list(*, user: User) -> QuerySet[Account]:
+    """The customer's accounts, open ones first in the order they were opened."""
+    return Account.objects.filter(owner=user).exclude(status=Account.Status.CLOSED).order_by("id")
+
+
+def account_choices(*, user: User, for_debit: bool) -> QuerySet[Account]:
+    """Accounts the customer may move money out of (active) or into (not closed)."""
+    accounts = account_list(user=user)
+    return accounts.filter(status=Account.Status.ACTIVE) if for_debit else accounts

@@ -1,0 +1,86 @@
+import datetime
+import uuid
+
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account
+from tests.conftest import fund
+from tests.factories import AccountFactory, UserFactory
+from transactions import services
+
+
+def _spend(account, times):
+    start = timezone.now() - datetime.timedelta(days=times)
+    for i in range(times):
+        services.payment_create(
+            account=account,
+            amount_paise=1_00,
+            description=f"Chai {i}",
+            counterparty="Chaayos",
+            category="dining",
+            idempotency_key=str(uuid.uuid4()),
+            created=start + datetime.timedelta(days=i),
+        )
+
+
+def test_it_redirects_anonymous_to_login(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_shows_each_account_with_its_balance_in_indian_format(client, alice):
+    fund(AccountFactory(owner=alice, name="Salary savings"), 1_23_456_78)
+    AccountFactory(owner=alice, name="Everyday current", kind=Account.Kind.CURRENT)
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert "Salary savings" in body and "Everyday current" in body
+    assert "₹1,23,456.78" in body
+    assert "₹0.00" in body
+
+
+def test_it_shows_only_the_last_five_transactions_newest_first(client, alice, alice_savings):
+    _spend(alice_savings, 8)
+    client.force_login(alice)
+    account = client.get(reverse("dashboard")).context["accounts"][0]
+    # The opening deposit was posted now; the payments are dated over the past week.
+    assert [e.txn_description for e in account.recent] == ["Opening deposit"] + [
+        f"Chai {i}" for i in (7, 6, 5, 4)
+    ]
+
+
+def test_it_never_shows_another_customers_accounts(client, alice, alice_savings, bob_savings):
+    bob_savings.name = "Bob's secret stash"
+    bob_savings.save(update_fields=["name"])
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert "Bob&#x27;s secret stash" not in body and "secret stash" not in body
+    assert bob_savings.masked_number not in body
+
+
+def test_it_costs_the_same_queries_whatever_the_history_length(client, alice, django_assert_num_queries):
+    short, long_ = fund(AccountFactory(owner=alice), 10_000_00), fund(AccountFactory(owner=alice), 10_000_00)
+    _spend(short, 1)
+    client.force_login(alice)
+    with django_assert_num_queries(3) as small:
+        client.get(reverse("dashboard"))
+    _spend(long_, 60)
+    other = UserFactory()
+    for _ in range(3):
+        _spend(fund(AccountFactory(owner=other), 1_000_00), 5)
+    with django_assert_num_queries(len(small.captured_queries)):
+        client.get(reverse("dashboard"))
+
+
+def test_it_shows_the_previous_login_time(client, alice):
+    earlier = timezone.now() - datetime.timedelta(days=3)
+    alice.last_login = earlier
+    alice.save(update_fields=["last_login"])
+    client.post(
+        reverse("login"), {"username": "alice@example.com", "password": "correct-horse-battery-staple"}
+    )
+    alice.refresh_from_db()
+    assert alice.previous_login == earlier
+    body = client.get(reverse("dashboard")).content.decode()
+    assert timezone.localtime(earlier).strftime("%-d %B %Y") in body

@@ -1,0 +1,39 @@
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+
+def test_it_logs_in_by_email_in_any_case(client, alice):
+    response = client.post(reverse("login"), {"username": "Alice@Example.COM", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard")
+
+
+def test_it_refuses_a_wrong_password_with_a_clear_message(client, alice):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": "wrong"})
+    assert response.status_code == 200
+    assert "do not match an account" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_gives_an_unknown_email_the_same_answer_as_a_wrong_password(client, alice):
+    wrong_password = client.post(reverse("login"), {"username": "alice@example.com", "password": "nope"})
+    unknown = client.post(reverse("login"), {"username": "nobody@example.com", "password": "nope"})
+    assert wrong_password.context["form"].non_field_errors() == unknown.context["form"].non_field_errors()
+
+
+def test_it_returns_to_the_page_asked_for_after_login(client, alice):
+    next_url = reverse("transfer_new")
+    response = client.post(
+        reverse("login") + f"?next={next_url}",
+        {"username": "alice@example.com", "password": PASSWORD, "next": next_url},
+    )
+    assert response["Location"] == next_url
+
+
+def test_it_logs_out_on_post_only(client, alice):
+    client.force_login(alice)
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("dashboard")).status_code == 302

@@ -1,0 +1,72 @@
+"""Reads of the ledger for views. Every selector takes the user and filters by it."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import Prefetch
+
+from accounts.models import Account, User
+from transactions.models import Entry, Transaction
+
+# Last N entries of each account in one index-only walk per account (PostgreSQL LATERAL join):
+# the cost does not grow with the length of an account's history.
+_RECENT_LATERAL = """
+SELECT e.id, e.transaction_id, e.account_id, e.amount, e.balance_after, e.created,
+       t.kind AS txn_kind, t.description AS txn_description, t.counterparty AS txn_counterparty,
+       t.category_id AS txn_category
+  FROM unnest(%s::bigint[]) AS a(id)
+  CROSS JOIN LATERAL (
+        SELECT * FROM transactions_entry e
+         WHERE e.account_id = a.id
+         ORDER BY e.created DESC, e.id DESC
+         LIMIT %s
+  ) e
+  JOIN transactions_transaction t ON t.id = e.transaction_id
+ ORDER BY e.account_id, e.created DESC, e.id DESC
+"""
+
+
+def recent_entries(*, accounts: Sequence[Account], per_account: int = 5) -> dict[int, list[Entry]]:
+    """The newest entries of each of the given (already owner-filtered) accounts, keyed by account id.
+
+    Entries carry txn_kind, txn_description, txn_counterparty and txn_category from their transaction.
+    """
+    ids = [a.pk for a in accounts]
+    found: dict[int, list[Entry]] = defaultdict(list)
+    if not ids:
+        return found
+    if connection.vendor == "postgresql":
+        rows = Entry.objects.raw(_RECENT_LATERAL, [ids, per_account])
+    else:  # The embedded SQLite default has no LATERAL: one small query per account.
+        rows = [
+            entry
+            for account_id in ids
+            for entry in Entry.objects.filter(account_id=account_id)
+            .select_related("transaction")
+            .order_by("-created", "-id")[:per_account]
+        ]
+    for entry in rows:
+        if not hasattr(entry, "txn_kind"):
+            txn = entry.transaction
+            entry.txn_kind, entry.txn_description = txn.kind, txn.description
+            entry.txn_counterparty, entry.txn_category = txn.counterparty, txn.category_id
+        entry.txn_kind_label = Transaction.Kind(entry.txn_kind).label
+        found[entry.account_id].append(entry)
+    return found
+
+
+def transfer_get(*, user: User, pk: int) -> Transaction | None:
+    """A transfer the user made, with its entries and their accounts; None if it is not theirs."""
+    return (
+        Transaction.objects.filter(pk=pk, initiator=user, kind=Transaction.Kind.TRANSFER)
+        .select_related("category")
+        .prefetch_related(
+            Prefetch("entries", queryset=Entry.objects.select_related("account").order_by("amount"))
+        )
+        .first()
+    )
+
+
+def transaction_by_key(*, user: User, idempotency_key: str) -> Transaction | None:
+    return Transaction.objects.filter(initiator=user, idempotency_key=idempotency_key).only("id").first()
