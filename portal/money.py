@@ -12,7 +12,7 @@ PAISE_PER_RUPEE = 100
 LOCALE = "en_IN"
 
 # Digits with optional lakh/crore or western grouping commas, then at most two decimals.
-_AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{2})*,\d{3}|\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
+_AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{2})*,\d{3}|\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$", re.ASCII)
 _MAX_DIGITS = 15
 
 
@@ -27,7 +27,7 @@ def parse_rupees(text: str) -> int:
         raise AmountError("Enter an amount.")
     if cleaned.startswith("-"):
         raise AmountError("Enter an amount greater than zero.")
-    if re.fullmatch(r"\d*\.\d{3,}", cleaned.replace(",", "")):
+    if re.fullmatch(r"[0-9]*\.[0-9]{3,}", cleaned.replace(",", "")):
         raise AmountError("Enter an amount with at most two digits after the decimal point.")
     if not _AMOUNT_RE.match(cleaned):
         raise AmountError("Enter an amount in rupees, like 1500 or 1,500.50.")

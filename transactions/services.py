@@ -79,10 +79,11 @@ def _replay(existing: Transaction, kind: str, legs: dict[int, int], description:
 def _check_account_rules(
     account: Account, amount: int, *, owner: "User | None", owner_required: bool
 ) -> None:
-    if account.is_internal:
-        return
+    # Ownership first: the bank's internal accounts belong to no customer, so they must not skip it.
     if owner_required and (owner is None or account.owner_id != owner.pk):
         raise TransferError(_("That account is not one of yours."), code="not_owner")
+    if account.is_internal:
+        return
     if amount < 0:
         if account.status != Account.Status.ACTIVE:
             raise TransferError(
@@ -99,6 +100,12 @@ def _check_account_rules(
         raise TransferError(
             _("Account %(account)s is closed.") % {"account": account.masked_number}, code="account_inactive"
         )
+
+
+def _check_positive(amount_paise: int) -> None:
+    """The public services take an amount and choose its direction: a negative one would reverse it."""
+    if type(amount_paise) is not int or amount_paise <= 0:
+        raise TransferError(_("Enter an amount greater than zero."), code="amount_invalid")
 
 
 def _post(
@@ -135,6 +142,9 @@ def _post(
         with transaction.atomic():
             locked = _lock_accounts(refs)
             by_id = {locked[ref].pk: amount for ref, (_r, amount) in zip(refs, legs, strict=True)}
+            if len(by_id) != len(legs):
+                # One account named twice (by number and by primary key): the legs would collapse.
+                raise TransferError(_("Choose two different accounts."), code="same_account")
             existing = _find_existing(initiator, idempotency_key)
             if existing is not None:
                 return _replay(existing, kind, by_id, description)
@@ -143,17 +153,27 @@ def _post(
                 _check_account_rules(locked[ref], amount, owner=owner, owner_required=need_owner)
 
             txn = Transaction.objects.create(
-                kind=kind, description=description, counterparty=counterparty, category_id=category,
-                initiator=initiator, idempotency_key=idempotency_key, created=created,
+                kind=kind,
+                description=description,
+                counterparty=counterparty,
+                category_id=category,
+                initiator=initiator,
+                idempotency_key=idempotency_key,
+                created=created,
             )
             entries = []
             for account_id, amount in sorted(by_id.items()):
                 account = locked[account_id]
                 account.balance += amount
-                entries.append(Entry(
-                    transaction=txn, account_id=account_id, amount=amount,
-                    balance_after=account.balance, created=created,
-                ))
+                entries.append(
+                    Entry(
+                        transaction=txn,
+                        account_id=account_id,
+                        amount=amount,
+                        balance_after=account.balance,
+                        created=created,
+                    )
+                )
             Entry.objects.bulk_create(entries)
             for account_id in sorted(by_id):
                 Account.objects.filter(pk=account_id).update(
@@ -213,10 +233,16 @@ def deposit_create(
     initiator: "User | None" = None,
 ) -> Transaction:
     """Money from outside the bank (a cash deposit, a salary, an incoming NEFT) into an account."""
+    _check_positive(amount_paise)
     return _post(
-        kind=kind, legs=[(internal.SETTLEMENT, -amount_paise), (account, amount_paise)],
-        description=description, idempotency_key=idempotency_key, initiator=initiator,
-        counterparty=counterparty, category=category, created=created,
+        kind=kind,
+        legs=[(internal.SETTLEMENT, -amount_paise), (account, amount_paise)],
+        description=description,
+        idempotency_key=idempotency_key,
+        initiator=initiator,
+        counterparty=counterparty,
+        category=category,
+        created=created,
     )
 
 
@@ -233,20 +259,31 @@ def payment_create(
     initiator: "User | None" = None,
 ) -> Transaction:
     """Money leaving the bank from an account: a card or UPI payment, a withdrawal, an EMI."""
+    _check_positive(amount_paise)
     return _post(
-        kind=kind, legs=[(account, -amount_paise), (internal.SETTLEMENT, amount_paise)],
-        description=description, idempotency_key=idempotency_key, initiator=initiator,
-        counterparty=counterparty, category=category, created=created,
+        kind=kind,
+        legs=[(account, -amount_paise), (internal.SETTLEMENT, amount_paise)],
+        description=description,
+        idempotency_key=idempotency_key,
+        initiator=initiator,
+        counterparty=counterparty,
+        category=category,
+        created=created,
     )
 
 
 def interest_credit(
     *, account: AccountRef, amount_paise: int, idempotency_key: str, created: datetime.datetime | None = None
 ) -> Transaction:
+    _check_positive(amount_paise)
     return _post(
-        kind=Transaction.Kind.INTEREST, legs=[(internal.INTEREST, -amount_paise), (account, amount_paise)],
-        description=_("Savings interest"), idempotency_key=idempotency_key, counterparty="SecureBank",
-        category="interest", created=created,
+        kind=Transaction.Kind.INTEREST,
+        legs=[(internal.INTEREST, -amount_paise), (account, amount_paise)],
+        description=_("Savings interest"),
+        idempotency_key=idempotency_key,
+        counterparty="SecureBank",
+        category="interest",
+        created=created,
     )
 
 
@@ -258,8 +295,13 @@ def fee_charge(
     idempotency_key: str,
     created: datetime.datetime | None = None,
 ) -> Transaction:
+    _check_positive(amount_paise)
     return _post(
-        kind=Transaction.Kind.FEE, legs=[(account, -amount_paise), (internal.FEES, amount_paise)],
-        description=description, idempotency_key=idempotency_key, counterparty="SecureBank",
-        category="other", created=created,
+        kind=Transaction.Kind.FEE,
+        legs=[(account, -amount_paise), (internal.FEES, amount_paise)],
+        description=description,
+        idempotency_key=idempotency_key,
+        counterparty="SecureBank",
+        category="other",
+        created=created,
     )

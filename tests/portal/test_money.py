@@ -1,0 +1,108 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portal.money import AmountError, format_paise, paise_to_input, parse_rupees
+
+MAX_PAISE = 10**15
+
+
+@pytest.mark.parametrize(
+    ("text", "paise"),
+    [
+        ("1500", 1500_00),
+        ("1,500.50", 1500_50),
+        ("1,23,456.78", 1_23_456_78),
+        ("123,456.78", 1_23_456_78),
+        ("₹ 500", 500_00),
+        ("₹500", 500_00),
+        ("  42.5 ", 42_50),
+        ("0.01", 1),
+        ("1,00,00,000", 1_00_00_000_00),
+    ],
+)
+def test_it_parses_rupees_into_paise(text, paise):
+    assert parse_rupees(text) == paise
+    assert type(parse_rupees(text)) is int
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "₹",
+        "abc",
+        "-5",
+        "+5",
+        "0",
+        "0.00",
+        "1.234",
+        "1e5",
+        "1,2,3",
+        "1,,000",
+        "1.",
+        ".5",
+        "1_000",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "１２３",  # fullwidth digits  # noqa: RUF001
+        "١٢٣",  # Arabic-Indic digits
+        "१२३",  # Devanagari digits
+        "12 34",
+        "9" * 16,
+    ],
+)
+def test_it_refuses_what_is_not_an_amount(text):
+    with pytest.raises(AmountError):
+        parse_rupees(text)
+
+
+def test_it_refuses_none():
+    with pytest.raises(AmountError):
+        parse_rupees(None)
+
+
+@pytest.mark.parametrize(
+    ("paise", "text"),
+    [
+        (1, "₹0.01"),
+        (100, "₹1.00"),
+        (12345678, "₹1,23,456.78"),
+        (1000000000, "₹1,00,00,000.00"),
+        (99999_99, "₹99,999.99"),
+    ],
+)
+def test_it_formats_paise_with_indian_grouping(paise, text):
+    assert format_paise(paise) == text
+
+
+def _indian_grouping(rupees: int) -> str:
+    digits = str(rupees)
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    if head:
+        groups.insert(0, head)
+    return ",".join([*groups, tail])
+
+
+@given(st.integers(min_value=1, max_value=MAX_PAISE))
+def test_it_reads_back_what_it_writes_into_a_form(paise):
+    assert parse_rupees(paise_to_input(paise)) == paise
+
+
+@given(st.integers(min_value=1, max_value=MAX_PAISE))
+def test_it_formats_every_amount_with_the_rupee_sign_and_lakh_grouping(paise):
+    text = format_paise(paise)
+    assert text.startswith("₹")
+    assert text == f"₹{_indian_grouping(paise // 100)}.{paise % 100:02d}"
+
+
+@given(st.integers(min_value=1, max_value=MAX_PAISE))
+def test_it_parses_its_own_formatting(paise):
+    assert parse_rupees(format_paise(paise)) == paise

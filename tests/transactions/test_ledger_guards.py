@@ -1,0 +1,230 @@
+"""PostgreSQL keeps the ledger's rules even when Python does not: raw SQL, bypassing the services, must be
+refused. The deferred triggers fire only at a real COMMIT, hence transaction=True."""
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import internal
+from accounts.models import Account
+from tests.conftest import fund
+from tests.factories import AccountFactory
+from tests.transactions.ledger_checks import assert_books_balance
+from transactions import services
+from transactions.models import Entry, Transaction
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _insert_transaction(cursor, *, key: str, initiator_id: int | None = None) -> int:
+    cursor.execute(
+        "INSERT INTO transactions_transaction"
+        " (kind, description, counterparty, initiator_id, idempotency_key, created)"
+        " VALUES ('transfer', 'raw', '', %s, %s, %s) RETURNING id",
+        [initiator_id, key, timezone.now()],
+    )
+    return cursor.fetchone()[0]
+
+
+def _insert_entry(cursor, *, txn_id: int, account_id: int, amount: int) -> None:
+    cursor.execute(
+        "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created)"
+        " VALUES (%s, %s, %s, 0, %s)",
+        [txn_id, account_id, amount, timezone.now()],
+    )
+
+
+def _commit_raw(legs: list[tuple[int, int]], key: str) -> None:
+    """Insert one transaction with the given (account id, amount) legs in its own database transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        txn_id = _insert_transaction(cursor, key=key)
+        for account_id, amount in legs:
+            _insert_entry(cursor, txn_id=txn_id, account_id=account_id, amount=amount)
+
+
+def _assert_refused_at_commit(legs: list[tuple[int, int]], key: str) -> None:
+    inserted = False
+    with pytest.raises(IntegrityError, match="ledger: "), transaction.atomic(), connection.cursor() as cursor:
+        txn_id = _insert_transaction(cursor, key=key)
+        for account_id, amount in legs:
+            _insert_entry(cursor, txn_id=txn_id, account_id=account_id, amount=amount)
+        inserted = True  # every statement went through: only the COMMIT can refuse it
+    assert inserted
+    assert not Transaction.objects.filter(idempotency_key=key).exists()
+    assert not Entry.objects.filter(transaction__idempotency_key=key).exists()
+
+
+@pytest.fixture
+def two_accounts(alice) -> tuple[Account, Account]:
+    return fund(AccountFactory(owner=alice), 1_000_00), AccountFactory(owner=alice)
+
+
+def test_it_commits_a_balanced_transaction_written_in_sql(two_accounts):
+    a, b = two_accounts
+    _commit_raw([(a.pk, -5_00), (b.pk, 5_00)], "raw-balanced")
+    assert Entry.objects.filter(transaction__idempotency_key="raw-balanced").count() == 2
+
+
+def test_it_refuses_an_unbalanced_transaction_at_commit(two_accounts):
+    a, b = two_accounts
+    _assert_refused_at_commit([(a.pk, -5_00), (b.pk, 4_99)], "raw-unbalanced")
+
+
+def test_it_refuses_an_unbalanced_transaction_with_three_legs_at_commit(two_accounts):
+    a, b = two_accounts
+    settlement = Account.objects.get(number=internal.SETTLEMENT)
+    _assert_refused_at_commit([(a.pk, -5_00), (b.pk, 3_00), (settlement.pk, 1_00)], "raw-three")
+
+
+def test_it_refuses_a_transaction_with_a_single_entry_at_commit(two_accounts):
+    a, _b = two_accounts
+    _assert_refused_at_commit([(a.pk, 5_00)], "raw-single")
+
+
+def test_it_refuses_a_transaction_without_entries_at_commit(two_accounts):
+    _assert_refused_at_commit([], "raw-empty")
+
+
+def test_it_refuses_entries_added_to_a_committed_transaction_that_unbalance_it(two_accounts):
+    a, b = two_accounts
+    _commit_raw([(a.pk, -5_00), (b.pk, 5_00)], "raw-balanced")
+    txn = Transaction.objects.get(idempotency_key="raw-balanced")
+    settlement = Account.objects.get(number=internal.SETTLEMENT)
+
+    with pytest.raises(IntegrityError, match="ledger: "), transaction.atomic(), connection.cursor() as cursor:
+        _insert_entry(cursor, txn_id=txn.pk, account_id=settlement.pk, amount=1_00)
+
+    assert txn.entries.count() == 2
+
+
+@pytest.fixture
+def posted(alice) -> Transaction:
+    account = AccountFactory(owner=alice)
+    return services.deposit_create(
+        account=account, amount_paise=100_00, description="Cash", idempotency_key=str(uuid.uuid4())
+    )
+
+
+def _assert_statement_refused(sql: str, params: list) -> None:
+    with (
+        pytest.raises(IntegrityError, match="not allowed"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
+
+
+def _entry_rows(txn: Transaction) -> list[tuple]:
+    return list(txn.entries.order_by("id").values_list("id", "account_id", "amount", "balance_after"))
+
+
+def test_it_refuses_an_update_of_an_entry(posted):
+    rows = _entry_rows(posted)
+    _assert_statement_refused("UPDATE transactions_entry SET amount = amount * 2 WHERE id = %s", [rows[0][0]])
+    _assert_statement_refused(
+        "UPDATE transactions_entry SET balance_after = 0 WHERE transaction_id = %s", [posted.pk]
+    )
+    assert _entry_rows(posted) == rows
+
+
+def test_it_refuses_a_delete_of_an_entry(posted):
+    rows = _entry_rows(posted)
+    _assert_statement_refused("DELETE FROM transactions_entry WHERE id = %s", [rows[0][0]])
+    _assert_statement_refused("DELETE FROM transactions_entry WHERE transaction_id = %s", [posted.pk])
+    assert _entry_rows(posted) == rows
+    assert_books_balance()
+
+
+def test_it_refuses_an_update_of_a_transaction(posted):
+    _assert_statement_refused(
+        "UPDATE transactions_transaction SET description = 'edited' WHERE id = %s", [posted.pk]
+    )
+    assert Transaction.objects.get(pk=posted.pk).description == "Cash"
+
+
+def test_it_refuses_a_delete_of_a_transaction(posted):
+    _assert_statement_refused("DELETE FROM transactions_transaction WHERE id = %s", [posted.pk])
+    assert Transaction.objects.filter(pk=posted.pk).exists()
+    assert posted.entries.count() == 2
+
+
+def test_it_refuses_a_customer_balance_below_the_overdraft_limit(alice):
+    account = AccountFactory(owner=alice, kind=Account.Kind.CURRENT, overdraft_limit=500_00)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET balance = %s WHERE id = %s", [-500_00, account.pk])
+    account.refresh_from_db()
+    assert account.balance == -500_00
+
+    with (
+        pytest.raises(IntegrityError, match="account_balance_within_overdraft"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE accounts_account SET balance = %s WHERE id = %s", [-500_01, account.pk])
+
+    account.refresh_from_db()
+    assert account.balance == -500_00
+
+
+def test_it_refuses_a_negative_balance_without_an_overdraft(alice):
+    account = AccountFactory(owner=alice)
+    with (
+        pytest.raises(IntegrityError, match="account_balance_within_overdraft"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE accounts_account SET balance = -1 WHERE id = %s", [account.pk])
+    account.refresh_from_db()
+    assert account.balance == 0
+
+
+def test_it_lets_an_internal_account_go_negative():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_account SET balance = %s WHERE number = %s", [-(10**15), internal.SETTLEMENT]
+        )
+    assert Account.objects.get(number=internal.SETTLEMENT).balance == -(10**15)
+
+
+def test_it_refuses_a_duplicate_key_for_one_initiator(alice, bob):
+    source = fund(AccountFactory(owner=alice), 100_00)
+    destination = AccountFactory(owner=alice)
+    first = services.transfer_create(
+        initiator=alice,
+        source=source,
+        destination=destination,
+        amount_paise=1_00,
+        description="",
+        idempotency_key="form-1",
+    )
+
+    with (
+        pytest.raises(IntegrityError, match="transaction_initiator_key_unique"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _insert_transaction(cursor, key="form-1", initiator_id=alice.pk)
+
+    assert list(Transaction.objects.filter(idempotency_key="form-1").values_list("pk", flat=True)) == [
+        first.pk
+    ]
+    # The same key from another person is another request.
+    bob_a, bob_b = AccountFactory(owner=bob), AccountFactory(owner=bob)
+    with transaction.atomic(), connection.cursor() as cursor:
+        txn_id = _insert_transaction(cursor, key="form-1", initiator_id=bob.pk)
+        _insert_entry(cursor, txn_id=txn_id, account_id=bob_a.pk, amount=-1)
+        _insert_entry(cursor, txn_id=txn_id, account_id=bob_b.pk, amount=1)
+    assert Transaction.objects.filter(idempotency_key="form-1").count() == 2
+
+
+def test_it_refuses_a_duplicate_key_for_system_postings(posted):
+    with (
+        pytest.raises(IntegrityError, match="transaction_system_key_unique"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _insert_transaction(cursor, key=posted.idempotency_key, initiator_id=None)
+
+    assert list(Transaction.objects.filter(idempotency_key=posted.idempotency_key)) == [posted]
