@@ -196,10 +196,10 @@ def transfer_create(
     amount_paise: int,
     description: str,
     idempotency_key: str,
+    created: datetime.datetime | None = None,
 ) -> Transaction:
-    """Move money between two accounts of the initiator."""
-    if type(amount_paise) is not int or amount_paise <= 0:
-        raise TransferError(_("Enter an amount greater than zero."), code="amount_invalid")
+    """Move money between two accounts of the initiator. `created` dates a posting loaded from history."""
+    _check_positive(amount_paise)
     if amount_paise > settings.TRANSFER_MAX_PAISE:
         raise TransferError(_("That amount is above the limit for one transfer."), code="amount_over_limit")
     if _ref_key(source) == _ref_key(destination):
@@ -214,6 +214,7 @@ def transfer_create(
         idempotency_key=idempotency_key,
         initiator=initiator,
         category="transfers",
+        created=created,
         owner=initiator,
         debits_need_owner=True,
         credits_need_owner=True,

@@ -40,7 +40,9 @@ def test_it_never_lets_staff_edit_a_balance_or_delete_an_account(client, staff, 
     form = client.get(url).context["adminform"].form
     assert "balance" not in form.fields
     assert "overdraft_limit" not in form.fields
-    client.post(url, {"name": "Renamed", "status": "frozen", "opened_on": "2026-01-01", "balance": "99999999"})
+    client.post(
+        url, {"name": "Renamed", "status": "frozen", "opened_on": "2026-01-01", "balance": "99999999"}
+    )
     alice_savings.refresh_from_db()
     assert alice_savings.balance == 50_000_00
     assert alice_savings.name == "Renamed"
