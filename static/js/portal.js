@@ -1,9 +1,10 @@
 // Small progressive enhancements. Every page works without this file.
 document.addEventListener("htmx:afterSwap", (event) => {
-  // After HTMX replaces part of a page, move focus to its heading so screen readers announce the change.
-  const heading = event.detail.target.querySelector("h1, h2");
-  if (heading) {
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
+  // htmx fires afterSwap on the new content (the old target may be gone after an outerHTML swap).
+  // Move focus to the errors, else the heading, so that screen readers announce what changed.
+  const target = event.target.querySelector("#form-errors, h1, h2");
+  if (target) {
+    target.setAttribute("tabindex", "-1");
+    target.focus();
   }
 });

@@ -1,0 +1,119 @@
+"""axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
+journey, on a desktop screen and on a 390 px phone."""
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from accounts.models import Account
+from tests.browser.conftest import DESKTOP, MOBILE, login
+from transactions import services
+
+pytestmark = pytest.mark.browser
+
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+def _heading(page: Page, text: str) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+def _fill_transfer(page: Page, savings: Account, current: Account) -> None:
+    page.goto("/transfers/new/")
+    page.get_by_label("From").select_option(str(savings.pk))
+    page.get_by_label("To", exact=True).select_option(str(current.pk))
+    page.get_by_label("Amount (₹)").fill("1,250.50")
+
+
+def login_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/login/")
+    _heading(page, "Sign in to SecureBank")
+
+
+def login_page_with_error(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_label("Password").fill("not-her-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+
+def dashboard(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+
+
+def transfer_form(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/transfers/new/")
+    _heading(page, "Move money between your accounts")
+
+
+def transfer_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/transfers/new/")
+    page.get_by_label("From").select_option(str(savings.pk))
+    page.get_by_label("Amount (₹)").fill("12.345")
+    page.get_by_role("button", name="Review transfer").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 2 fields")
+
+
+def review(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    _fill_transfer(page, savings, current)
+    page.get_by_role("button", name="Review transfer").click()
+    _heading(page, "Review your transfer")
+
+
+def receipt(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    txn = services.transfer_create(
+        initiator=alice,
+        source=savings,
+        destination=current,
+        amount_paise=1_250_50,
+        description="Rent share",
+        idempotency_key=uuid.uuid4().hex,
+    )
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/{txn.pk}/")
+    _heading(page, "Money moved")
+
+
+def not_found(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    answer = page.goto("/transfers/999999/")
+    assert answer is not None and answer.status == 404
+    _heading(page, "We couldn't find that page")
+
+
+PAGES: list[Callable[..., None]] = [
+    login_page,
+    login_page_with_error,
+    dashboard,
+    transfer_form,
+    transfer_form_with_errors,
+    review,
+    receipt,
+    not_found,
+]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
+@pytest.mark.parametrize("open_page", PAGES, ids=[p.__name__ for p in PAGES])
+def test_it_has_no_accessibility_violations(
+    new_page, live_server, viewport, open_page, alice, alice_savings, alice_current
+):
+    page = new_page(viewport=viewport)
+    open_page(page, live_server, alice, alice_savings, alice_current)
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+
+    assert results.violations_count == 0, results.generate_report()

@@ -1,0 +1,156 @@
+"""Alice moves ₹1,250.50 from her savings to her current account, as a customer does: through the login
+page, the dashboard, the transfer form, the review and the receipt. Once with JavaScript (the form and the
+review are HTMX swaps) and once without (plain form posts); a repeated confirmation moves money once."""
+
+import pytest
+from playwright.sync_api import Page, Request, expect
+
+from accounts.models import Account
+from tests.browser.conftest import account_balance, login, summary_value
+from transactions.models import Entry, Transaction
+
+pytestmark = pytest.mark.browser
+
+
+def _transfers(user) -> list[Transaction]:
+    return list(Transaction.objects.filter(initiator=user, kind=Transaction.Kind.TRANSFER))
+
+
+def _balance(account: Account) -> int:
+    return Account.objects.get(pk=account.pk).balance
+
+
+def _start_transfer(page: Page, live_server, savings: Account, current: Account, amount: str) -> None:
+    """Sign in as alice and fill the transfer form up to the review."""
+    login(page, live_server, "alice@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Move money").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move money between your accounts")
+    page.get_by_label("From").select_option(label=f"Savings · {savings.masked_number} · ₹50,000.00")
+    page.get_by_label("To", exact=True).select_option(label=f"Current · {current.masked_number} · ₹0.00")
+    page.get_by_label("Amount (₹)").fill(amount)
+    page.get_by_role("button", name="Review transfer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your transfer")
+
+
+def _assert_moved_once(alice, savings: Account, current: Account, paise: int) -> Transaction:
+    transfers = _transfers(alice)
+    assert len(transfers) == 1
+    assert Entry.objects.filter(transaction=transfers[0]).count() == 2
+    assert _balance(savings) == 50_000_00 - paise
+    assert _balance(current) == paise
+    return transfers[0]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_it_moves_money_between_own_accounts(
+    new_page, live_server, javascript, alice, alice_savings, alice_current
+):
+    page = new_page(javascript=javascript)
+    htmx_requests: list[str] = []
+    page.on("request", lambda r: htmx_requests.append(r.url) if r.headers.get("hx-request") else None)
+
+    login(page, live_server, "alice@example.com")
+    expect(account_balance(page, "Savings")).to_have_text("₹50,000.00")
+    expect(account_balance(page, "Current")).to_have_text("₹0.00")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Move money").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move money between your accounts")
+    page.get_by_label("From").select_option(label=f"Savings · {alice_savings.masked_number} · ₹50,000.00")
+    page.get_by_label("To", exact=True).select_option(
+        label=f"Current · {alice_current.masked_number} · ₹0.00"
+    )
+    page.get_by_label("Amount (₹)").fill("1,250.50")
+    page.get_by_label("Note (optional)").fill("Rent share")
+    page.get_by_role("button", name="Review transfer").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your transfer")
+    expect(summary_value(page, "From")).to_have_text(f"Savings · {alice_savings.masked_number}")
+    expect(summary_value(page, "To")).to_have_text(f"Current · {alice_current.masked_number}")
+    expect(summary_value(page, "Amount")).to_have_text("₹1,250.50")
+    expect(summary_value(page, "Note")).to_have_text("Rent share")
+    assert _transfers(alice) == [], "the review must not move money"
+
+    page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    txn = _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
+    expect(page).to_have_url(f"{live_server.url}/transfers/{txn.pk}/")
+    expect(page.get_by_role("status")).to_have_text("₹1,250.50 moved to Current.")
+    expect(summary_value(page, "Reference")).to_have_text(f"SB{txn.pk:010d}")
+    expect(summary_value(page, "Amount")).to_have_text("₹1,250.50")
+    expect(summary_value(page, "Savings balance after")).to_have_text("₹48,749.50")
+    expect(summary_value(page, "Current balance after")).to_have_text("₹1,250.50")
+
+    page.get_by_role("link", name="Back to your accounts").click()
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(account_balance(page, "Savings")).to_have_text("₹48,749.50")
+    expect(account_balance(page, "Current")).to_have_text("₹1,250.50")
+    expect(page.get_by_text("Total across your accounts")).to_contain_text("₹50,000.00")
+    savings_rows = page.get_by_role("region", name="Savings", exact=True).get_by_role("row")
+    expect(savings_rows.filter(has_text="Rent share")).to_contain_text("-₹1,250.50")
+    current_rows = page.get_by_role("region", name="Current", exact=True).get_by_role("row")
+    expect(current_rows.filter(has_text="Rent share")).to_contain_text("+₹1,250.50")
+    # The JavaScript run really went through HTMX (one swap: details -> review); the other never did.
+    assert htmx_requests == ([f"{live_server.url}/transfers/new/"] if javascript else [])
+    _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_it_moves_money_once_on_a_double_click_on_confirm(
+    new_page, live_server, javascript, alice, alice_savings, alice_current
+):
+    page = new_page(javascript=javascript)
+    _start_transfer(page, live_server, alice_savings, alice_current, "1,250.50")
+
+    page.get_by_role("button", name="Confirm and move ₹1,250.50").dblclick()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    txn = _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
+    expect(page).to_have_url(f"{live_server.url}/transfers/{txn.pk}/")
+
+
+def test_it_moves_money_once_when_the_confirmation_reaches_the_server_three_times(
+    page, live_server, alice, alice_savings, alice_current
+):
+    """Chromium sends a double-click's form once; a flaky network or another browser may not. Post the
+    confirm form twice at the same moment, then click Confirm: every answer is the same receipt."""
+    _start_transfer(page, live_server, alice_savings, alice_current, "1,250.50")
+
+    landed = page.evaluate(
+        """async () => {
+            const form = document.querySelector("form[action$='/transfers/confirm/']");
+            const post = () => fetch(form.action, {method: "POST", body: new FormData(form)});
+            const answers = await Promise.all([post(), post()]);
+            return answers.map((answer) => [answer.status, answer.url]);
+        }"""
+    )
+    page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    txn = _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
+    receipt = f"{live_server.url}/transfers/{txn.pk}/"
+    assert landed == [[200, receipt], [200, receipt]]
+    expect(page).to_have_url(receipt)
+
+
+def test_it_moves_money_once_when_the_customer_goes_back_and_confirms_again(
+    new_page, live_server, alice, alice_savings, alice_current
+):
+    # Without JavaScript the review is the answer to a POST: Back shows it again, Confirm and all.
+    page = new_page(javascript=False)
+    confirmations: list[Request] = []
+    page.on("request", lambda r: confirmations.append(r) if r.url.endswith("/transfers/confirm/") else None)
+    _start_transfer(page, live_server, alice_savings, alice_current, "1,250.50")
+    page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    receipt = page.url
+
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your transfer")
+    page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
+
+    expect(page).to_have_url(receipt)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    assert [r.method for r in confirmations] == ["POST", "POST"], "the second confirmation reached the server"
+    _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
