@@ -38,11 +38,17 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too)."""
+    key = request.POST.get("idempotency_key", "")
+    done = key and selectors.transaction_by_key(user=request.user, idempotency_key=key)
+    if "edit" in request.POST:
+        # Back to the form with the details; a key already spent (the browser went back) is replaced.
+        data = request.POST.copy()
+        if done:
+            data["idempotency_key"] = TransferForm.new_key()
+        return _render_step(request, _FORM, TransferForm(data, user=request.user))
     form = TransferForm(request.POST, user=request.user)
-    if not form.is_valid() or "edit" in request.POST:
-        key = request.POST.get("idempotency_key", "")
-        done = key and selectors.transaction_by_key(user=request.user, idempotency_key=key)
-        if done and "edit" not in request.POST:
+    if not form.is_valid():
+        if done:  # A resubmit of a transfer that went through: show its receipt, whatever changed since.
             return redirect("transfer_detail", pk=done.pk)
         return _render_step(request, _FORM, form)
     data = form.cleaned_data

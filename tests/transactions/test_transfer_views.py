@@ -176,3 +176,16 @@ def test_it_does_not_offer_frozen_accounts_as_a_source(client, alice, alice_curr
     client.force_login(alice)
     response = client.post(NEW, _post_data(frozen, alice_current, amount="1"))
     assert "source" in response.context["form"].errors
+
+
+def test_it_gives_a_fresh_key_when_a_spent_transfer_is_edited(client, alice, alice_savings, alice_current):
+    """Back from the receipt to the review, then "Change details": the next transfer must not be refused
+    as a replay of the first."""
+    client.force_login(alice)
+    data = _post_data(alice_savings, alice_current, amount="100")
+    client.post(CONFIRM, data)
+    form = client.post(CONFIRM, {**data, "edit": "1"}).context["form"]
+    assert form["idempotency_key"].value() != data["idempotency_key"]
+    assert form["amount"].value() == "100"
+    client.post(CONFIRM, {**data, "amount": "200", "idempotency_key": form["idempotency_key"].value()})
+    assert Transaction.objects.filter(initiator=alice).count() == 2
