@@ -48,7 +48,7 @@ def test_it_parses_rupees_into_paise(text, paise):
         "nan",
         "Infinity",
         "-Infinity",
-        "１２３",  # fullwidth digits  # noqa: RUF001
+        "１２３",  # fullwidth digits
         "١٢٣",  # Arabic-Indic digits
         "१२३",  # Devanagari digits
         "12 34",
