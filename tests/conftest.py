@@ -10,6 +10,15 @@ from transactions.categories import ensure_categories
 from transactions.models import Category
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _empty_cache() -> None:
+    """The test database is new each run but the test Redis database is not: cached fragments keyed by
+    primary keys from an earlier run must not leak into this one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     """Tests create many users; the production hasher would be most of their runtime."""

@@ -1,6 +1,8 @@
 import datetime
 import uuid
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -84,3 +86,30 @@ def test_it_shows_the_previous_login_time(client, alice):
     assert alice.previous_login == earlier
     body = client.get(reverse("dashboard")).content.decode()
     assert timezone.localtime(earlier).strftime("%-d %B %Y") in body
+
+
+def test_it_reads_recent_entries_only_when_the_ledger_changed(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    client.get(reverse("dashboard"))
+    with CaptureQueriesContext(connection) as cached:
+        client.get(reverse("dashboard"))
+    assert not any("transactions_entry" in q["sql"] for q in cached.captured_queries)
+
+    services.transfer_create(
+        initiator=alice,
+        source=alice_savings,
+        destination=alice_current,
+        amount_paise=12_34,
+        description="Cache buster",
+        idempotency_key="fresh",
+    )
+    body = client.get(reverse("dashboard")).content.decode()
+    assert "Cache buster" in body
+    assert "₹12.34" in body
+
+
+def test_it_redraws_an_account_card_when_staff_freeze_the_account(client, alice, alice_savings):
+    client.force_login(alice)
+    assert "Frozen" not in client.get(reverse("dashboard")).content.decode()
+    Account.objects.filter(pk=alice_savings.pk).update(status=Account.Status.FROZEN)
+    assert "Frozen" in client.get(reverse("dashboard")).content.decode()
