@@ -1,0 +1,31 @@
+"""Django's Redis cache backend, keeping one redis client per connection pool.
+
+Django's RedisCacheClient builds a new `redis.Redis` for every cache call. With redis-py 8 that costs
+about 0.2 ms of Python (the client rebuilds its response-callback table each time), paid by every
+signed-in request at least once (the session). A `redis.Redis` is safe to share over its pool, so one per
+pool is enough.
+"""
+
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
+
+
+class _ReusingRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: str | None = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server: str, params: dict) -> None:
+        super().__init__(server, params)
+        self._class = _ReusingRedisCacheClient
