@@ -37,7 +37,8 @@ class Transaction(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     description = models.CharField(max_length=140, blank=True)
     counterparty = models.CharField(max_length=140, blank=True)
-    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    # Categories are never deleted (admin refuses): no index on a column of every transaction for it.
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
     initiator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -45,6 +46,7 @@ class Transaction(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="The person who asked for it; empty for the bank's own postings.",
+        db_index=False,  # transaction_initiator_key_unique leads with initiator
     )
     idempotency_key = models.CharField(max_length=100)
     created = models.DateTimeField(default=timezone.now)
@@ -73,8 +75,12 @@ class Transaction(models.Model):
 class Entry(models.Model):
     """One leg of a transaction on one account: a signed amount and the account's balance after it."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Both foreign keys are served by composite indexes below (entry_one_leg_per_account leads with
+    # transaction, entry_account_history with account): no single-column index to write on every posting.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     amount = models.BigIntegerField(help_text="Paise; positive credits the account, negative debits it.")
     balance_after = models.BigIntegerField(help_text="Paise.")
     created = models.DateTimeField(help_text="The transaction's time, copied for the history index.")
