@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
 	SECRET_KEY=test-only-secret-key DEBUG=0 HTTPS=0 ALLOWED_HOSTS=localhost,127.0.0.1,testserver
 
-.PHONY: install run test lint fmt clean vendor
+.PHONY: install run test lint fmt clean vendor bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,9 @@ vendor:
 	rm -rf var/vendor && mkdir -p var/vendor
 	cd var/vendor && npm pack --silent htmx.org@$(HTMX_VERSION) && tar xzf htmx.org-$(HTMX_VERSION).tgz
 	cp var/vendor/package/dist/htmx.min.js static/js/htmx.min.js
+
+# Benchmarks (not part of `make test`): gunicorn + PostgreSQL + Redis under wrk, against anchors from one run.
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

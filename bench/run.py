@@ -1,0 +1,385 @@
+"""`make bench`: the portal under gunicorn on PostgreSQL and Redis, against anchors measured in the same run.
+
+It creates its own database, seeds it (seed_scale, then seed_demo), makes a self-signed certificate, starts
+gunicorn (2 sync workers, DEBUG off, TLS, persistent connections) for the portal and for a trivial Django app,
+loads each page with wrk from this machine, runs pgbench's TPC-B-like script at the same concurrency, checks
+the ledger's invariants after the HTTP transfers, prints one table, and stops everything it started.
+
+The machine is shared and noisy: absolute figures drift from run to run, ratios to the anchors hold.
+"""
+
+import argparse
+import http.cookiejar
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from portal.demo import DEMO_PASSWORD  # noqa: E402 - a constant; no Django set-up needed
+
+WORK = ROOT / "var" / "bench"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB = os.environ.get("BENCH_DB", "securebank_bench")
+PGBENCH_DB = f"{DB}_pgbench"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PORTAL = "https://127.0.0.1:8443"
+TRIVIAL = "https://127.0.0.1:8444"
+PASSWORD = "Bench-Password-For-Load-Tests-1"  # noqa: S105 - a throwaway database made for this run
+PYTHON = sys.executable
+
+
+def say(text: str) -> None:
+    print(f"[bench] {text}", flush=True)
+
+
+def run(*args: str, env: dict | None = None, quiet: bool = True) -> str:
+    result = subprocess.run(  # noqa: S603
+        args, cwd=ROOT, env=env, capture_output=quiet, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{result.stdout or ''}{result.stderr or ''}")
+    return result.stdout or ""
+
+
+def portal_env() -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": "bench",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "0",
+        "HTTPS": "1",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": PORTAL,
+        "CONN_MAX_AGE": "600",
+        "VAR_DIR": str(WORK / "var"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_database(env: dict, customers: int, entries: int) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        for name in (DB, PGBENCH_DB):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    run("redis-cli", "-u", REDIS_URL, "FLUSHDB")
+    say(f"migrating {DB}")
+    run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    say(f"seed_scale: {customers:,} customers, {entries:,} entries")
+    started = time.monotonic()
+    run(
+        PYTHON,
+        "manage.py",
+        "seed_scale",
+        "--customers",
+        str(customers),
+        "--entries",
+        str(entries),
+        "--password",
+        PASSWORD,
+        env=env,
+    )
+    say(f"seed_scale took {time.monotonic() - started:.0f} s; seed_demo")
+    run(PYTHON, "manage.py", "seed_demo", env=env)
+    run(PYTHON, "manage.py", "collectstatic", "--noinput", env=env)
+    say(f"pgbench -i -s 16 {PGBENCH_DB}")
+    run("pgbench", "-i", "-q", "-s", "16", f"{PG}/{PGBENCH_DB}")
+
+
+def make_certificate() -> tuple[Path, Path]:
+    cert, key = WORK / "cert.pem", WORK / "key.pem"
+    run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+    )
+    return cert, key
+
+
+def start_gunicorn(app: str, bind: str, env: dict, cert: Path, key: Path, threads: int) -> subprocess.Popen:
+    """Two workers (this machine has two cores). gthread rather than sync: a sync worker closes the
+    connection after each response, so under TLS every request would pay a full handshake."""
+    args = [
+        str(Path(PYTHON).parent / "gunicorn"),
+        app,
+        "--workers",
+        "2",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--bind",
+        bind,
+        "--certfile",
+        str(cert),
+        "--keyfile",
+        str(key),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+
+
+def wait_until_up(url: str) -> None:
+    context = ssl._create_unverified_context()  # noqa: S323 - our own self-signed certificate
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, context=context, timeout=2)  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+@dataclass
+class Session:
+    cookie: str
+    csrf: str
+
+
+def log_in(email: str, password: str) -> Session:
+    """Sign in like a browser: fetch the form for its CSRF token, post it, keep the cookies."""
+    jar = http.cookiejar.CookieJar()
+    context = ssl._create_unverified_context()  # noqa: S323
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(jar), urllib.request.HTTPSHandler(context=context)
+    )
+    page = opener.open(f"{PORTAL}/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"username": email, "password": password, "csrfmiddlewaretoken": token})
+    request = urllib.request.Request(  # noqa: S310
+        f"{PORTAL}/login/", data=body.encode(), headers={"Referer": f"{PORTAL}/login/"}
+    )
+    landed = opener.open(request).geturl()
+    if not landed.rstrip("/").endswith("8443"):
+        raise SystemExit(f"login as {email} failed (landed on {landed})")
+    cookies = {c.name: c.value for c in jar}
+    return Session(cookie="; ".join(f"{k}={v}" for k, v in cookies.items()), csrf=cookies["csrftoken"])
+
+
+@dataclass
+class Result:
+    name: str
+    connections: int
+    rps: float
+    p50_ms: float | None
+    p99_ms: float | None
+    errors: int = 0
+    anchor: str = ""
+    ratio: float | None = None
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _latency(text: str, percentile: str) -> float:
+    number, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(
+    name: str, url: str, connections: int, duration: int, headers: list[str], script: list[str]
+) -> Result:
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    base = [*args, "-d", "3s", *script[:2], url, *script[2:]]
+    subprocess.run(base, capture_output=True, check=True)  # noqa: S603 - warm up
+    out = run(*args, "-d", f"{duration}s", *script[:2], url, *script[2:])
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    result = Result(name, connections, rps, _latency(out, "50"), _latency(out, "99"), errors)
+    say(
+        f"{name} @{connections}: {rps:,.0f} rps, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+        f"errors {errors}"
+    )
+    return result
+
+
+def pgbench(connections: int, duration: int) -> Result:
+    out = run(
+        "pgbench", "-n", "-c", str(connections), "-j", "2", "-T", str(duration), "-r", f"{PG}/{PGBENCH_DB}"
+    )
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+    say(f"pgbench TPC-B @{connections}: {tps:,.0f} tps, latency average {latency:.2f} ms")
+    return Result("pgbench TPC-B-like (anchor)", connections, tps, None, None)
+
+
+def ledger_invariants(dsn: str) -> dict[str, int]:
+    """Count what must be zero: balances off their entries, unbalanced transactions, the bank's total."""
+    with psycopg.connect(dsn) as conn:
+        off = conn.execute(
+            """SELECT count(*) FROM accounts_account a
+                 LEFT JOIN (SELECT account_id, sum(amount) s FROM transactions_entry GROUP BY account_id) e
+                   ON e.account_id = a.id
+                WHERE a.balance <> coalesce(e.s, 0)"""
+        ).fetchone()[0]
+        unbalanced = conn.execute(
+            """SELECT count(*) FROM (SELECT transaction_id FROM transactions_entry GROUP BY transaction_id
+                                      HAVING sum(amount) <> 0 OR count(*) < 2) t"""
+        ).fetchone()[0]
+        total = conn.execute("SELECT coalesce(sum(balance), 0) FROM accounts_account").fetchone()[0]
+    return {
+        "balances off their entries": off,
+        "unbalanced transactions": unbalanced,
+        "bank total": int(total),
+    }
+
+
+def bench_accounts(dsn: str) -> tuple[str, int, int]:
+    """The customer with the longest history (for the dashboard) and alice's two accounts (for transfers)."""
+    with psycopg.connect(dsn) as conn:
+        heavy = conn.execute(
+            """SELECT u.email FROM accounts_user u JOIN accounts_account a ON a.owner_id = u.id
+                WHERE a.id = (SELECT e.account_id FROM transactions_entry e JOIN accounts_account x
+                                ON x.id = e.account_id AND x.kind <> 'internal'
+                               GROUP BY e.account_id ORDER BY count(*) DESC LIMIT 1)"""
+        ).fetchone()[0]
+        source, destination = (
+            row[0]
+            for row in conn.execute(
+                """SELECT a.id FROM accounts_account a JOIN accounts_user u ON u.id = a.owner_id
+                    WHERE u.email = 'alice@example.com' ORDER BY a.id"""
+            )
+        )
+    return heavy, source, destination
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | conns | rps / tps | p50 ms | p99 ms | errors | ratio to anchor |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else "–"
+        p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else "–"
+        ratio = f"{r.ratio:.3f} × {r.anchor}" if r.ratio is not None else "anchor"
+        lines.append(f"| {r.name} | {r.connections} | {r.rps:,.0f} | {p50} | {p99} | {r.errors} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the database of the last run")
+    options = parser.parse_args()
+    for tool in ("wrk", "pgbench", "openssl", "redis-cli"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing: apt-get install wrk postgresql-client openssl redis-tools")
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = portal_env()
+    if not options.skip_seed:
+        prepare_database(env, options.customers, options.entries)
+    dsn = f"{PG}/{DB}"
+    heavy, source, destination = bench_accounts(dsn)
+    alice = "alice@example.com"
+    cert, key = make_certificate()
+    servers = [
+        start_gunicorn("portal.wsgi:application", "127.0.0.1:8443", env, cert, key, options.threads),
+        start_gunicorn("bench.trivial:application", "127.0.0.1:8444", env, cert, key, options.threads),
+    ]
+    try:
+        wait_until_up(f"{PORTAL}/health/")
+        wait_until_up(f"{TRIVIAL}/")
+        c, d = options.connections, options.duration
+        reader = log_in(heavy, DEMO_PASSWORD if heavy.endswith("@example.com") else PASSWORD)
+        mover = log_in(alice, DEMO_PASSWORD)
+        auth = [f"Cookie: {reader.cookie}"]
+        post = [
+            f"Cookie: {mover.cookie}",
+            f"X-CSRFToken: {mover.csrf}",
+            f"Referer: {PORTAL}/transfers/new/",
+            "Content-Type: application/x-www-form-urlencoded",
+        ]
+        say(f"dashboard as {heavy}; transfers as {alice} between accounts {source} and {destination}")
+        trivial = wrk("trivial Django view (anchor)", f"{TRIVIAL}/", c, d, [], [])
+        floor = wrk("signed-in floor (/session/ping/)", f"{PORTAL}/session/ping/", c, d, auth, [])
+        dashboard = wrk("dashboard", f"{PORTAL}/", c, d, auth, [])
+        dashboard2 = wrk("dashboard", f"{PORTAL}/", 2, d, auth, [])
+        before = ledger_invariants(dsn)
+        transfers = wrk(
+            "own-account transfer (POST)",
+            f"{PORTAL}",
+            c,
+            d,
+            post,
+            ["-s", str(ROOT / "bench" / "transfer.lua"), "--", str(source), str(destination)],
+        )
+        after = ledger_invariants(dsn)
+        tpcb = pgbench(c, d)
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            server.wait(timeout=30)
+
+    for result in (floor, dashboard, dashboard2):
+        result.anchor, result.ratio = "trivial", result.rps / trivial.rps
+    transfers.anchor, transfers.ratio = "pgbench", transfers.rps / tpcb.rps
+    results = [trivial, floor, dashboard, dashboard2, transfers, tpcb]
+    violations = {k: v for k, v in after.items() if v}
+    report = "\n".join(
+        [
+            table(results),
+            "",
+            f"Ledger after the HTTP transfers: {after} (before: {before}).",
+            "Targets: floor ≥ 0.17 × trivial; dashboard ≥ 0.12 × trivial at "
+            f"{c} connections and p99 ≤ 15 ms at 2; transfers ≥ 0.10 × pgbench TPS and no violation.",
+        ]
+    )
+    print("\n" + report)
+    (WORK / "results.md").write_text(report + "\n")
+    checks = {
+        "floor ≥ 0.17 × trivial": floor.ratio >= 0.17,
+        f"dashboard ≥ 0.12 × trivial @{c}": dashboard.ratio >= 0.12,
+        "dashboard p99 ≤ 15 ms @2": dashboard2.p99_ms <= 15,
+        "transfers ≥ 0.10 × pgbench": transfers.ratio >= 0.10,
+        "no ledger invariant violated": not violations,
+        "no HTTP errors": not any(r.errors for r in results),
+    }
+    for name, ok in checks.items():
+        print(f"  {'met ' if ok else 'MISSED'}  {name}")
+    return 0 if not violations and not any(r.errors for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+-- wrk script: own-account transfers posted over HTTP, each with a fresh idempotency key.
+-- Arguments: the two account ids. Cookie, CSRF and Referer headers come from wrk's -H options.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+function init(args)
+  source, destination = args[1], args[2]
+  counter = 0
+  math.randomseed(os.time() * 1000 + tid)
+end
+
+function request()
+  counter = counter + 1
+  local from, to = source, destination
+  if math.random() < 0.5 then from, to = destination, source end
+  local key = string.format("bench-%d-%d-%d", tid, counter, math.random(1, 1000000000))
+  local body = "source=" .. from .. "&destination=" .. to .. "&amount=1.00&description=bench&idempotency_key=" .. key
+  return wrk.format("POST", "/transfers/confirm/", nil, body)
+end
