@@ -10,12 +10,6 @@ def account_list(*, user: User) -> QuerySet[Account]:
     return Account.objects.filter(owner=user).exclude(status=Account.Status.CLOSED).order_by("id")
 
 
-def account_choices(*, user: User, for_debit: bool) -> QuerySet[Account]:
-    """Accounts the customer may move money out of (active) or into (not closed)."""
-    accounts = account_list(user=user)
-    return accounts.filter(status=Account.Status.ACTIVE) if for_debit else accounts
-
-
 def account_fingerprint(*, accounts: list[Account]) -> str:
     """Changes whenever anything shown about these accounts changes: a posting bumps ledger_version, and
     staff edits change name, status or limit. A cache key for fragments drawn from them."""

@@ -4,13 +4,21 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, User
-from accounts.selectors import account_choices
+from accounts.selectors import account_list
 from portal.money import AmountError, format_paise, parse_rupees
 
 
-class AccountChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Account) -> str:
-        return f"{obj.name} · {obj.masked_number} · {format_paise(obj.balance)}"
+class AccountChoiceField(forms.ChoiceField):
+    """A choice among accounts the form was given (one query for both fields); cleans to the Account."""
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        self.accounts = {str(a.pk): a for a in accounts}
+        self.choices = [("", _("Choose an account"))] + [
+            (str(a.pk), f"{a.name} · {a.masked_number} · {format_paise(a.balance)}") for a in accounts
+        ]
+
+    def clean(self, value: object) -> Account:
+        return self.accounts[super().clean(value)]
 
 
 class TransferForm(forms.Form):
@@ -18,8 +26,6 @@ class TransferForm(forms.Form):
 
     source = AccountChoiceField(
         label=_("From"),
-        queryset=Account.objects.none(),
-        empty_label=_("Choose an account"),
         error_messages={
             "invalid_choice": _("Choose one of your active accounts."),
             "required": _("Choose the account to move money from."),
@@ -27,8 +33,6 @@ class TransferForm(forms.Form):
     )
     destination = AccountChoiceField(
         label=_("To"),
-        queryset=Account.objects.none(),
-        empty_label=_("Choose an account"),
         error_messages={
             "invalid_choice": _("Choose one of your accounts."),
             "required": _("Choose the account to move money to."),
@@ -50,8 +54,9 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].queryset = account_choices(user=user, for_debit=True)
-        self.fields["destination"].queryset = account_choices(user=user, for_debit=False)
+        accounts = list(account_list(user=user))
+        self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
+        self.fields["destination"].set_accounts(accounts)
 
     @staticmethod
     def new_key() -> str:

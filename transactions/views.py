@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from transactions import selectors, services
 from transactions.forms import TransferForm
+from transactions.models import Transaction
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
@@ -38,17 +39,20 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too)."""
-    key = request.POST.get("idempotency_key", "")
-    done = key and selectors.transaction_by_key(user=request.user, idempotency_key=key)
+
+    def spent() -> Transaction | None:
+        key = request.POST.get("idempotency_key", "")
+        return selectors.transaction_by_key(user=request.user, idempotency_key=key) if key else None
+
     if "edit" in request.POST:
         # Back to the form with the details; a key already spent (the browser went back) is replaced.
         data = request.POST.copy()
-        if done:
+        if spent():
             data["idempotency_key"] = TransferForm.new_key()
         return _render_step(request, _FORM, TransferForm(data, user=request.user))
     form = TransferForm(request.POST, user=request.user)
     if not form.is_valid():
-        if done:  # A resubmit of a transfer that went through: show its receipt, whatever changed since.
+        if done := spent():  # A resubmit of a transfer that went through: its receipt, whatever changed.
             return redirect("transfer_detail", pk=done.pk)
         return _render_step(request, _FORM, form)
     data = form.cleaned_data
