@@ -1,6 +1,8 @@
+import datetime
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from accounts.internal import ensure_internal_accounts
 from accounts.models import Account, User
@@ -59,6 +61,21 @@ def fund(account: Account, paise: int) -> Account:
     )
     account.refresh_from_db()
     return account
+
+
+def spend(account: Account, times: int) -> None:
+    """A history of `times` small card payments, one a day, ending today: "Chai 0" is the oldest."""
+    start = timezone.now() - datetime.timedelta(days=times)
+    for i in range(times):
+        services.payment_create(
+            account=account,
+            amount_paise=1_00,
+            description=f"Chai {i}",
+            counterparty="Chaayos",
+            category="dining",
+            idempotency_key=str(uuid.uuid4()),
+            created=start + datetime.timedelta(days=i),
+        )
 
 
 @pytest.fixture

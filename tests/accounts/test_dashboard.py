@@ -1,5 +1,4 @@
 import datetime
-import uuid
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -7,23 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
-from tests.conftest import fund
+from tests.conftest import fund, spend
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
-
-
-def _spend(account, times):
-    start = timezone.now() - datetime.timedelta(days=times)
-    for i in range(times):
-        services.payment_create(
-            account=account,
-            amount_paise=1_00,
-            description=f"Chai {i}",
-            counterparty="Chaayos",
-            category="dining",
-            idempotency_key=str(uuid.uuid4()),
-            created=start + datetime.timedelta(days=i),
-        )
 
 
 def test_it_redirects_anonymous_to_login(client):
@@ -43,7 +28,7 @@ def test_it_shows_each_account_with_its_balance_in_indian_format(client, alice):
 
 
 def test_it_shows_only_the_last_five_transactions_newest_first(client, alice, alice_savings):
-    _spend(alice_savings, 8)
+    spend(alice_savings, 8)
     client.force_login(alice)
     account = client.get(reverse("dashboard")).context["accounts"][0]
     # The opening deposit was posted now; the payments are dated over the past week.
@@ -63,14 +48,14 @@ def test_it_never_shows_another_customers_accounts(client, alice, alice_savings,
 
 def test_it_costs_the_same_queries_whatever_the_history_length(client, alice, django_assert_num_queries):
     short, long_ = fund(AccountFactory(owner=alice), 10_000_00), fund(AccountFactory(owner=alice), 10_000_00)
-    _spend(short, 1)
+    spend(short, 1)
     client.force_login(alice)
     with django_assert_num_queries(3) as small:
         client.get(reverse("dashboard"))
-    _spend(long_, 60)
+    spend(long_, 60)
     other = UserFactory()
     for _ in range(3):
-        _spend(fund(AccountFactory(owner=other), 1_000_00), 5)
+        spend(fund(AccountFactory(owner=other), 1_000_00), 5)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(reverse("dashboard"))
 

@@ -1,28 +1,11 @@
 """Every page of the transfer flow costs a fixed number of queries, however long the history."""
 
-import datetime
-import uuid
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from transactions import services
-
-
-def _history(account, count):
-    start = timezone.now() - datetime.timedelta(days=count)
-    for i in range(count):
-        services.payment_create(
-            account=account,
-            amount_paise=1_00,
-            description=f"Chai {i}",
-            category="dining",
-            idempotency_key=str(uuid.uuid4()),
-            created=start + datetime.timedelta(days=i),
-        )
+from tests.conftest import spend
 
 
 def _flow(client, source, destination):
@@ -52,10 +35,10 @@ def _flow(client, source, destination):
 
 
 @pytest.mark.parametrize("step", ["form", "review", "confirm", "receipt"])
-def test_it_costs_the_same_queries_with_a_long_history(client, alice, alice_savings, alice_current, step):
+def test_it_costs_the_same_queries_with_a_longspend(client, alice, alice_savings, alice_current, step):
     client.force_login(alice)
     short = _flow(client, alice_savings, alice_current)
-    _history(alice_savings, 80)
+    spend(alice_savings, 80)
     alice_savings.refresh_from_db()
     long_ = _flow(client, alice_savings, alice_current)
     index = ["form", "review", "confirm", "receipt"].index(step)
