@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("transactions.urls")),
     path("health/", views.health, name="health"),
+    path("ready/", views.ready, name="ready"),
     path("session/ping/", views.session_ping, name="session_ping"),
     path("admin/", admin.site.urls),
 ]

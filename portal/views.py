@@ -1,14 +1,64 @@
+import logging
+import uuid
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from portal.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
 def health(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Touches no database, cache or broker."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    token = uuid.uuid4().hex
+    cache.set("portal:ready", token, timeout=30)
+    if cache.get("portal:ready") != token:
+        raise RuntimeError("the cache did not return what was just stored")
+
+
+def _check_broker() -> None:
+    # One attempt with a short timeout: a probe must answer before the load balancer gives up on it.
+    options = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    with celery_app.connection_for_write(connect_timeout=2, transport_options=options) as broker:
+        broker.ensure_connection(max_retries=0)
+
+
+_READINESS_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+@require_safe
+@never_cache
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: PostgreSQL, the cache and the Celery broker answer. 503 names what failed; the reason goes
+    to the log, not to whoever asks."""
+    results = {}
+    for name, check in _READINESS_CHECKS.items():
+        try:
+            check()
+        except Exception:  # any failure of a dependency means "not ready", whatever its type
+            logger.warning("Readiness check failed: %s", name, exc_info=True)
+            results[name] = "error"
+        else:
+            results[name] = "ok"
+    status = 200 if all(result == "ok" for result in results.values()) else 503
+    return JsonResponse(results, status=status)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
