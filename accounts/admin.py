@@ -1,13 +1,17 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import Account, User
+from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "phone", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "full_name", "phone"]
@@ -22,9 +26,14 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})
     ]
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # Django saves the new password and logs it in two statements: one transaction, with the audit event.
+        with transaction.atomic():
+            return super().user_change_password(request, id, form_url)
+
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "name", "owner", "kind", "status", "balance_display"]
     list_filter = ["kind", "status"]
     search_fields = ["number", "name", "owner__email", "owner__full_name"]
@@ -57,3 +66,12 @@ class AccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
         return False
+
+
+# Group permissions are staff changes too: Django's GroupAdmin, audited.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, DjangoGroupAdmin):
+    pass

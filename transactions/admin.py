@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
 from transactions.models import Category, Entry, Transaction
 
@@ -53,7 +54,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name"]
     readonly_fields = ["slug"]
 

@@ -1,6 +1,7 @@
 """Writes to the ledger. Every movement of money goes through `_post`, which keeps the ledger's rules:
 accounts locked in primary-key order, entries that sum to zero, balances updated in the same database
-transaction, and an idempotency key that makes a repeated request return the first result.
+transaction, an idempotency key that makes a repeated request return the first result, and an audit event
+(`portal.audit`) written in the posting's transaction (a replay returns the first result and records nothing).
 
 PostgreSQL enforces the same rules again (migration 0003): the checks here exist to give a readable error.
 """
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts import internal
 from accounts.models import Account
+from portal.audit import audit_record
 from transactions.models import Transaction
 
 if TYPE_CHECKING:
@@ -168,6 +170,17 @@ def _post(
             )
             if txn is None:  # The key was used before (or by a request that committed while we waited).
                 return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
+            # In the posting's transaction: no money moves without its event, no event without the money.
+            audit_record(
+                action=f"money.{kind!s}",
+                actor=initiator,
+                obj=txn,
+                after={
+                    "amounts": {str(pk): amount for pk, amount in sorted(by_id.items())},
+                    "kind": str(kind),
+                    "description": description,
+                },
+            )
             return txn
     except IntegrityError:
         # Two requests with one key raced: the unique constraint let one through.

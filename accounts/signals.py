@@ -1,0 +1,39 @@
+"""Wiring: sign-ins, failed sign-ins and sign-outs go to the audit trail (portal/audit.py).
+
+Connected in `AccountsConfig.ready`. A receiver only records; nothing here decides anything.
+"""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.signals import request_finished, request_started
+from django.http import HttpRequest
+
+from accounts.models import User
+from portal.audit import audit_record, bind_request_environ, unbind_request_environ
+
+
+def _login_succeeded(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    audit_record(action="login.success", actor=user, obj=user, request=request)
+
+
+def _login_failed(sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    # The attempted email only: Django has already masked the password in `credentials`, and we keep none
+    # of it. No lookup of the user: the event must cost the same whether the email exists or not.
+    email = str(credentials.get("username") or credentials.get("email") or "")[:254]
+    audit_record(action="login.failure", after={"email": email}, request=request)
+
+
+def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    if user is not None and user.is_authenticated:
+        audit_record(action="logout", actor=user, obj=user, request=request)
+
+
+def connect() -> None:
+    user_logged_in.connect(_login_succeeded, dispatch_uid="accounts.audit.login_succeeded")
+    user_login_failed.connect(_login_failed, dispatch_uid="accounts.audit.login_failed")
+    user_logged_out.connect(_logged_out, dispatch_uid="accounts.audit.logged_out")
+    # Where a request came from, for events recorded below the view (a posting in the ledger service). It
+    # belongs with the portal's own wiring; it lives here until portal/apps.py has a ready().
+    request_started.connect(bind_request_environ, dispatch_uid="portal.audit.bind_request_environ")
+    request_finished.connect(unbind_request_environ, dispatch_uid="portal.audit.unbind_request_environ")
