@@ -6,11 +6,10 @@ Connected in `AccountsConfig.ready`. A receiver only records; nothing here decid
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.core.signals import request_finished, request_started
 from django.http import HttpRequest
 
 from accounts.models import User
-from portal.audit import audit_record, bind_request_environ, unbind_request_environ
+from portal.audit import audit_record
 
 
 def _login_succeeded(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
@@ -33,7 +32,3 @@ def connect() -> None:
     user_logged_in.connect(_login_succeeded, dispatch_uid="accounts.audit.login_succeeded")
     user_login_failed.connect(_login_failed, dispatch_uid="accounts.audit.login_failed")
     user_logged_out.connect(_logged_out, dispatch_uid="accounts.audit.logged_out")
-    # Where a request came from, for events recorded below the view (a posting in the ledger service). It
-    # belongs with the portal's own wiring; it lives here until portal/apps.py has a ready().
-    request_started.connect(bind_request_environ, dispatch_uid="portal.audit.bind_request_environ")
-    request_finished.connect(unbind_request_environ, dispatch_uid="portal.audit.unbind_request_environ")
