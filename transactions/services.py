@@ -157,18 +157,17 @@ def _post(
                 if existing is None:
                     raise
                 return _replay(existing, kind, by_id, description)
-            txn = _write(
+            txn = Transaction(
                 kind=str(kind),
                 description=description,
                 counterparty=counterparty,
-                category=category,
+                category_id=category,
                 initiator=initiator,
                 idempotency_key=idempotency_key,
                 created=created,
-                locked=locked,
-                by_id=by_id,
             )
-            if txn is None:  # The key was used before (or by a request that committed while we waited).
+            if not _write(txn, locked=locked, by_id=by_id):
+                # The key was used before (or by a request that committed while we waited).
                 return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
             # In the posting's transaction: no money moves without its event, no event without the money.
             audit_record(
@@ -199,47 +198,38 @@ RETURNING id
 """
 
 
-def _write(
-    *,
-    kind: str,
-    description: str,
-    counterparty: str,
-    category: str | None,
-    initiator: "User | None",
-    idempotency_key: str,
-    created: datetime.datetime,
-    locked: dict[int | str, Account],
-    by_id: dict[int, int],
-) -> Transaction | None:
+def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[int, int]) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
-    earlier one with the same key: then None), its entries in one INSERT, every touched balance in one
-    UPDATE. Raw SQL because this is the hottest path of the portal: the ORM cost more than PostgreSQL."""
-    when = connection.ops.adapt_datetimefield_value(created)
+    earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
+    balance in one UPDATE. Raw SQL because this is the hottest path of the portal: the ORM cost more than
+    PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts carry their new balances."""
+    when = connection.ops.adapt_datetimefield_value(txn.created)
     legs = sorted(by_id.items())
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_TRANSACTION,
             [
-                kind,
-                description,
-                counterparty,
-                category,
-                initiator.pk if initiator else None,
-                idempotency_key,
+                txn.kind,
+                txn.description,
+                txn.counterparty,
+                txn.category_id,
+                txn.initiator_id,
+                txn.idempotency_key,
                 when,
             ],
         )
         row = cursor.fetchone()
         if row is None:
-            return None
-        txn_id = row[0]
+            return False
+        txn.id = row[0]
+        txn._state.adding, txn._state.db = False, connection.alias
         entry_params: list = []
         balance_params: list = []
         for account_id, amount in legs:
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
-            entry_params += [txn_id, account_id, amount, account.balance, when]
+            entry_params += [txn.id, account_id, amount, account.balance, when]
             balance_params += [account_id, account.balance]
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(legs))
         cursor.execute(
@@ -254,18 +244,7 @@ def _write(
             f"ledger_version = ledger_version + 1 WHERE id IN ({ids})",
             [*balance_params, *(account_id for account_id, _amount in legs)],
         )
-    txn = Transaction(
-        id=txn_id,
-        kind=kind,
-        description=description,
-        counterparty=counterparty,
-        category_id=category,
-        initiator=initiator,
-        idempotency_key=idempotency_key,
-        created=created,
-    )
-    txn._state.adding, txn._state.db = False, connection.alias
-    return txn
+    return True
 
 
 def transfer_create(
