@@ -54,7 +54,6 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -66,7 +65,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.functional import Promise
 
-from portal.logging import current_request_id
+from portal.logging import current_request_id, current_request_meta
 from portal.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -100,20 +99,6 @@ _SECRET_WORDS = re.compile(
 
 
 # --- Recording --------------------------------------------------------------------------------------------
-
-# The WSGI environ of the request this thread is serving (bound by `bind_request_environ` on request_started),
-# so that a service deep below a view, such as the ledger's `_post`, records where the request came from.
-_environ: ContextVar[dict | None] = ContextVar("audit_environ", default=None)
-
-
-def bind_request_environ(*, environ: dict | None = None, **kwargs: Any) -> None:
-    """request_started receiver: remember the environ of the request being served (None under ASGI)."""
-    _environ.set(environ)
-
-
-def unbind_request_environ(**kwargs: Any) -> None:
-    """request_finished receiver."""
-    _environ.set(None)
 
 
 def _is_secret(key: str) -> bool:
@@ -184,7 +169,7 @@ def audit_record(
             if user is not None and user.is_authenticated:
                 actor = user
     else:
-        meta = _environ.get() or {}
+        meta = current_request_meta()
         request_id = current_request_id() or ""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -439,22 +424,7 @@ def audit_verify(*, chunk_size: int = 5000) -> AuditVerification:
 
 # --- Export -----------------------------------------------------------------------------------------------
 
-CSV_HEADER = (
-    "seq",
-    "created",
-    "actor_id",
-    "actor_email",
-    "action",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-    "ip",
-    "user_agent",
-    "request_id",
-    "prev_hash",
-    "hash",
-)
+CSV_HEADER = ("seq", *CHAIN_FIELDS, "prev_hash", "hash")
 # Cells a spreadsheet would run as a formula (CSV injection): prefixed with a quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,8 +1,9 @@
 """Log lines as JSON, each carrying the id of the request that produced it.
 
-`portal.middleware.RequestMiddleware` puts the request id in a context variable for the length of the
-request; `RequestIdFilter` copies it onto every record its handler sees, and `JsonFormatter` writes one JSON
-object per line. Outside a request (Celery, management commands) the id is "-".
+`portal.middleware.RequestMiddleware` binds the request being served (its id and its META) to context
+variables for the length of the request; `RequestIdFilter` copies the id onto every record its handler sees,
+and `JsonFormatter` writes one JSON object per line. Outside a request (Celery, management commands) the id
+is "-". The audit trail reads the same context for events recorded below the view (a ledger posting).
 """
 
 import json
@@ -11,6 +12,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_request_meta: ContextVar[dict | None] = ContextVar("request_meta", default=None)
 
 
 def current_request_id() -> str | None:
@@ -18,8 +20,14 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def bind_request_id(request_id: str | None) -> None:
+def current_request_meta() -> dict:
+    """The META (WSGI environ) of the request being handled, or {} outside a request."""
+    return _request_meta.get() or {}
+
+
+def bind_request(request_id: str | None, meta: dict | None) -> None:
     _request_id.set(request_id)
+    _request_meta.set(meta)
 
 
 class RequestIdFilter(logging.Filter):

@@ -22,7 +22,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from portal.logging import bind_request_id
+from portal.logging import bind_request
 
 # An id from outside is trusted only when it cannot forge or break a log line.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -37,7 +37,7 @@ class RequestMiddleware:
         if not _VALID_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        bind_request_id(request_id)
+        bind_request(request_id, request.META)
 
         response = self.get_response(request)
 
@@ -69,8 +69,8 @@ def _is_page_answering_a_post(request: HttpRequest, response: HttpResponseBase) 
     )
 
 
-def _unbind_request_id(**kwargs: Any) -> None:
-    bind_request_id(None)
+def _unbind_request(**kwargs: Any) -> None:
+    bind_request(None, None)
 
 
-request_finished.connect(_unbind_request_id, dispatch_uid="portal.middleware.unbind_request_id")
+request_finished.connect(_unbind_request, dispatch_uid="portal.middleware.unbind_request")
