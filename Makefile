@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
 	SECRET_KEY=test-only-secret-key DEBUG=0 HTTPS=0 ALLOWED_HOSTS=localhost,127.0.0.1,testserver
 
-.PHONY: install run test lint fmt clean vendor bench
+.PHONY: install run test lint fmt clean vendor bench profile lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,17 @@ BENCH_ARGS ?=
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Where the gunicorn workers spend their time under load (py-spy); reuses the database of the last `make bench`.
+profile: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk
+	$(BIN)/python bench/profile.py $(PROFILE_ARGS)
+
+# Lighthouse 12.2.3 (pinned in bench/lighthouse/) with Debian's Chromium against gunicorn over TLS; reuses the
+# database of the last `make bench`.
+bench/lighthouse/node_modules/.bin/lighthouse: bench/lighthouse/package-lock.json
+	cd bench/lighthouse && npm ci --no-audit --no-fund --silent
+
+lighthouse: install bench/lighthouse/node_modules/.bin/lighthouse
+	@command -v chromium >/dev/null || apt-get install -y -qq chromium
+	CHROME_PATH=/usr/bin/chromium $(BIN)/python bench/lighthouse.py $(LIGHTHOUSE_ARGS)
