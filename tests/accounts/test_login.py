@@ -37,3 +37,33 @@ def test_it_logs_out_on_post_only(client, alice):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_signed_in_page_loads_its_user_in_one_query(client, alice, django_assert_num_queries):
+    client.force_login(alice)
+    with django_assert_num_queries(1):  # the user row; the session lives in the cache
+        assert client.get(reverse("session_ping")).status_code == 200
+
+
+def test_a_deactivated_customer_is_signed_out_at_the_next_request(client, alice):
+    client.force_login(alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_password_changed_elsewhere_ends_this_session(client, alice):
+    client.force_login(alice)
+    alice.set_password("another-long-passphrase-2026")
+    alice.save(update_fields=["password"])
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_session_naming_a_user_that_is_not_there_is_anonymous(client, alice):
+    client.force_login(alice)
+    session = client.session
+    session["_auth_user_id"] = str(alice.pk + 1000)
+    session.save()
+    assert client.get(reverse("dashboard")).status_code == 302
