@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -75,3 +77,24 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class GroupAdmin(AuditedAdminMixin, DjangoGroupAdmin):
     pass
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(AuditedAdminMixin, AccessAttemptAdmin):
+    """Failed sign-ins as django-axes counts them, per email, address and browser. An email or address is
+    locked while its rows of the last AXES_COOLOFF_TIME add up to AXES_FAILURE_LIMIT failures. Staff clear
+    a lock by deleting its rows (a customer who proved who they are on the phone); each deletion is an
+    audit event with the email and address. Nothing can be added or edited."""
+
+    actions: list = []  # Django's "delete selected" stays; axes' clean-up action would bypass the audit
+
+    def has_change_permission(self, request: HttpRequest, obj: AccessAttempt | None = None) -> bool:
+        return False
+
+    def audit_deleted(self, obj: AccessAttempt) -> dict:
+        return {
+            "email": obj.username,
+            "ip": obj.ip_address,
+            "failures": obj.failures_since_start,
+            "last_failure": obj.attempt_time,
+        }

@@ -1,10 +1,11 @@
-"""Wiring: sign-ins, failed sign-ins and sign-outs go to the audit trail (portal/audit.py).
+"""Wiring: sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail (portal/audit.py).
 
 Connected in `AccountsConfig.ready`. A receiver only records; nothing here decides anything.
 """
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
@@ -23,6 +24,17 @@ def _login_failed(sender: Any, credentials: dict, request: HttpRequest | None = 
     audit_record(action="login.failure", after={"email": email}, request=request)
 
 
+def _locked_out(
+    sender: Any, request: HttpRequest | None, username: str | None, ip_address: str | None, **kwargs: Any
+) -> None:
+    # Axes sends this when a failure reaches the limit (it has just counted the failures:
+    # `axes_failures_since_start` is set) and again for every attempt refused while locked (not counted,
+    # left None). Only the first is a new lockout.
+    if request is None or getattr(request, "axes_failures_since_start", None) is None:
+        return
+    audit_record(action="login.lockout", after={"email": username or "", "ip": ip_address}, request=request)
+
+
 def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     if user is not None and user.is_authenticated:
         audit_record(action="logout", actor=user, obj=user, request=request)
@@ -31,4 +43,5 @@ def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **k
 def connect() -> None:
     user_logged_in.connect(_login_succeeded, dispatch_uid="accounts.audit.login_succeeded")
     user_login_failed.connect(_login_failed, dispatch_uid="accounts.audit.login_failed")
+    user_locked_out.connect(_locked_out, dispatch_uid="accounts.audit.locked_out")
     user_logged_out.connect(_logged_out, dispatch_uid="accounts.audit.logged_out")

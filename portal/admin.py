@@ -44,10 +44,18 @@ class AuditedAdminMixin:
         self._audit(request, "admin.change", obj, message)
         return super().log_change(request, obj, message)  # type: ignore[misc]
 
+    def audit_deleted(self, obj: models.Model) -> dict:
+        """What the audit event of a deletion keeps of the deleted object; a ModelAdmin may say more."""
+        return {"repr": str(obj)}
+
     def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
         for obj in queryset:
             audit_record(
-                action="admin.delete", actor=request.user, obj=obj, before={"repr": str(obj)}, request=request
+                action="admin.delete",
+                actor=request.user,
+                obj=obj,
+                before=self.audit_deleted(obj),
+                request=request,
             )
         return super().log_deletions(request, queryset)  # type: ignore[misc]
 

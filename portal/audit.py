@@ -83,7 +83,9 @@ REDACTED = "[redacted]"
 AUDIT_ACTIONS = (
     "login.success",
     "login.failure",
+    "login.lockout",
     "logout",
+    "password.change",
     "admin.add",
     "admin.change",
     "admin.delete",

@@ -5,6 +5,7 @@ over a folder broker) so that `make run` works on a bare machine. With DATABASE_
 runs on PostgreSQL and Redis, the production stack.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "portal",
     "accounts",
     "transactions",
@@ -125,11 +127,61 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["email", "full_name"]},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's 20,000 common passwords plus zxcvbn's 30,000 leaked ones, shipped in accounts/data/.
+    {"NAME": "accounts.passwords.BreachedPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Lockout (django-axes): 5 failed sign-ins lock the email for 30 minutes, and so do 5 from one address
+# (whatever emails they tried). Attempts while locked are refused without being counted, so the lock ends
+# 30 minutes after the failure that set it. The form says so (accounts.views.LoginView): axes' middleware,
+# which would only replace that answer, is left out, so no other page pays for it (hence axes.W002).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked email or address never reaches a password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it carries the email)
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_email"
+AXES_CLIENT_IP_CALLABLE = "portal.ratelimit.client_ip"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # else an attacker's own account would reset the count of their address
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins and sign-outs are in the audit trail already
+AXES_ENABLE_ADMIN = False  # accounts/admin.py registers a read-only, audited admin for lockouts
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+
+# Rate limits (portal/ratelimit.py): scope -> (requests, seconds), each overridable as
+# RATE_LIMIT_<SCOPE>="requests/seconds", e.g. RATE_LIMIT_LOGIN_IP=30/60.
+_RATE_LIMIT_DEFAULTS = {
+    "login_ip": "20/60",  # sign-in POSTs from one address (an office behind one NAT signs in at 9:00)
+    "login_email": "10/60",  # sign-in POSTs for one email, known or not
+    "otp": "5/60",  # one-time code entries per user
+    "transfer_confirm": "10/60",  # transfer confirmations per user
+    "password_change": "5/60",  # password change POSTs per user (each checks the old password)
+}
+
+
+def _rate(scope: str, default: str) -> tuple[int, int]:
+    value = env.str(f"RATE_LIMIT_{scope.upper()}", default=default)
+    try:
+        requests, seconds = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise ImproperlyConfigured(f"RATE_LIMIT_{scope.upper()} must look like 10/60") from None
+    if requests < 1 or seconds < 1:
+        raise ImproperlyConfigured(f"RATE_LIMIT_{scope.upper()} must be positive")
+    return requests, seconds
+
+
+RATE_LIMITS = {scope: _rate(scope, default) for scope, default in _RATE_LIMIT_DEFAULTS.items()}
+RATE_LIMIT_CACHE = "default"
 
 LANGUAGE_CODE = "en-IN"
 TIME_ZONE = "Asia/Kolkata"

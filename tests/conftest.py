@@ -12,10 +12,11 @@ from transactions.categories import ensure_categories
 from transactions.models import Category
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """The test database is new each run but the test Redis database is not: cached fragments keyed by
-    primary keys from an earlier run must not leak into this one."""
+    """Each test starts with an empty cache. The test database is new each run but the test Redis database
+    is not (cached fragments keyed by primary keys from an earlier run must not leak into this one), and
+    rate-limit counters (portal/ratelimit.py) must not carry from one test's sign-ins to the next."""
     from django.core.cache import cache
 
     cache.clear()

@@ -3,6 +3,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.ratelimit import by_user, rate_limit
 from transactions import selectors, services
 from transactions.forms import TransferForm
 from transactions.models import Transaction
@@ -36,6 +37,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@rate_limit("transfer_confirm", key=by_user)
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too)."""

@@ -8,3 +8,12 @@ document.addEventListener("htmx:afterSwap", (event) => {
     target.focus();
   }
 });
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  // htmx does not swap error answers. A 429 (rate limit) is a page for the customer, not an error: the
+  // server retargets it to <main> (HX-Retarget), so let htmx show it.
+  if (event.detail.xhr.status === 429) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from accounts.models import Account
@@ -94,6 +96,41 @@ def not_found(page: Page, live_server, alice, savings: Account, current: Account
     _heading(page, "We couldn't find that page")
 
 
+def password_change(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/password/")
+    _heading(page, "Change your password")
+
+
+def password_change_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/password/")
+    page.get_by_label("Current password").fill("not-her-password")
+    page.get_by_label("New password", exact=True).fill("1qaz2wsx3edc4rfv")
+    page.get_by_label("New password again").fill("1qaz2wsx3edc4rfv")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 2 fields")
+
+
+def login_locked_out(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/login/")
+    for _ in range(5):
+        page.get_by_label("Email").fill("alice@example.com")
+        page.get_by_label("Password").fill("not-her-password")
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")
+
+
+def too_many_requests(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    with override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "login_ip": (1, 60)}):
+        page.goto("/login/")
+        for _ in range(2):
+            page.get_by_label("Email").fill("alice@example.com")
+            page.get_by_label("Password").fill("not-her-password")
+            page.get_by_role("button", name="Sign in").click()
+        _heading(page, "Too many attempts")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -103,6 +140,10 @@ PAGES: list[Callable[..., None]] = [
     review,
     receipt,
     not_found,
+    password_change,
+    password_change_with_errors,
+    login_locked_out,
+    too_many_requests,
 ]
 
 

@@ -1,0 +1,195 @@
+"""Lockout (django-axes): 5 failed sign-ins lock the email and the address for 30 minutes, with the same
+answer whether the email has an account or not."""
+
+import datetime
+
+import pytest
+import time_machine
+from axes.models import AccessAttempt
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.models import AuditEvent
+from tests.factories import PASSWORD, UserFactory
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+T0 = datetime.datetime(2026, 3, 2, 10, 0, 0, tzinfo=IST)
+HOME = "198.51.100.7"
+CAFE = "203.0.113.9"
+LOCKED = "Too many failed attempts"
+
+
+WRONG = "not-the-password"
+
+
+def _sign_in(client, email: str, password: str = WRONG, ip: str = HOME):
+    return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def _fail(client, email: str, times: int, ip: str = HOME) -> None:
+    for _ in range(times):
+        assert _sign_in(client, email, ip=ip).status_code == 200
+
+
+def _errors(response) -> list[str]:
+    return list(response.context["form"].non_field_errors())
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def test_it_still_signs_in_after_four_failures(client, alice, frozen):
+    _fail(client, "alice@example.com", 4)
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def test_it_locks_on_the_fifth_failure_and_refuses_even_the_right_password(client, alice, frozen):
+    _fail(client, "alice@example.com", 4)
+    fifth = _sign_in(client, "alice@example.com")
+    assert fifth.status_code == 429
+    sixth = _sign_in(client, "Alice@Example.com", PASSWORD)
+    assert sixth.status_code == 429
+    assert "_auth_user_id" not in client.session
+    # 10:00 + 30 minutes, rounded up to the next minute, in the portal's time zone.
+    assert _errors(sixth) == [
+        "Too many failed attempts. For your security, sign-in is paused. Try again after 10:31."
+    ]
+    assert 30 * 60 <= int(sixth["Retry-After"]) <= 31 * 60
+    page = sixth.content.decode()
+    assert 'role="alert"' in page and LOCKED in page
+    assert 'name="username"' in page  # the form again, not a bare error page
+
+
+def test_it_locks_the_account_whatever_address_the_attempts_come_from(client, alice, frozen):
+    for n in range(5):
+        _sign_in(client, "alice@example.com", ip=f"192.0.2.{n + 1}")
+    refused = _sign_in(client, "alice@example.com", PASSWORD, ip=CAFE)
+    assert refused.status_code == 429
+    assert LOCKED in _errors(refused)[0]
+
+
+def test_it_locks_an_address_whatever_emails_it_tries(client, alice, bob, frozen):
+    for n in range(5):
+        _sign_in(client, f"guess{n}@example.com", ip=CAFE)
+    refused = _sign_in(client, "alice@example.com", PASSWORD, ip=CAFE)
+    assert refused.status_code == 429
+    assert LOCKED in _errors(refused)[0]
+    # Alice at home is not locked: only the address was.
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=HOME).status_code == 302
+
+
+def test_it_unlocks_thirty_minutes_after_the_failure_that_locked(client, alice, frozen):
+    _fail(client, "alice@example.com", 4)
+    assert _sign_in(client, "alice@example.com").status_code == 429
+    frozen.shift(datetime.timedelta(minutes=20))
+    # Refused while locked, and that refusal does not push the end of the lock further.
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
+    frozen.shift(datetime.timedelta(minutes=9, seconds=59))
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
+    frozen.shift(datetime.timedelta(seconds=2))
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def test_it_counts_only_the_failures_of_the_last_thirty_minutes(client, alice, frozen):
+    _fail(client, "alice@example.com", 4)
+    frozen.shift(datetime.timedelta(minutes=31))
+    _fail(client, "alice@example.com", 4)  # the first four are forgotten: 4, not 8
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def _page(response) -> str:
+    """The page without what differs by design: the email typed back into the form and the CSRF token."""
+    page = response.content.decode().replace(str(response.context["csrf_token"]), "TOKEN")
+    return page.replace("alice@example.com", "EMAIL").replace("nobody@example.com", "EMAIL")
+
+
+def test_it_answers_an_unknown_email_exactly_like_a_known_one(client, alice, frozen):
+    known = [_sign_in(client, "alice@example.com", ip=HOME) for _ in range(6)]
+    unknown = [_sign_in(client, "nobody@example.com", ip=CAFE) for _ in range(6)]
+    assert [r.status_code for r in known] == [200, 200, 200, 200, 429, 429]
+    for k, u in zip(known, unknown, strict=True):
+        assert k.status_code == u.status_code
+        assert _errors(k) == _errors(u)
+        assert k.get("Retry-After") == u.get("Retry-After")
+        assert _page(k) == _page(u)
+
+
+def test_it_checks_the_password_of_an_unknown_email_too(client, alice, frozen, monkeypatch):
+    """No short cut for an email without an account: the password hasher runs either way (Django's
+    ModelBackend hashes the password for a dummy user), so the time taken tells nothing."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    hashed = []
+    encode = MD5PasswordHasher.encode
+
+    def spy(self, password, salt):
+        hashed.append(password)
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", spy)
+    _sign_in(client, "alice@example.com")
+    _sign_in(client, "nobody@example.com", ip=CAFE)
+    assert hashed == [WRONG, WRONG]
+
+
+def test_it_records_the_lockout_once_with_the_email_and_address(client, alice, frozen):
+    _fail(client, "alice@example.com", 4)
+    _sign_in(client, "alice@example.com")
+    _sign_in(client, "alice@example.com", PASSWORD)
+    _sign_in(client, "alice@example.com")
+    lockouts = list(AuditEvent.objects.filter(action="login.lockout"))
+    assert len(lockouts) == 1
+    assert lockouts[0].after == {"email": "alice@example.com", "ip": HOME}
+    assert lockouts[0].ip == HOME
+    assert AuditEvent.objects.filter(action="login.failure").count() == 7
+    assert not AuditEvent.objects.filter(action="login.success").exists()
+
+
+def test_it_keeps_no_password_or_token_in_the_attempts(client, alice, frozen):
+    _sign_in(client, "alice@example.com", "hunter2-secret-guess")
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "alice@example.com"
+    assert "hunter2" not in attempt.post_data
+    assert "csrfmiddlewaretoken=abc" not in attempt.post_data
+
+
+def test_it_adds_no_query_to_signed_in_pages(client, alice):
+    """Axes is a backend and signal receivers, not a middleware: the cheapest signed-in page never reads
+    its tables."""
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("session_ping")).status_code == 200
+    assert not any("axes_" in q["sql"] for q in queries.captured_queries)
+
+
+# --- Admin --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+
+def test_staff_see_a_lockout_and_clear_it_with_an_audit_event(client, alice, staff, frozen):
+    _fail(client, "alice@example.com", 4)
+    _sign_in(client, "alice@example.com")
+    client.force_login(staff)
+    listing = client.get(reverse("admin:axes_accessattempt_changelist"))
+    assert listing.status_code == 200
+    assert "alice@example.com" in listing.content.decode()
+    attempt = AccessAttempt.objects.get()
+    assert client.get(reverse("admin:axes_accessattempt_add")).status_code == 403
+    view = client.get(reverse("admin:axes_accessattempt_change", args=[attempt.pk]))
+    assert view.status_code == 200 and "Save" not in view.content.decode()
+
+    response = client.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="admin.delete")
+    assert event.actor == staff
+    assert event.before["email"] == "alice@example.com" and event.before["ip"] == HOME
+    client.logout()
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302

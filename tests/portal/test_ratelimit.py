@@ -1,0 +1,140 @@
+"""Rate limits (portal/ratelimit.py) in Redis: over the limit is a 429 page that says when to retry."""
+
+import datetime
+import logging
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.http import HttpResponse
+from django.urls import reverse
+
+from portal.ratelimit import rate_limit
+from tests.factories import PASSWORD
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+WINDOW_START = datetime.datetime(2026, 3, 2, 10, 0, 0, tzinfo=IST)  # a multiple of 60 s since the epoch
+
+
+@pytest.fixture
+def limits(settings):
+    """Set some scopes' limits for one test: `limits(login_ip=(3, 60))`."""
+
+    def set_(**scopes):
+        settings.RATE_LIMITS = {**django_settings.RATE_LIMITS, **scopes}
+
+    return set_
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(WINDOW_START + datetime.timedelta(seconds=20), tick=False) as traveller:
+        yield traveller
+
+
+WRONG = "not-the-password"
+
+
+def _sign_in(client, email="alice@example.com", password=WRONG, ip="198.51.100.7", **extra):
+    return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=ip, **extra)
+
+
+def test_it_answers_429_with_retry_after_and_a_friendly_page(client, alice, limits, frozen):
+    limits(login_ip=(3, 60))
+    for n in range(3):
+        assert _sign_in(client, f"guess{n}@example.com").status_code == 200
+    response = _sign_in(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "40"  # 20 s into a 60 s window
+    assert response.templates[0].name == "429.html"
+    page = response.content.decode()
+    assert "<h1>Too many attempts</h1>" in page
+    assert "Please wait 40 seconds and try again, from 10:01:00." in page
+    assert "_auth_user_id" not in client.session
+    assert 'href="/login/"' in page
+
+
+def test_it_counts_each_address_on_its_own(client, alice, limits, frozen):
+    limits(login_ip=(2, 60))
+    _sign_in(client, ip="192.0.2.1")
+    _sign_in(client, ip="192.0.2.1")
+    assert _sign_in(client, ip="192.0.2.1").status_code == 429
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip="192.0.2.2").status_code == 302
+
+
+def test_it_limits_one_email_from_many_addresses(client, alice, limits, frozen):
+    limits(login_email=(3, 60))
+    for n in range(3):
+        _sign_in(client, "Alice@Example.com", ip=f"192.0.2.{n + 1}")
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip="192.0.2.50").status_code == 429
+    assert _sign_in(client, "bob@example.com", ip="192.0.2.51").status_code == 200
+
+
+def test_it_forgets_the_count_when_the_window_ends(client, alice, limits, frozen):
+    limits(login_ip=(2, 60))
+    _sign_in(client)
+    _sign_in(client)
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
+    frozen.shift(datetime.timedelta(seconds=39))
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
+    frozen.shift(datetime.timedelta(seconds=1))  # 10:01:00, a new window
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def test_it_counts_posts_only(client, limits, db):
+    limits(login_ip=(1, 60))
+    for _ in range(5):
+        assert client.get(reverse("login")).status_code == 200
+
+
+def test_it_limits_transfer_confirmations_per_customer(
+    client, alice, bob, alice_savings, alice_current, limits
+):
+    limits(transfer_confirm=(2, 60))
+    client.force_login(alice)
+    data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
+    for n in range(2):
+        response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
+        assert response.status_code == 302
+    refused = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": "k2"})
+    assert refused.status_code == 429
+    assert 'href="/"' in refused.content.decode()  # back to the accounts, for a signed-in customer
+    alice_savings.refresh_from_db()
+    assert alice_savings.balance == 50_000_00 - 2_00  # the refused one moved nothing
+    client.force_login(bob)
+    assert client.post(reverse("transfer_confirm"), {**data, "idempotency_key": "b"}).status_code != 429
+
+
+def test_it_gives_htmx_the_page_content_for_main(client, alice, limits, frozen):
+    limits(login_ip=(1, 60))
+    _sign_in(client)
+    response = _sign_in(client, HTTP_HX_REQUEST="true")
+    assert response.status_code == 429
+    assert response["HX-Retarget"] == "#main"
+    assert response["HX-Reswap"] == "innerHTML"
+    assert response["Retry-After"] == "40"
+    page = response.content.decode()
+    assert "<h1>Too many attempts</h1>" in page and "<html" not in page
+
+
+def test_it_lets_requests_through_when_the_cache_is_down(client, alice, limits, settings, caplog):
+    """Fail open: a Redis outage must not turn every sign-in into a 429 or a 500."""
+    limits(login_ip=(1, 60))
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "unreachable": {
+            "BACKEND": "portal.redis_cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.RATE_LIMIT_CACHE = "unreachable"
+    with caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
+        assert _sign_in(client).status_code == 200
+        assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+    assert "Rate limit login_ip not checked: the cache is unavailable" in caplog.text
+
+
+def test_it_refuses_an_unknown_scope_when_the_view_is_defined():
+    with pytest.raises(KeyError, match="no scope 'nonsense'"):
+        rate_limit("nonsense", key=lambda request: "x")(lambda request: HttpResponse())
