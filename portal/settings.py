@@ -121,7 +121,6 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -143,7 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # which would only replace that answer, is left out, so no other page pays for it (hence axes.W002).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked email or address never reaches a password check
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserBackend",  # Django's ModelBackend with a leaner per-request user lookup
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
