@@ -83,7 +83,13 @@ REDACTED = "[redacted]"
 AUDIT_ACTIONS = (
     "login.success",
     "login.failure",
+    "login.otp_failure",
     "logout",
+    "2fa.enable",
+    "2fa.disable",
+    "2fa.backup_codes.regenerate",
+    "stepup.success",
+    "stepup.failure",
     "admin.add",
     "admin.change",
     "admin.delete",
