@@ -1,7 +1,9 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
+    default = True
     name = "accounts"
     verbose_name = "Customers and accounts"
 
@@ -9,3 +11,10 @@ class AccountsConfig(AppConfig):
         from accounts import signals
 
         signals.connect()
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the site that requires staff two-factor auth (accounts/admin_site.py)."""
+
+    default = False
+    default_site = "accounts.admin_site.TwoFactorAdminSite"

@@ -33,3 +33,40 @@ class CustomerPasswordChangeForm(PasswordChangeForm):
         self.fields["old_password"].label = _("Current password")
         self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
         self.fields["new_password2"].label = _("New password again")
+
+
+class OTPCodeForm(forms.Form):
+    """A code from the authenticator app, or a backup code (checked by accounts/otp.py)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The 6-digit code your authenticator app shows now, or one of your backup codes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+        ),
+        error_messages={"required": _("Type the code from your app, or a backup code.")},
+    )
+
+
+class TOTPConfirmForm(forms.Form):
+    """The first code from a newly added authenticator app."""
+
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=10,
+        help_text=_("Type the 6 digits the app shows for SecureBank."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        error_messages={"required": _("Type the 6-digit code the app shows.")},
+    )
+
+
+class PasswordConfirmForm(forms.Form):
+    """The step-up for a customer without two-factor auth: their password again."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Type your password.")},
+    )

@@ -2,7 +2,10 @@
 
 from django.db import transaction
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import otp
 from accounts.models import User
 from portal.audit import audit_record
 
@@ -25,3 +28,120 @@ def user_password_change(*, user: User, new_password: str, request: HttpRequest 
         user.set_password(new_password)
         user.save(update_fields=["password"])
         audit_record(action="password.change", actor=user, obj=user, request=request)
+
+
+# --- Two-factor auth (django-otp devices; the checks are in accounts/otp.py) -------------------------------
+
+
+class TwoFactorError(Exception):
+    """A two-factor change that cannot be made. The message is fit to show the customer."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def two_factor_enrolment_device(*, user: User) -> TOTPDevice:
+    """The authenticator app being enrolled: the same unconfirmed device (and so the same QR code) until the
+    customer confirms it with a first code."""
+    device = otp.totp_device(user, confirmed=False)
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def _backup_codes_replace(*, user: User) -> list[str]:
+    """Ten new backup codes in a new static device; the old codes stop working. Returns the codes (shown
+    once: only the device keeps them)."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [otp.backup_code_new() for _ in range(otp.BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def two_factor_confirm(
+    *, user: User, code: str, request: HttpRequest | None = None
+) -> tuple[TOTPDevice, list[str]]:
+    """Turn two-factor auth on once the customer proves the app shows the right codes; returns the device
+    and the ten backup codes. Raises TwoFactorError for a wrong code or when it is already on."""
+    with transaction.atomic():
+        unconfirmed = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False)
+        device = unconfirmed.order_by("id").first()
+        if device is None or otp.has_two_factor(user):
+            raise TwoFactorError(
+                "Two-factor authentication is already on, or the set-up expired. Start again.", code="state"
+            )
+        verified = device.verify_is_allowed()[0] and device.verify_token(otp.normalize_code(code))
+        if verified:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            codes = _backup_codes_replace(user=user)
+            audit_record(
+                action="2fa.enable",
+                actor=user,
+                obj=user,
+                after={"app": device.name, "backup_code_count": len(codes)},
+                request=request,
+            )
+    # Outside the block: the wrong code's throttling count (saved by verify_token) must not roll back.
+    if not verified:
+        raise TwoFactorError(
+            "That code did not match. Check the app shows the code for SecureBank, and type the six digits "
+            "it shows now.",
+            code="wrong_code",
+        )
+    return device, codes
+
+
+def two_factor_disable(*, user: User, request: HttpRequest | None = None) -> None:
+    """Turn two-factor auth off: the app and every backup code stop working."""
+    with transaction.atomic():
+        left = otp.backup_codes_left(user)
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        if removed:
+            audit_record(
+                action="2fa.disable",
+                actor=user,
+                obj=user,
+                before={"app": True, "backup_code_count": left},
+                after={"app": False, "backup_code_count": 0},
+                request=request,
+            )
+
+
+def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
+    """Ten new backup codes for a customer with two-factor auth on; the old ones stop working."""
+    with transaction.atomic():
+        if not otp.has_two_factor(user):
+            raise TwoFactorError("Turn on two-factor authentication first.", code="state")
+        left = otp.backup_codes_left(user)
+        codes = _backup_codes_replace(user=user)
+        audit_record(
+            action="2fa.backup_codes.regenerate",
+            actor=user,
+            obj=user,
+            before={"backup_code_count": left},
+            after={"backup_code_count": len(codes)},
+            request=request,
+        )
+    return codes
+
+
+def two_factor_enrol_by_operator(*, user: User) -> tuple[TOTPDevice, list[str]]:
+    """Two-factor auth turned on from the shell (`manage.py enrol_totp`): a new confirmed authenticator app,
+    replacing any other, and ten backup codes. For staff who cannot reach the admin without it."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        codes = _backup_codes_replace(user=user)
+        audit_record(
+            action="2fa.enable",
+            actor=None,
+            obj=user,
+            after={"app": device.name, "backup_code_count": len(codes), "by": "manage.py enrol_totp"},
+        )
+    return device, codes

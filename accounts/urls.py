@@ -6,6 +6,16 @@ from accounts import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/verify/", views.login_verify, name="login_verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("security/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("security/2fa/", views.two_factor, name="two_factor"),
+    path("security/2fa/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
+    path(
+        "security/2fa/backup-codes/new/",
+        views.two_factor_backup_codes_new,
+        name="two_factor_backup_codes_new",
+    ),
+    path("security/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("security/verify/", views.step_up, name="step_up"),
 ]

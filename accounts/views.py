@@ -2,22 +2,37 @@ import datetime
 import math
 from functools import cache
 
+import django_otp
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.formats import time_format
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
-from accounts import selectors, services
-from accounts.forms import CustomerPasswordChangeForm, LoginForm
+from accounts import otp, selectors, services
+from accounts.forms import (
+    CustomerPasswordChangeForm,
+    LoginForm,
+    OTPCodeForm,
+    PasswordConfirmForm,
+    TOTPConfirmForm,
+)
 from accounts.lockout import attempted_email, lockout_ends_at
+from accounts.stepup import STEP_UP_ACTIONS, STEP_UP_MAX_FAILURES, step_up_grant, step_up_required
+from portal.audit import audit_record
 from portal.ratelimit import by_field, by_ip, by_user, client_ip, rate_limit
 from transactions.selectors import recent_entries
 
@@ -29,7 +44,11 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: LoginForm) -> HttpResponse:
-        services.user_remember_previous_login(user=form.get_user())
+        user = form.get_user()
+        if otp.has_two_factor(user):  # not signed in yet: the code comes first (accounts/otp.py)
+            otp.pending_login_start(self.request, user=user, next_url=self.get_success_url())
+            return redirect("login_verify")
+        services.user_remember_previous_login(user=user)
         return super().form_valid(form)
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:
@@ -70,6 +89,46 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return redirect("dashboard")
 
 
+@require_http_methods(["GET", "POST"])
+def login_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in: a code from the app or a backup code. Only now is the customer
+    signed in (login() gives the session a new key; `login.success` is recorded by its signal)."""
+    pending = otp.pending_login(request)
+    if pending is None:
+        messages.info(request, "Your sign-in timed out. Please sign in again.")
+        return redirect("login")
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = otp.code_check(pending.user, form.cleaned_data["code"])
+        if check.ok:
+            otp.pending_login_drop(request)
+            services.user_remember_previous_login(user=pending.user)
+            auth_login(request, pending.user, backend=pending.backend)
+            django_otp.login(request, check.device)
+            return redirect(pending.next_url)
+        failures = otp.pending_login_failed(request)
+        audit_record(
+            action="login.otp_failure",
+            actor=pending.user,
+            obj=pending.user,
+            after={"failures": failures, "device_locked": check.locked_until is not None},
+            request=request,
+        )
+        if failures >= otp.LOGIN_CODE_MAX_FAILURES:
+            otp.pending_login_drop(request)
+            messages.error(request, "Too many wrong codes. For your safety, please sign in again.")
+            return redirect("login")
+        form.add_error("code", _code_error(check))
+    return render(request, "registration/login_verify.html", {"form": form})
+
+
+def _code_error(check: otp.CodeCheck) -> str:
+    if check.locked_until is not None:
+        seconds = check.wait_seconds()
+        return f"Too many wrong codes in a row. Wait {seconds} second{pluralize(seconds)}, then try again."
+    return "That code did not work. Type the code your app shows now, or an unused backup code."
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Balances come from the account rows (one query). The cards with recent transactions are a cached
@@ -84,3 +143,123 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "fingerprint": selectors.account_fingerprint(accounts=accounts),
     }
     return render(request, "accounts/dashboard.html", context)
+
+
+# --- Two-factor auth and step-up pages --------------------------------------------------------------------
+
+_NEW_CODES = "otp.new_backup_codes"  # shown once on the next page, then dropped
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Two-factor status when it is on; otherwise the enrolment: QR code, secret, first code."""
+    if otp.has_two_factor(request.user):
+        context = {"enabled": True, "backup_codes_left": otp.backup_codes_left(request.user)}
+        return render(request, "accounts/two_factor.html", context)
+    device = services.two_factor_enrolment_device(user=request.user)
+    form = TOTPConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, codes = services.two_factor_confirm(
+                user=request.user, code=form.cleaned_data["code"], request=request
+            )
+        except services.TwoFactorError as error:
+            form.add_error("code", error.message)
+        else:
+            otp.session_mark_verified(request, device)  # the customer just proved the app
+            request.session[_NEW_CODES] = codes
+            messages.success(request, "Two-factor authentication is on.")
+            return redirect("two_factor_backup_codes")
+    context = {
+        "enabled": False,
+        "form": form,
+        "qr_svg": otp.qr_svg(device),
+        "secret": otp.secret_display(device),
+    }
+    return render(request, "accounts/two_factor.html", context)
+
+
+@login_required
+def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+    """New backup codes, shown once: they leave the session as this page is drawn."""
+    codes = request.session.pop(_NEW_CODES, None)
+    if not codes:
+        return redirect("two_factor")
+    context = {"codes": [otp.backup_code_display(code) for code in codes]}
+    return render(request, "accounts/two_factor_backup_codes.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@step_up_required("2fa.backup_codes.regenerate")
+def two_factor_backup_codes_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            codes = services.backup_codes_regenerate(user=request.user, request=request)
+        except services.TwoFactorError as error:
+            messages.error(request, error.message)
+            return redirect("two_factor")
+        request.session[_NEW_CODES] = codes
+        return redirect("two_factor_backup_codes")
+    return render(request, "accounts/two_factor_confirm.html", {"action": "regenerate"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@step_up_required("2fa.disable")
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.two_factor_disable(user=request.user, request=request)
+        request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+        messages.success(request, "Two-factor authentication is off. We recommend turning it back on.")
+        return redirect("two_factor")
+    return render(request, "accounts/two_factor_confirm.html", {"action": "disable"})
+
+
+_STEP_UP_FAILURES = "stepup.failures"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def step_up(request: HttpRequest) -> HttpResponse:
+    """Prove it is you again before a sensitive action: a code (two-factor on) or the password (off)."""
+    action = request.GET.get("action", "")
+    if action not in STEP_UP_ACTIONS:
+        raise Http404("No such action.")
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
+    uses_code = otp.has_two_factor(request.user)
+    form_class = OTPCodeForm if uses_code else PasswordConfirmForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = otp.code_check(request.user, form.cleaned_data["code"]) if uses_code else None
+        ok = check.ok if check is not None else request.user.check_password(form.cleaned_data["password"])
+        method = "otp" if uses_code else "password"
+        if ok:
+            request.session.pop(_STEP_UP_FAILURES, None)
+            if check is not None:
+                otp.session_mark_verified(request, check.device)
+            step_up_grant(request, action)
+            after = {"action": action, "method": method}
+            audit_record(action="stepup.success", obj=request.user, after=after, request=request)
+            return redirect(next_url)
+        failures = request.session.get(_STEP_UP_FAILURES, 0) + 1
+        request.session[_STEP_UP_FAILURES] = failures
+        audit_record(
+            action="stepup.failure",
+            obj=request.user,
+            after={"action": action, "method": method, "failures": failures},
+            request=request,
+        )
+        if failures >= STEP_UP_MAX_FAILURES:
+            auth_logout(request)
+            messages.error(request, "Too many wrong answers. For your safety we signed you out.")
+            return redirect("login")
+        if check is not None:
+            form.add_error("code", _code_error(check))
+        else:
+            form.add_error("password", "That password is not right. Please try again.")
+    context = {"form": form, "uses_code": uses_code, "purpose": STEP_UP_ACTIONS[action]}
+    return render(request, "accounts/step_up.html", context)

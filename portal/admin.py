@@ -95,7 +95,7 @@ class ActionFilter(admin.SimpleListFilter):
 
     title = "action"
     parameter_name = "action"
-    families = ("login", "money", "admin")
+    families = ("login", "money", "admin", "2fa", "stepup")
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         from transactions.models import Transaction

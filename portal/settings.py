@@ -37,7 +37,7 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",  # Django's admin on a site that requires staff two-factor auth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "accounts",
     "transactions",
@@ -259,6 +262,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # Ledger limits (paise).
 TRANSFER_MAX_PAISE = env.int("TRANSFER_MAX_PAISE", default=10_00_00_000 * 100)  # ₹10 crore
+# A transfer above this asks for a fresh one-time code (accounts/stepup.py).
+TRANSFER_STEP_UP_PAISE = env.int("TRANSFER_STEP_UP_PAISE", default=50_000_00)  # ₹50,000
+
+# Two-factor auth (django-otp, accounts/otp.py): the name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = "SecureBank"
 
 # One JSON object per line, each with the request id (portal/logging.py).
 LOGGING = {

@@ -1,5 +1,5 @@
 """axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
-journey, on a desktop screen and on a 390 px phone."""
+journey and of two-factor auth, on a desktop screen and on a 390 px phone."""
 
 import uuid
 from collections.abc import Callable
@@ -8,10 +8,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from accounts.models import Account
 from tests.browser.conftest import DESKTOP, MOBILE, login
+from tests.factories import PASSWORD, UserFactory
+from tests.twofactor import code_now, enrol
 from transactions import services
 
 pytestmark = pytest.mark.browser
@@ -131,6 +134,44 @@ def too_many_requests(page: Page, live_server, alice, savings: Account, current:
         _heading(page, "Too many attempts")
 
 
+def two_factor_enrol(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/2fa/")
+    page.get_by_role("button", name="Turn on two-factor authentication").click()  # empty: an error
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
+def backup_codes(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/2fa/")
+    page.get_by_label("Code from the app").fill(code_now(TOTPDevice.objects.get(user=alice)))
+    page.get_by_role("button", name="Turn on two-factor authentication").click()
+    _heading(page, "Your backup codes")
+
+
+def admin_needs_two_factor(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    UserFactory(email="staff@example.com", is_staff=True)
+    login(page, live_server, "staff@example.com")
+    page.goto("/admin/")
+    _heading(page, "Turn on two-factor authentication first")
+
+
+def login_code(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    enrol(alice)
+    page.goto("/login/")
+    page.get_by_label("Email").fill(alice.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    _heading(page, "Enter your sign-in code")
+
+
+def step_up(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/verify/?action=payee.add&next=/")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -144,6 +185,11 @@ PAGES: list[Callable[..., None]] = [
     password_change_with_errors,
     login_locked_out,
     too_many_requests,
+    two_factor_enrol,
+    backup_codes,
+    admin_needs_two_factor,
+    login_code,
+    step_up,
 ]
 
 

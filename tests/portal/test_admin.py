@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from tests.factories import UserFactory
+from tests.twofactor import force_login_verified
 from transactions.models import Entry, Transaction
 
 
@@ -12,7 +13,7 @@ def staff(db):
 
 
 def test_it_lists_the_ledger_and_shows_entries_inline(client, staff, alice_savings):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     txn = Transaction.objects.get()
     assert client.get(reverse("admin:transactions_transaction_changelist")).status_code == 200
     page = client.get(reverse("admin:transactions_transaction_change", args=[txn.pk]))
@@ -21,7 +22,7 @@ def test_it_lists_the_ledger_and_shows_entries_inline(client, staff, alice_savin
 
 
 def test_it_refuses_to_add_change_or_delete_ledger_rows(client, staff, alice_savings):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     txn = Transaction.objects.get()
     assert client.get(reverse("admin:transactions_transaction_add")).status_code == 403
     assert client.get(reverse("admin:transactions_transaction_delete", args=[txn.pk])).status_code == 403
@@ -35,7 +36,7 @@ def test_it_refuses_to_add_change_or_delete_ledger_rows(client, staff, alice_sav
 
 
 def test_it_never_lets_staff_edit_a_balance_or_delete_an_account(client, staff, alice_savings):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     url = reverse("admin:accounts_account_change", args=[alice_savings.pk])
     form = client.get(url).context["adminform"].form
     assert "balance" not in form.fields

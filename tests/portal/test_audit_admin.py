@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from portal.models import AuditEvent
 from tests.factories import UserFactory
+from tests.twofactor import force_login_verified
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 EXPORT = reverse("admin:portal_auditevent_export")
@@ -48,7 +49,7 @@ def _csv(response: StreamingHttpResponse) -> list[dict[str, str]]:
 
 
 def test_it_exports_every_event_of_a_date_range_in_seq_order(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     response = client.get(EXPORT, {"since": "2026-01-10", "until": "2026-01-11"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -63,7 +64,7 @@ def test_it_exports_every_event_of_a_date_range_in_seq_order(client, staff, janu
 
 
 def test_it_exports_an_open_range(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     rows = _csv(client.get(EXPORT, {"until": "2026-01-09"}))
     assert [int(row["seq"]) for row in rows] == [january["before"]]
     rows = _csv(client.get(EXPORT, {"since": "2026-01-12"}))
@@ -71,7 +72,7 @@ def test_it_exports_an_open_range(client, staff, january):
 
 
 def test_it_records_the_export_itself(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     _csv(client.get(EXPORT, {"since": "2026-01-10", "until": "2026-01-11"}))
     event = AuditEvent.objects.get(action="audit.export")
     assert event.actor == staff
@@ -85,7 +86,7 @@ def test_it_writes_json_columns_and_defuses_spreadsheet_formulas(client, staff):
         user_agent="=cmd|' /C calc'!A0",
         actor_email="+91@example.com",
     )
-    client.force_login(staff)
+    force_login_verified(client, staff)
     row = _csv(client.get(EXPORT))[0]
     assert row["user_agent"] == "'=cmd|' /C calc'!A0"
     assert row["actor_email"] == "'+91@example.com"
@@ -93,7 +94,7 @@ def test_it_writes_json_columns_and_defuses_spreadsheet_formulas(client, staff):
 
 
 def test_it_refuses_a_bad_range(client, staff):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     assert client.get(EXPORT, {"since": "2026-02-01", "until": "2026-01-01"}).status_code == 400
     assert client.get(EXPORT, {"since": "yesterday"}).status_code == 400
 
@@ -110,7 +111,7 @@ def test_it_sends_customers_and_visitors_to_the_admin_login(client, alice):
 
 def test_it_refuses_staff_who_may_not_view_the_audit_trail(client, db):
     clerk = UserFactory(email="clerk@example.com", is_staff=True)
-    client.force_login(clerk)
+    force_login_verified(client, clerk)
     assert client.get(EXPORT).status_code == 403
     assert client.get(reverse("admin:portal_auditevent_changelist")).status_code == 403
 
@@ -119,7 +120,7 @@ def test_it_refuses_staff_who_may_not_view_the_audit_trail(client, db):
 
 
 def test_it_exports_the_selected_events_from_the_changelist(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     response = client.post(
         reverse("admin:portal_auditevent_changelist"),
         {"action": "export_csv", "_selected_action": [january["middle"], january["last"]]},
@@ -129,7 +130,7 @@ def test_it_exports_the_selected_events_from_the_changelist(client, staff, janua
 
 
 def test_it_lists_filters_and_searches_events(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     url = reverse("admin:portal_auditevent_changelist")
     AuditEvent.objects.create(action="money.transfer", object_type="transactions.transaction", object_id="77")
     assert client.get(url).status_code == 200
@@ -149,7 +150,7 @@ def test_it_lists_filters_and_searches_events(client, staff, january):
 
 
 def test_it_lets_nobody_add_change_or_delete_an_event(client, staff, january):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     seq = january["middle"]
     assert client.get(reverse("admin:portal_auditevent_add")).status_code == 403
     assert (

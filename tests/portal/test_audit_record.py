@@ -13,6 +13,7 @@ from accounts.models import Account, User
 from portal.audit import REDACTED, audit_record, redact
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
+from tests.twofactor import force_login_verified
 from transactions import services
 from transactions.models import Transaction
 from transactions.services import TransferError
@@ -200,7 +201,7 @@ def test_it_records_nothing_for_a_refused_transfer(alice, alice_savings, alice_c
 
 
 def test_it_records_a_staff_change_in_admin_with_before_and_after(client, staff, alice_savings):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     url = reverse("admin:accounts_account_change", args=[alice_savings.pk])
     response = client.post(
         url,
@@ -226,7 +227,7 @@ def test_it_records_a_staff_change_in_admin_with_before_and_after(client, staff,
 
 
 def test_it_records_a_user_added_in_admin_without_the_password(client, staff):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     new_password = "Sixteen-chars-pass-99"
     response = client.post(
         reverse("admin:accounts_user_add"),
@@ -249,7 +250,7 @@ def test_it_records_a_user_added_in_admin_without_the_password(client, staff):
 
 
 def test_it_records_a_password_change_in_admin_without_the_password(client, staff, alice):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     new_password = "Another-long-pass-77"
     response = client.post(
         reverse("admin:auth_user_password_change", args=[alice.pk]),
@@ -264,7 +265,7 @@ def test_it_records_a_password_change_in_admin_without_the_password(client, staf
 
 
 def test_it_records_a_bulk_delete_in_admin(client, staff):
-    client.force_login(staff)
+    force_login_verified(client, staff)
     group = Group.objects.create(name="Auditors")
     response = client.post(
         reverse("admin:auth_group_changelist"),

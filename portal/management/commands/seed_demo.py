@@ -188,4 +188,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("  Customer logins: " + ", ".join(result.customer.email for result in loaded))
         self.stdout.write(f"  Staff login (superuser, admin site): {demo.STAFF_EMAIL}")
+        self.stdout.write(
+            f"  The admin needs two-factor auth: `manage.py enrol_totp {demo.STAFF_EMAIL}` prints the key."
+        )
         self.stdout.write(f"  Password for all of them: {demo.DEMO_PASSWORD}")

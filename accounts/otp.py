@@ -1,0 +1,211 @@
+"""Two-factor auth on django-otp: an authenticator app (TOTPDevice) and ten backup codes (StaticDevice).
+
+This module reads and checks; the writes (enrol, confirm, disable, new backup codes) are in
+`accounts/services.py`. A code is checked with `django_otp.verify_token`, which locks the device row
+(SELECT ... FOR UPDATE) for the check, so two requests racing with one code cannot both pass:
+- an app code (6 digits) is accepted once: django-otp keeps `last_t`, the time step of the last code
+  accepted, and refuses any code of that step or an earlier one;
+- a backup code is deleted when it is used;
+- each device throttles itself (django-otp's ThrottlingMixin: after n wrong codes in a row, no code is
+  accepted for 2^(n-1) seconds), which holds across sessions, unlike a per-session counter.
+
+A session is "verified" (it signed in or stepped up with a code) when it holds the device's id under
+`django_otp.DEVICE_ID_SESSION_KEY`, as `django_otp.login` writes it. We do not install django-otp's
+OTPMiddleware, which would load the device on every request: only the admin asks (`session_verified`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import segno
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY, verify_token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+BACKUP_CODE_COUNT = 10
+# Backup codes: 10 characters without look-alikes (0/o, 1/l/i), shown as two groups of five.
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_BACKUP_LENGTH = 10
+_APP_CODE = re.compile(r"\d{6}")
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
+def backup_code_new() -> str:
+    return "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(_BACKUP_LENGTH))
+
+
+def backup_code_display(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+def normalize_code(raw: str) -> str:
+    """What the person typed, without spaces or dashes, in lower case: "123 456" and "ABCDE-FGHIJ" work."""
+    return _SEPARATORS.sub("", raw or "").lower()
+
+
+def totp_device(user: User, *, confirmed: bool | None = True) -> TOTPDevice | None:
+    """The person's authenticator app device (`confirmed=False`: one being enrolled)."""
+    devices = TOTPDevice.objects.filter(user=user)
+    if confirmed is not None:
+        devices = devices.filter(confirmed=confirmed)
+    return devices.order_by("id").first()
+
+
+def has_two_factor(user: User) -> bool:
+    """Two-factor auth is on when the person has a confirmed authenticator app."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def backup_codes_left(user: User) -> int:
+    device = StaticDevice.objects.filter(user=user, confirmed=True).first()
+    return device.token_set.count() if device is not None else 0
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The outcome of checking a code: the device that accepted it, or why none did."""
+
+    device: Device | None = None
+    locked_until: datetime | None = None  # the device refuses every code until then (too many wrong)
+
+    @property
+    def ok(self) -> bool:
+        return self.device is not None
+
+    def wait_seconds(self) -> int:
+        if self.locked_until is None:
+            return 0
+        return max(1, int((self.locked_until - timezone.now()).total_seconds() + 0.999))
+
+
+def code_check(user: User, raw_code: str) -> CodeCheck:
+    """Check a code from the person's app (six digits) or one of their backup codes (anything else).
+
+    Only the device the code's shape points to is tried, so a typo in an app code does not count as a
+    wrong backup code too."""
+    code = normalize_code(raw_code)
+    if not code:
+        return CodeCheck()
+    model = TOTPDevice if _APP_CODE.fullmatch(code) else StaticDevice
+    device = model.objects.filter(user=user, confirmed=True).order_by("id").first()
+    if device is None:
+        return CodeCheck()
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        return CodeCheck(locked_until=(details or {}).get("locked_until"))
+    verified = verify_token(user, device.persistent_id, code)
+    return CodeCheck(device=verified)
+
+
+def session_mark_verified(request: HttpRequest, device: Device) -> None:
+    """Record in the session that its user proved the second factor with `device` (what django_otp.login
+    does), with a new session key: a privilege change."""
+    request.session.cycle_key()
+    request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    request.user.otp_device = device  # type: ignore[union-attr]
+
+
+def session_verified(request: HttpRequest) -> bool:
+    """Whether this session's user proved a confirmed device of theirs (at login or a step-up). One query,
+    made only where it matters (the admin)."""
+    cached = getattr(request, "_otp_session_verified", None)
+    if cached is not None:
+        return cached
+    user = request.user
+    persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+    verified = False
+    if user.is_authenticated and persistent_id:
+        device = Device.from_persistent_id(persistent_id)
+        verified = device is not None and device.user_id == user.pk and device.confirmed
+    request._otp_session_verified = verified  # type: ignore[attr-defined]
+    return verified
+
+
+def secret_display(device: TOTPDevice) -> str:
+    """The secret in base32 (what apps accept when typed), in groups of four for reading aloud."""
+    from base64 import b32encode
+
+    secret = b32encode(device.bin_key).decode("ascii").rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// address of the device as an inline SVG QR code: a viewBox, a white quiet zone, no
+    style attributes (the CSP allows none), a <title> for screen readers."""
+    qr = segno.make(device.config_url, error="m")
+    return qr.svg_inline(
+        scale=4,
+        border=4,
+        omitsize=True,
+        svgclass="qr-code",
+        lineclass=None,
+        light="#fff",
+        dark="#000",
+        title="QR code to scan with your authenticator app",
+    )
+
+
+# --- The sign-in between password and code ----------------------------------------------------------------
+# A customer with two-factor auth who gave the right password is NOT signed in (django.contrib.auth's
+# login() is not called): the session only remembers who they said they were, for LOGIN_CODE_MAX_AGE
+# seconds and LOGIN_CODE_MAX_FAILURES wrong codes. Until the code is right every page treats them as
+# anonymous, so no view can forget to check.
+
+LOGIN_CODE_MAX_AGE = 5 * 60
+LOGIN_CODE_MAX_FAILURES = 5
+_PENDING = "otp.pending_login"
+
+
+@dataclass
+class PendingLogin:
+    user: User
+    backend: str
+    next_url: str
+    failures: int
+
+
+def pending_login_start(request: HttpRequest, *, user: User, next_url: str) -> None:
+    request.session[_PENDING] = {
+        "user_id": user.pk,
+        "backend": getattr(user, "backend", "django.contrib.auth.backends.ModelBackend"),
+        "next": next_url,
+        "at": timezone.now().timestamp(),
+        "failures": 0,
+    }
+
+
+def pending_login(request: HttpRequest) -> PendingLogin | None:
+    """The half-finished sign-in of this session, or None if there is none, it expired or the user is no
+    longer active."""
+    data = request.session.get(_PENDING)
+    if not data:
+        return None
+    if timezone.now().timestamp() - data.get("at", 0) > LOGIN_CODE_MAX_AGE:
+        pending_login_drop(request)
+        return None
+    user = User.objects.filter(pk=data.get("user_id"), is_active=True).first()
+    if user is None:
+        pending_login_drop(request)
+        return None
+    return PendingLogin(user=user, backend=data["backend"], next_url=data["next"], failures=data["failures"])
+
+
+def pending_login_failed(request: HttpRequest) -> int:
+    """Count a wrong code; returns how many so far."""
+    data = request.session[_PENDING]
+    data["failures"] += 1
+    request.session[_PENDING] = data
+    return data["failures"]
+
+
+def pending_login_drop(request: HttpRequest) -> None:
+    request.session.pop(_PENDING, None)
