@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import segno
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY, verify_token
@@ -176,7 +177,7 @@ class PendingLogin:
 def pending_login_start(request: HttpRequest, *, user: User, next_url: str) -> None:
     request.session[_PENDING] = {
         "user_id": user.pk,
-        "backend": getattr(user, "backend", "django.contrib.auth.backends.ModelBackend"),
+        "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[-1]),
         "next": next_url,
         "at": timezone.now().timestamp(),
         "failures": 0,
@@ -197,6 +198,12 @@ def pending_login(request: HttpRequest) -> PendingLogin | None:
         pending_login_drop(request)
         return None
     return PendingLogin(user=user, backend=data["backend"], next_url=data["next"], failures=data["failures"])
+
+
+def pending_login_key(request: HttpRequest) -> str | None:
+    """Who a code typed at sign-in is for (a rate-limit key): the pending user's id, else None."""
+    data = request.session.get(_PENDING)
+    return str(data["user_id"]) if data else None
 
 
 def pending_login_failed(request: HttpRequest) -> int:

@@ -90,6 +90,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("otp", key=otp.pending_login_key)
 def login_verify(request: HttpRequest) -> HttpResponse:
     """The second step of signing in: a code from the app or a backup code. Only now is the customer
     signed in (login() gives the session a new key; `login.success` is recorded by its signal)."""
@@ -222,6 +223,7 @@ _STEP_UP_FAILURES = "stepup.failures"
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("otp", key=by_user)
 def step_up(request: HttpRequest) -> HttpResponse:
     """Prove it is you again before a sensitive action: a code (two-factor on) or the password (off)."""
     action = request.GET.get("action", "")

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
+from tests.twofactor import force_login_verified
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 T0 = datetime.datetime(2026, 3, 2, 10, 0, 0, tzinfo=IST)
@@ -177,7 +178,7 @@ def staff(db):
 def test_staff_see_a_lockout_and_clear_it_with_an_audit_event(client, alice, staff, frozen):
     _fail(client, "alice@example.com", 4)
     _sign_in(client, "alice@example.com")
-    client.force_login(staff)
+    force_login_verified(client, staff)
     listing = client.get(reverse("admin:axes_accessattempt_changelist"))
     assert listing.status_code == 200
     assert "alice@example.com" in listing.content.decode()

@@ -138,3 +138,24 @@ def test_it_lets_requests_through_when_the_cache_is_down(client, alice, limits, 
 def test_it_refuses_an_unknown_scope_when_the_view_is_defined():
     with pytest.raises(KeyError, match="no scope 'nonsense'"):
         rate_limit("nonsense", key=lambda request: "x")(lambda request: HttpResponse())
+
+
+def test_codes_typed_at_sign_in_are_limited_per_customer(client, alice, limits, frozen):
+    from tests.twofactor import enrol
+
+    limits(otp=(2, 60))
+    enrol(alice)
+    _sign_in(client, password=PASSWORD)  # the password is right: the code step comes next
+    for _ in range(2):
+        assert client.post(reverse("login_verify"), {"code": "000000"}).status_code == 200
+    response = client.post(reverse("login_verify"), {"code": "000000"})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_step_up_answers_are_limited_per_customer(client, alice, limits, frozen):
+    limits(otp=(1, 60))
+    client.force_login(alice)
+    url = reverse("step_up") + "?action=payee.add&next=/"
+    assert client.post(url, {"password": WRONG}).status_code == 200
+    assert client.post(url, {"password": PASSWORD}).status_code == 429
