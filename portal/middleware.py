@@ -1,19 +1,21 @@
 """The portal's one middleware of its own (every middleware is paid on every request, so there is one).
 
-It gives each request an id and keeps signed-in pages out of every cache:
+It gives each request an id, keeps signed-in pages out of every cache, and times the request for the
+Prometheus metrics (`portal.metrics.observe_request`: one histogram observation):
 - `request.request_id` comes from a well-formed `X-Request-ID` header (a proxy's or load balancer's id, so
   that one id follows the request through every tier) or is a new uuid4; it is echoed in the response's
   `X-Request-ID` and stamped on every log line (`portal.logging`) until the response is closed, so that
   streamed bodies and Django's own "Not Found"/"Internal Server Error" lines carry it too.
 - A response to a signed-in customer gets `Cache-Control: no-store, private` and `Vary: Cookie`: balances
-  and receipts must never be kept by a browser's back-forward cache, a shared proxy or a CDN. The one
-  exception is a page answering a plain form POST (see `_is_page_answering_a_post`).
+  and receipts must never be kept by a browser's back-forward cache, a shared proxy or a CDN. No exception:
+  the transfer review is a GET page reached by redirect (POST/redirect/GET), so Back fetches it again.
 
 The other security headers come from Django's SecurityMiddleware (HSTS, nosniff, Referrer-Policy,
 Cross-Origin-Opener-Policy), XFrameOptionsMiddleware and django-csp's CSPMiddleware.
 """
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from portal.logging import bind_request
+from portal.metrics import observe_request
 
 # An id from outside is trusted only when it cannot forge or break a log line.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -33,6 +36,7 @@ class RequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")
         if not _VALID_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
@@ -46,27 +50,10 @@ class RequestMiddleware:
         # HTTPS redirect). Every page renders the user in its header, so this loads nothing new.
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if _is_page_answering_a_post(request, response):
-                patch_cache_control(response, no_cache=True, private=True)
-            elif "no-store" not in response.get("Cache-Control", ""):
-                patch_cache_control(response, no_store=True, private=True)
+            patch_cache_control(response, no_store=True, private=True)
             patch_vary_headers(response, ("Cookie",))
+        observe_request(request, response, started)
         return response
-
-
-def _is_page_answering_a_post(request: HttpRequest, response: HttpResponseBase) -> bool:
-    """A whole page drawn in answer to a plain form POST (the transfer review without JavaScript, a form
-    with errors). Browsers show such a page again on Back only from their own cache: with no-store, Chrome
-    answers Back with ERR_CACHE_MISS instead of the review, and the idempotency key is what makes Back and
-    Confirm again safe (tests/browser/test_transfer_journey.py). So it is `private, no-cache`: never kept
-    by a shared cache, never reused without asking, except by the browser's history. HTMX fragments
-    never enter history and stay no-store."""
-    return (
-        request.method == "POST"
-        and response.status_code == 200
-        and "HTTP_HX_REQUEST" not in request.META
-        and "no-store" not in response.get("Cache-Control", "")
-    )
 
 
 def _unbind_request(**kwargs: Any) -> None:

@@ -217,7 +217,8 @@ CSRF_COOKIE_HTTPONLY = True  # the CSRF token reaches HTMX through <body hx-head
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$"]  # probes from the load balancer speak plain http
+# Probes from the load balancer and a scraper on the host (portal/metrics.py) speak plain http.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
 # django-csp: scripts and styles come only from our own files (no inline code, no eval); htmx is told not to
 # inject its indicator <style> (base.html's htmx-config).
@@ -255,6 +256,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = TIME_ZONE
+# The worker logs through LOGGING below (JSON lines with the request id that sent the task), not Celery's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Chain the audit events of the last minute (portal/audit.py); a late run is dropped, the next catches up.
     "audit-seal": {"task": "portal.tasks.audit_seal_task", "schedule": 60.0, "options": {"expires": 55}},

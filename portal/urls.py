@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
+from portal.metrics import metrics_view
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -9,6 +10,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
     path("session/ping/", views.session_ping, name="session_ping"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

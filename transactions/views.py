@@ -1,63 +1,105 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
+from portal.metrics import transfer_counted
 from portal.ratelimit import by_user, rate_limit
-from transactions import selectors, services
+from transactions import reviews, selectors, services
 from transactions.forms import TransferForm
-from transactions.models import Transaction
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
+_PREFILL = ("source", "destination", "amount", "description")
 
 
-def _render_step(request: HttpRequest, template: str, form: TransferForm) -> HttpResponse:
-    """The whole page, or for HTMX just the part of the flow that changes."""
-    name = f"{template}#transfer-flow" if request.htmx else template
-    return render(request, name, {"form": form})
+def _render_step(request: HttpRequest, template: str, context: dict, push_url: str = "") -> HttpResponse:
+    """The whole page, or for HTMX just the part of the flow that changes (pushing its URL to history).
+    A history restore (Back after the cache missed) needs the whole page."""
+    fragment = request.htmx and not request.htmx.history_restore_request
+    response = render(request, f"{template}#transfer-flow" if fragment else template, context)
+    if fragment and push_url:
+        response["HX-Push-Url"] = push_url
+    return response
+
+
+def _review_context(form: TransferForm, token: str) -> dict:
+    return {"form": form, "token": token, "step_up_above": settings.TRANSFER_STEP_UP_PAISE}
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """303: the browser follows a POST's answer with a GET, so Back and Reload never resubmit the form."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def transfer_new(request: HttpRequest) -> HttpResponse:
-    """Step 1 (GET: the form, with a fresh idempotency key) and step 2 (POST: check it, show the review)."""
+    """Step 1 (GET: the form, with a fresh idempotency key; `?change=<token>` refills it from a review) and
+    step 2 (POST: check it, keep it for review in the session, redirect to the review)."""
     if request.method == "POST":
         form = TransferForm(request.POST, user=request.user)
         if form.is_valid() and form.check_funds():
-            return _render_step(request, _REVIEW, form)
+            token = reviews.review_save(request.session, form.data)
+            url = reverse("transfer_review", args=[token])
+            if request.htmx:  # Swap the review in place; the address bar and history show its own URL.
+                return _render_step(request, _REVIEW, _review_context(form, token), push_url=url)
+            return _see_other(url)
     else:
-        initial = {
-            key: request.GET[key]
-            for key in ("source", "destination", "amount", "description")
-            if key in request.GET
-        }
+        prefill = reviews.review_get(request.session, request.GET.get("change", "")) or request.GET
+        initial = {key: prefill[key] for key in _PREFILL if key in prefill}
         form = TransferForm(user=request.user, initial={**initial, "idempotency_key": TransferForm.new_key()})
-    return _render_step(request, _FORM, form)
+    return _render_step(request, _FORM, {"form": form})
+
+
+@login_required
+@require_safe
+def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
+    """Step 2's page: the details kept in this session under `token`, checked again (an account may have
+    been frozen since). Back from the receipt lands here; confirming again is safe (idempotency key)."""
+    details = reviews.review_get(request.session, token)
+    if details is None:
+        raise Http404("No such transfer to review.")
+    form = TransferForm(details, user=request.user)
+    if not form.is_valid():
+        return _render_step(request, _FORM, {"form": form})
+    return _render_step(request, _REVIEW, _review_context(form, token))
 
 
 @login_required
 @rate_limit("transfer_confirm", key=by_user)
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
-    """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too)."""
-
-    def spent() -> Transaction | None:
-        key = request.POST.get("idempotency_key", "")
-        return selectors.transaction_by_key(user=request.user, idempotency_key=key) if key else None
-
-    if "edit" in request.POST:
-        # Back to the form with the details; a key already spent (the browser went back) is replaced.
-        data = request.POST.copy()
-        if spent():
-            data["idempotency_key"] = TransferForm.new_key()
-        return _render_step(request, _FORM, TransferForm(data, user=request.user))
-    form = TransferForm(request.POST, user=request.user)
+    """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
+    review's form posts the details and key as hidden fields; all of it is checked again here."""
+    form = TransferForm(request.POST.dict(), user=request.user)
     if not form.is_valid():
-        if done := spent():  # A resubmit of a transfer that went through: its receipt, whatever changed.
-            return redirect("transfer_detail", pk=done.pk)
-        return _render_step(request, _FORM, form)
+        key = request.POST.get("idempotency_key", "")
+        if key and (done := selectors.transaction_by_key(user=request.user, idempotency_key=key)):
+            transfer_counted("replayed")
+            return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt, whatever changed
+        transfer_counted("invalid")
+        return _render_step(request, _FORM, {"form": form})
     data = form.cleaned_data
+    if data["amount"] > settings.TRANSFER_STEP_UP_PAISE:
+        # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
+        # it could go through (a code asked for nothing is a code wasted).
+        key = data["idempotency_key"]
+        if done := selectors.transaction_by_key(user=request.user, idempotency_key=key):
+            return _see_other(reverse("transfer_detail", args=[done.pk]))  # a resubmit: its receipt
+        if not form.check_funds():
+            transfer_counted("invalid")
+            return _render_step(request, _FORM, {"form": form})
+        binding = step_up_binding(data["source"].pk, data["destination"].pk, data["amount"], key)
+        if not step_up_consume(request, "transfer.large", binding):
+            token = request.POST.get("review", "")
+            back = reverse("transfer_review", args=[token]) if token else reverse("transfer_new")
+            return step_up_redirect(request, "transfer.large", binding, next_url=back)
     try:
         txn = services.transfer_create(
             initiator=request.user,
@@ -68,9 +110,13 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             idempotency_key=data["idempotency_key"],
         )
     except services.TransferError as error:
+        transfer_counted(error.code)
+        if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
+            form.data["idempotency_key"] = TransferForm.new_key()
         form.add_error(None, error.message)
-        return _render_step(request, _FORM, form)
-    return redirect("transfer_detail", pk=txn.pk)
+        return _render_step(request, _FORM, {"form": form})
+    transfer_counted("posted")
+    return _see_other(reverse("transfer_detail", args=[txn.pk]))
 
 
 @login_required

@@ -78,6 +78,13 @@ def review(page: Page, live_server, alice, savings: Account, current: Account) -
     _heading(page, "Review your transfer")
 
 
+def review_reloaded(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """The review as a whole page at its own address (Back, Reload, or no JavaScript)."""
+    review(page, live_server, alice, savings, current)
+    page.reload()
+    _heading(page, "Review your transfer")
+
+
 def receipt(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     txn = services.transfer_create(
         initiator=alice,
@@ -179,6 +186,7 @@ PAGES: list[Callable[..., None]] = [
     transfer_form,
     transfer_form_with_errors,
     review,
+    review_reloaded,
     receipt,
     not_found,
     password_change,

@@ -2,6 +2,8 @@
 page, the dashboard, the transfer form, the review and the receipt. Once with JavaScript (the form and the
 review are HTMX swaps) and once without (plain form posts); a repeated confirmation moves money once."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, Request, expect
 
@@ -134,23 +136,53 @@ def test_it_moves_money_once_when_the_confirmation_reaches_the_server_three_time
     expect(page).to_have_url(receipt)
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
 def test_it_moves_money_once_when_the_customer_goes_back_and_confirms_again(
-    new_page, live_server, alice, alice_savings, alice_current
+    new_page, live_server, javascript, alice, alice_savings, alice_current
 ):
-    # Without JavaScript the review is the answer to a POST: Back shows it again, Confirm and all.
-    page = new_page(javascript=False)
+    # The review has its own address (POST/redirect/GET, or the URL HTMX pushes): Back from the receipt
+    # fetches it again (every signed-in page is no-store) and shows it, Confirm and all.
+    page = new_page(javascript=javascript)
     confirmations: list[Request] = []
     page.on("request", lambda r: confirmations.append(r) if r.url.endswith("/transfers/confirm/") else None)
     _start_transfer(page, live_server, alice_savings, alice_current, "1,250.50")
+    expect(page).to_have_url(re.compile(r"/transfers/review/[\w-]+/$"))
+    review = page.url
     page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
     receipt = page.url
 
-    page.go_back()
+    answer = page.go_back()
+    assert answer is not None and answer.status == 200  # fetched again, not ERR_CACHE_MISS
+    expect(page).to_have_url(review)
     expect(page.get_by_role("heading", level=1)).to_have_text("Review your transfer")
+    expect(summary_value(page, "Amount")).to_have_text("₹1,250.50")
     page.get_by_role("button", name="Confirm and move ₹1,250.50").click()
 
     expect(page).to_have_url(receipt)
     expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
     assert [r.method for r in confirmations] == ["POST", "POST"], "the second confirmation reached the server"
     _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_it_changes_the_details_from_the_review(
+    new_page, live_server, javascript, alice, alice_savings, alice_current
+):
+    page = new_page(javascript=javascript)
+    _start_transfer(page, live_server, alice_savings, alice_current, "1,250.50")
+    review = page.url
+
+    page.get_by_role("link", name="Change details").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move money between your accounts")
+    expect(page).to_have_url(re.compile(r"/transfers/new/\?change=[\w-]+$"))
+    expect(page.get_by_label("Amount (₹)")).to_have_value("1,250.50")
+    page.get_by_label("Amount (₹)").fill("100")
+    page.get_by_role("button", name="Review transfer").click()
+    expect(summary_value(page, "Amount")).to_have_text("₹100.00")
+    assert page.url != review  # a new review of the new details
+    page.get_by_role("button", name="Confirm and move ₹100.00").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    _assert_moved_once(alice, alice_savings, alice_current, 100_00)

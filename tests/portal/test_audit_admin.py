@@ -4,6 +4,7 @@ staff who may view it, streamed."""
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -162,3 +163,38 @@ def test_it_lets_nobody_add_change_or_delete_an_event(client, staff, january):
         client.get(reverse("admin:portal_auditevent_changelist")).context["action_form"].fields["action"]
     )
     assert "delete_selected" not in dict(actions.choices)
+
+
+def test_it_offers_an_export_form_on_the_changelist_that_gets_the_export_view(client, staff, january):
+    force_login_verified(client, staff)
+    response = client.get(reverse("admin:portal_auditevent_changelist"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    form = re.search(r'<form class="audit-export" method="get" action="([^"]+)">(.*?)</form>', body, re.S)
+    assert form is not None, "no export form on the changelist"
+    assert form.group(1) == EXPORT
+    fields = re.findall(r'<input type="date" id="[\w-]+" name="(\w+)">', form.group(2))
+    assert fields == ["since", "until"]
+    assert "Export CSV" in form.group(2)
+    # What the form submits (its two fields as a query string) is an export of those days.
+    rows = _csv(client.get(form.group(1), {"since": "2026-01-10", "until": "2026-01-10"}))
+    assert [int(row["seq"]) for row in rows] == [january["first"], january["middle"]]
+
+
+def test_it_draws_changelists_without_inline_styles(client, staff, monkeypatch):
+    """The CSP refuses inline <style>. Django's changelist draws one for a list with neither top nor bottom
+    actions; here that list gets a body class and the same rule from css/admin.css instead."""
+    from django.contrib import admin
+    from django.contrib.auth.models import Group
+
+    force_login_verified(client, staff)
+    for name in ("admin:auth_group_changelist", "admin:portal_auditevent_changelist"):
+        body = client.get(reverse(name)).content.decode()
+        assert "<style" not in body
+        assert "css/admin.css" in body
+    group_admin = admin.site._registry[Group]
+    monkeypatch.setattr(group_admin, "actions_on_top", False)
+    monkeypatch.setattr(group_admin, "actions_on_bottom", False)
+    body = client.get(reverse("admin:auth_group_changelist")).content.decode()
+    assert "<style" not in body
+    assert re.search(r'<body class="[^"]*\bno-actions\b', body)

@@ -116,7 +116,7 @@ def test_it_records_one_event_for_a_transfer_over_http_and_none_for_its_replay(
 ):
     client.force_login(alice)
     response = _confirm(client, alice_savings, alice_current, "key-1")
-    assert response.status_code == 302
+    assert response.status_code == 303
     txn = Transaction.objects.get(idempotency_key="key-1")
 
     event = _only("money.transfer")

@@ -95,7 +95,7 @@ def test_it_limits_transfer_confirmations_per_customer(
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
     for n in range(2):
         response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
-        assert response.status_code == 302
+        assert response.status_code == 303
     refused = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": "k2"})
     assert refused.status_code == 429
     assert 'href="/"' in refused.content.decode()  # back to the accounts, for a signed-in customer

@@ -1,0 +1,89 @@
+"""Prometheus metrics at /metrics: for a scraper on this machine or signed-in staff, a 404 for anyone else."""
+
+import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from portal import metrics
+from tests.factories import PASSWORD, UserFactory
+
+URL = "/metrics"
+REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def _samples(response) -> dict[tuple[str, tuple], float]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def _transfers(outcome: str) -> float:
+    return metrics.TRANSFERS.labels(outcome)._value.get()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_it_serves_the_metrics_to_this_machine(client, db, address):
+    client.get("/health/")
+    samples = _samples(client.get(URL, REMOTE_ADDR=address))
+    labels = (("method", "GET"), ("status", "200"), ("view", "health"))
+    key = ("portal_request_duration_seconds_count", labels)
+    assert samples[key] >= 1
+
+
+def test_it_hides_the_metrics_from_anyone_else(client, alice):
+    assert client.get(URL, **REMOTE).status_code == 404
+    # A request relayed by a proxy on this machine is from the proxy's client, not from this machine.
+    assert client.get(URL, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 404
+    client.force_login(alice)  # a customer
+    assert client.get(URL, **REMOTE).status_code == 404
+
+
+def test_it_serves_the_metrics_to_signed_in_staff(client, db):
+    staff = UserFactory(email="ops@example.com", is_staff=True)
+    client.force_login(staff)
+    response = client.get(URL, **REMOTE)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_it_counts_transfers_by_outcome(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    data = {
+        "source": alice_savings.pk,
+        "destination": alice_current.pk,
+        "amount": "10",
+        "description": "",
+        "idempotency_key": "metrics-1",
+    }
+    before = {outcome: _transfers(outcome) for outcome in ("posted", "invalid", "insufficient_funds")}
+    assert client.post("/transfers/confirm/", data).status_code == 303
+    client.post("/transfers/confirm/", {**data, "amount": "x", "idempotency_key": "metrics-x"})
+    client.post("/transfers/confirm/", {**data, "amount": "49,995", "idempotency_key": "metrics-2"})
+    samples = _samples(Client().get(URL, REMOTE_ADDR="127.0.0.1"))
+    for outcome, added in (("posted", 1), ("invalid", 1), ("insufficient_funds", 1)):
+        assert samples[("portal_transfers_total", (("outcome", outcome),))] == before[outcome] + added
+
+
+def test_it_counts_sign_ins_and_lockouts(client, alice):
+    success = metrics.LOGINS.labels("success")._value.get()
+    failure = metrics.LOGINS.labels("failure")._value.get()
+    lockouts = metrics.LOCKOUTS._value.get()
+    client.post("/login/", {"username": alice.email, "password": "wrong-password-here"})
+    client.post("/login/", {"username": alice.email, "password": PASSWORD})
+    metrics.lockout_counted()
+    samples = _samples(Client().get(URL, REMOTE_ADDR="127.0.0.1"))
+    assert samples[("portal_logins_total", (("outcome", "success"),))] == success + 1
+    assert samples[("portal_logins_total", (("outcome", "failure"),))] == failure + 1
+    assert samples[("portal_lockouts_total", ())] == lockouts + 1
+
+
+def test_it_adds_up_the_workers_in_multiprocess_mode(client, db, tmp_path, monkeypatch):
+    """With PROMETHEUS_MULTIPROC_DIR set the page reads every worker's files (here: none yet)."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    response = client.get(URL, REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    assert "portal_transfers_total" not in response.content.decode()  # not the in-process registry

@@ -1,0 +1,72 @@
+"""Transfers above settings.TRANSFER_STEP_UP_PAISE ask for a fresh code (or the password) once more, bound to
+that very transfer (accounts/stepup.py)."""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import fund
+from tests.factories import PASSWORD
+from tests.twofactor import code_now, enrol
+from transactions.models import Transaction
+
+CONFIRM = reverse("transfer_confirm")
+
+
+@pytest.fixture
+def large(settings, alice, alice_savings, alice_current):
+    """₹1,000 counts as large here; alice has ₹10,000 in savings."""
+    settings.TRANSFER_STEP_UP_PAISE = 1_000_00
+    fund(alice_savings, 10_000_00)
+    return alice_savings, alice_current
+
+
+def _review(client, source, destination, amount, key):
+    data = {"source": source.pk, "destination": destination.pk, "amount": amount, "description": ""}
+    response = client.post(reverse("transfer_new"), {**data, "idempotency_key": key})
+    assert response.status_code == 303
+    token = response["Location"].rstrip("/").rsplit("/", 1)[1]
+    return response["Location"], {**data, "idempotency_key": key, "review": token}
+
+
+def test_a_small_transfer_needs_no_step_up(client, alice, large):
+    client.force_login(alice)
+    _url, data = _review(client, *large, "1,000.00", "k-small")
+    response = client.post(CONFIRM, data)
+    assert response["Location"].startswith("/transfers/")
+    assert Transaction.objects.filter(idempotency_key="k-small").exists()
+
+
+def test_a_large_transfer_moves_only_after_a_fresh_code_for_it(client, alice, large):
+    device = enrol(alice)
+    client.force_login(alice)
+    review_url, data = _review(client, *large, "1,000.01", "k-large")
+    assert "This is a large transfer" in client.get(review_url).content.decode()
+
+    asked = client.post(CONFIRM, data)
+    assert asked.status_code == 302
+    assert asked["Location"].startswith(reverse("step_up") + "?action=transfer.large")
+    assert not Transaction.objects.filter(idempotency_key="k-large").exists()
+
+    proved = client.post(asked["Location"], {"code": code_now(device)})
+    assert proved["Location"] == review_url  # back to the review, to confirm once more
+    moved = client.post(CONFIRM, data)
+    assert moved.status_code == 303
+    txn = Transaction.objects.get(idempotency_key="k-large")
+    assert moved["Location"] == reverse("transfer_detail", args=[txn.pk])
+    # A resubmit (double click) lands on the receipt without asking again, and moves nothing more.
+    assert client.post(CONFIRM, data)["Location"] == moved["Location"]
+    assert Transaction.objects.filter(initiator=alice).count() == 1
+
+
+def test_a_proof_for_one_transfer_does_not_carry_another(client, alice, large):
+    client.force_login(alice)
+    _url, first = _review(client, *large, "2,000.00", "k-first")
+    asked = client.post(CONFIRM, first)
+    client.post(asked["Location"], {"password": PASSWORD})  # no 2FA: the password is the proof
+    _url, other = _review(client, *large, "9,000.00", "k-other")
+    response = client.post(CONFIRM, other)
+    assert response["Location"].startswith(reverse("step_up"))
+    assert not Transaction.objects.filter(idempotency_key="k-other").exists()
+    # Offering a proof to the wrong transfer spends it: the first transfer asks again too.
+    assert client.post(CONFIRM, first)["Location"].startswith(reverse("step_up"))
+    assert not Transaction.objects.filter(idempotency_key="k-first").exists()
