@@ -1,5 +1,5 @@
 """axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
-journey, on a desktop screen and on a 390 px phone."""
+journey and the security pages, on a desktop screen and on a 390 px phone."""
 
 import uuid
 from collections.abc import Callable
@@ -94,6 +94,25 @@ def not_found(page: Page, live_server, alice, savings: Account, current: Account
     _heading(page, "We couldn't find that page")
 
 
+def security(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.get_by_role("link", name="Security").click()
+    _heading(page, "Security")
+
+
+def report_compromise(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/")
+    page.get_by_role("link", name="This wasn't me").click()
+    _heading(page, "Report activity that wasn't you")
+
+
+def report_compromise_done(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    report_compromise(page, live_server, alice, savings, current)
+    page.get_by_role("button", name="Freeze my accounts and sign me out").click()
+    _heading(page, "Your accounts are frozen")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -103,6 +122,9 @@ PAGES: list[Callable[..., None]] = [
     review,
     receipt,
     not_found,
+    security,
+    report_compromise,
+    report_compromise_done,
 ]
 
 
