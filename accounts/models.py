@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -41,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     previous_login = models.DateTimeField(null=True, blank=True, editable=False)
+    # Part of the session auth hash: bumping it ends every session of the user at its next request, even one
+    # the UserSession registry never saw (accounts/sessions.py: sessions_revoke).
+    session_generation = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -53,6 +57,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's HMAC of the password, with the session generation mixed in once it has been bumped
+        (generation 0 keeps Django's own hash, so sessions made before this field existed stay valid).
+        Django checks it on every request (and with SECRET_KEY_FALLBACKS through this same method)."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self) -> str:
         return self.full_name
@@ -122,3 +139,42 @@ class Account(models.Model):
     @property
     def is_internal(self) -> bool:
         return self.kind == self.Kind.INTERNAL
+
+
+class UserSession(models.Model):
+    """One sign-in: the registry behind the security page (recent sign-ins, active sessions).
+
+    It holds no session key (a database reader could not take over a session with it); the session holds
+    this row's id instead. Ending sessions is done by the user's `session_generation`, so the registry only
+    has to be right for display. `device_hash` is the sha256 of the browser's device cookie.
+    """
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout", "Signed out"
+        IDLE = "idle", "Timed out (inactive)"
+        ABSOLUTE = "absolute", "Timed out (12 hours)"
+        REVOKED = "revoked", "Signed out everywhere"
+        COMPROMISE = "compromise", "Reported as not you"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=10, choices=EndReason.choices, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    device = models.CharField(max_length=80, blank=True, help_text="e.g. 'Chrome on Android', from the UA.")
+    device_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="usersession_user_created"),
+            models.Index(
+                fields=["user", "-last_seen_at"],
+                name="usersession_user_open",
+                condition=Q(ended_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device or 'an unknown device'} since {self.created_at:%Y-%m-%d %H:%M}"

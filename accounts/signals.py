@@ -1,4 +1,5 @@
-"""Wiring: sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail (portal/audit.py).
+"""Wiring: sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail (portal/audit.py), and
+sign-ins and sign-outs to the session registry (accounts/sessions.py).
 
 Connected in `AccountsConfig.ready`. A receiver only records; nothing here decides anything.
 """
@@ -9,6 +10,7 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
+from accounts import sessions
 from accounts.models import User
 from portal.audit import audit_record
 
@@ -40,8 +42,20 @@ def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **k
         audit_record(action="logout", actor=user, obj=user, request=request)
 
 
+def _session_started(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        sessions.session_start(request=request, user=user)
+
+
+def _session_ended(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        sessions.session_end(request)
+
+
 def connect() -> None:
     user_logged_in.connect(_login_succeeded, dispatch_uid="accounts.audit.login_succeeded")
     user_login_failed.connect(_login_failed, dispatch_uid="accounts.audit.login_failed")
     user_locked_out.connect(_locked_out, dispatch_uid="accounts.audit.locked_out")
     user_logged_out.connect(_logged_out, dispatch_uid="accounts.audit.logged_out")
+    user_logged_in.connect(_session_started, dispatch_uid="accounts.sessions.started")
+    user_logged_out.connect(_session_ended, dispatch_uid="accounts.sessions.ended")

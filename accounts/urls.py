@@ -18,4 +18,8 @@ urlpatterns = [
     ),
     path("security/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("security/verify/", views.step_up, name="step_up"),
+    path("security/", views.security, name="security"),
+    path("security/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("security/not-me/", views.report_compromise, name="report_compromise"),
+    path("security/not-me/done/", views.report_compromise_done, name="report_compromise_done"),
 ]

@@ -20,9 +20,11 @@ from django.utils.formats import time_format
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import otp, selectors, services
+from accounts import sessions as session_services
 from accounts.forms import (
     CustomerPasswordChangeForm,
     LoginForm,
@@ -265,3 +267,65 @@ def step_up(request: HttpRequest) -> HttpResponse:
             form.add_error("password", "That password is not right. Please try again.")
     context = {"form": form, "uses_code": uses_code, "purpose": STEP_UP_ACTIONS[action]}
     return render(request, "accounts/step_up.html", context)
+
+
+_CHANGE_LABELS = {
+    "payee.add": "Payee added",
+    "payee.remove": "Payee removed",
+    "limit.change": "Limit changed",
+}
+
+
+@login_required
+@require_safe
+def security(request: HttpRequest) -> HttpResponse:
+    """Recent sign-ins, the sessions still open (this one marked), 2FA and password, recent payee and limit
+    changes, and the two emergency buttons. A fixed number of queries however long the history."""
+    changes = list(selectors.security_change_list(user=request.user))
+    for event in changes:
+        event.label = _CHANGE_LABELS.get(event.action, event.action)
+    context = {
+        "sign_ins": selectors.sign_in_list(user=request.user),
+        "active_sessions": selectors.session_active_list(user=request.user),
+        "current_session_id": request.session.get(session_services.SESSION_ID),
+        "changes": changes,
+    }
+    return render(request, "accounts/security.html", context)
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Sign out every other device; this one stays signed in (with a new session key) and may sign out."""
+    ended = session_services.sessions_revoke_all_others(user=request.user, request=request)
+    others = ngettext("%(count)d other device", "%(count)d other devices", ended) % {"count": ended}
+    messages.success(
+        request,
+        f"You're now signed out everywhere else ({others}). You're still signed in here: "
+        "use Sign out at the top of the page to leave this device too.",
+    )
+    return redirect("security")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_compromise(request: HttpRequest) -> HttpResponse:
+    """This wasn't me: a page that says what will happen, then on POST freeze, sign out everywhere, and
+    send the customer to a page that says what happened and whom to call."""
+    if request.method != "POST":
+        return render(request, "accounts/report_compromise.html", {"bank_phone": settings.BANK_PHONE})
+    event = services.compromise_report(user=request.user, request=request)
+    auth_logout(request)
+    request.session[_REPORT_REFERENCE] = services.compromise_reference(event)
+    return redirect("report_compromise_done")
+
+
+_REPORT_REFERENCE = "sb.compromise_reference"
+
+
+@require_safe
+def report_compromise_done(request: HttpRequest) -> HttpResponse:
+    """Shown signed out. The reference is there only for the browser that made the report."""
+    reference = request.session.get(_REPORT_REFERENCE)
+    context = {"reference": reference, "bank_phone": settings.BANK_PHONE}
+    return render(request, "accounts/report_compromise_done.html", context)

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session timeouts (accounts/sessions.py); below Messages so that it can say why.
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -212,7 +214,18 @@ if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60
+# Sessions end after 15 minutes without a request, and 12 hours after sign-in whatever happens, enforced on
+# the server by accounts.middleware.SessionTimeoutMiddleware. The last-activity time is rewritten at most
+# once a SESSION_ACTIVITY_RESOLUTION (so the idle window is 14 to 15 minutes after the last request); the
+# pages warn SESSION_IDLE_WARNING seconds before the end (static/js/portal.js). Seconds, overridable by env.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
+SESSION_IDLE_WARNING = env.int("SESSION_IDLE_WARNING", default=60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
+SESSION_ACTIVITY_RESOLUTION = env.int("SESSION_ACTIVITY_RESOLUTION", default=60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# A long-lived signed random id per browser: a sign-in from a browser without it is "a new device" (an email).
+DEVICE_COOKIE_NAME = "sb_device"
+DEVICE_COOKIE_AGE = 400 * 24 * 60 * 60  # the most a browser keeps a cookie (Chrome caps at 400 days)
 CSRF_COOKIE_HTTPONLY = True  # the CSRF token reaches HTMX through <body hx-headers>, never the cookie
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -261,7 +274,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Chain the audit events of the last minute (portal/audit.py); a late run is dropped, the next catches up.
     "audit-seal": {"task": "portal.tasks.audit_seal_task", "schedule": 60.0, "options": {"expires": 55}},
+    # Forget sign-ins older than 180 days (the security page's registry; the audit trail keeps them).
+    "session-registry-prune": {
+        "task": "accounts.tasks.session_registry_prune_task",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
 }
+
+# Email: console on embedded defaults; EMAIL_URL (smtp+tls://user:pass@host:587, filemail:///path) otherwise.
+# Tests use Django's locmem outbox whatever this says.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SecureBank <no-reply@securebank.example>")
+BANK_PHONE = env.str("BANK_PHONE", default="1800 000 0000")
 
 # Ledger limits (paise).
 TRANSFER_MAX_PAISE = env.int("TRANSFER_MAX_PAISE", default=10_00_00_000 * 100)  # ₹10 crore

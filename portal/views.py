@@ -1,6 +1,8 @@
 import logging
 import uuid
+from dataclasses import replace
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
@@ -8,8 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError, Json
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.middleware import clock_headers
+from accounts.sessions import session_touch
 from portal.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -72,7 +76,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def session_ping(request: HttpRequest) -> HttpResponse:
-    """The cheapest signed-in page: the session and user are loaded, nothing else. It keeps a session
-    alive, and the benchmark uses it as the floor that every signed-in page pays."""
+    """The cheapest signed-in page: the session and user are loaded, nothing else. The benchmark uses its
+    GET as the floor that every signed-in page pays. A POST (with CSRF) is "Stay signed in" from the idle
+    warning (static/js/portal.js): it notes activity now, and answers 204 with the seconds left, so that a
+    form posted without JavaScript leaves the page where it is."""
+    if request.method == "POST":
+        session_touch(request)
+        response = HttpResponse(status=204)
+        clock = getattr(request, "session_clock", None)
+        if clock is not None:  # set by the middleware; the idle part starts again now
+            clock_headers(response, replace(clock, idle_remaining=settings.SESSION_IDLE_TIMEOUT))
+        return response
     return HttpResponse("ok", content_type="text/plain")

@@ -17,3 +17,87 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+// The idle warning. A signed-in page's <body> says how many seconds its session has left
+// (data-session-remaining) and how long before the end to warn (data-session-warning). A little before the
+// end a modal <dialog> (focus moves into it, screen readers announce its title and text) offers
+// "Stay signed in", which POSTs to /session/ping/ and restarts the clock. At the end the page reloads and
+// the server sends it to the login page, which returns here after sign-in. Without JavaScript the server's
+// redirect alone does the job. An htmx request is activity: its answer carries the new time left.
+(() => {
+  const body = document.body;
+  const dialog = document.getElementById("session-warning");
+  if (!dialog || !body.dataset.sessionRemaining || typeof dialog.showModal !== "function") return;
+  const form = dialog.querySelector("form");
+  const stay = dialog.querySelector("[data-session-stay]");
+  const close = dialog.querySelector("[data-session-close]");
+  const text = document.getElementById("session-warning-text");
+  const warning = Number(body.dataset.sessionWarning) || 60;
+  let endsByLifetime = body.dataset.sessionEndsByLifetime === "true";
+  let warnTimer;
+  let endTimer;
+
+  const inWords = (seconds) => {
+    if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
+    if (seconds >= 45) return "1 minute";
+    const s = Math.max(1, Math.round(seconds));
+    return `${s} second${s === 1 ? "" : "s"}`;
+  };
+
+  const warn = (left) => {
+    text.textContent = endsByLifetime
+      ? `You'll be signed out in ${inWords(left)}: for your security a session lasts at most 12 hours. Finish what you're doing and sign in again.`
+      : `You'll be signed out in ${inWords(left)} because you haven't done anything for a while.`;
+    stay.hidden = endsByLifetime;
+    close.hidden = !endsByLifetime;
+    if (!dialog.open) dialog.showModal();
+    (endsByLifetime ? close : stay).focus();
+  };
+
+  const schedule = (remaining) => {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    const left = Math.max(0, remaining);
+    warnTimer = setTimeout(() => warn(Math.min(warning, left)), Math.max(0, left - warning) * 1000);
+    // A second's grace, so that the server agrees the session is over when the page asks again.
+    endTimer = setTimeout(() => window.location.assign(window.location.href), (left + 1) * 1000);
+  };
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    stay.disabled = true;
+    try {
+      const answer = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      });
+      if (answer.redirected || !answer.ok) {
+        window.location.assign(answer.redirected ? answer.url : window.location.href);
+        return;
+      }
+      const remaining = Number(answer.headers.get("X-Session-Idle-Remaining"));
+      dialog.close();
+      if (remaining > 0) {
+        endsByLifetime = answer.headers.get("X-Session-Ends-By-Lifetime") === "true";
+        schedule(remaining);
+      }
+    } catch {
+      window.location.assign(window.location.href);
+    } finally {
+      stay.disabled = false;
+    }
+  });
+  close.addEventListener("click", () => dialog.close());
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const xhr = event.detail && event.detail.xhr;
+    const remaining = xhr ? Number(xhr.getResponseHeader("X-Session-Idle-Remaining")) : 0;
+    if (remaining > 0) {
+      endsByLifetime = xhr.getResponseHeader("X-Session-Ends-By-Lifetime") === "true";
+      schedule(remaining);
+    }
+  });
+
+  schedule(Number(body.dataset.sessionRemaining));
+})();

@@ -1,5 +1,5 @@
 """axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
-journey and of two-factor auth, on a desktop screen and on a 390 px phone."""
+journey, of two-factor auth and of the security pages, on a desktop screen and on a 390 px phone."""
 
 import uuid
 from collections.abc import Callable
@@ -179,6 +179,25 @@ def step_up(page: Page, live_server, alice, savings: Account, current: Account) 
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
 
 
+def security(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.get_by_role("link", name="Security").click()
+    _heading(page, "Security")
+
+
+def report_compromise(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/")
+    page.get_by_role("link", name="This wasn't me").click()
+    _heading(page, "Report activity that wasn't you")
+
+
+def report_compromise_done(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    report_compromise(page, live_server, alice, savings, current)
+    page.get_by_role("button", name="Freeze my accounts and sign me out").click()
+    _heading(page, "Your accounts are frozen")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -198,6 +217,9 @@ PAGES: list[Callable[..., None]] = [
     admin_needs_two_factor,
     login_code,
     step_up,
+    security,
+    report_compromise,
+    report_compromise_done,
 ]
 
 

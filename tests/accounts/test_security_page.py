@@ -1,0 +1,156 @@
+"""The security page (/security/) and "sign out everywhere else"."""
+
+import datetime
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import UserSession
+from accounts.tasks import session_registry_prune_task
+from portal.audit import audit_record
+from portal.models import AuditEvent
+from tests.factories import PASSWORD
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def _signed_in(user, *, user_agent: str = ANDROID_CHROME, ip: str = "203.0.113.7") -> Client:
+    client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip)
+    response = client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def test_it_lists_sign_ins_and_sessions_with_this_one_marked(alice):
+    _signed_in(alice, user_agent=IPHONE_SAFARI, ip="198.51.100.4")
+    client = _signed_in(alice)
+
+    page = client.get(reverse("security")).content.decode()
+
+    assert "<h1>Security</h1>" in page
+    assert "Chrome on Android" in page and "203.0.113.7" in page
+    assert "Safari on iPhone" in page and "198.51.100.4" in page
+    assert page.count("This device</span>") == 1
+    assert "No payees or limits have been changed recently." in page
+    assert 'href="/security/2fa/"' in page and 'href="/security/password/"' in page
+    assert reverse("report_compromise") in page
+
+
+def test_it_links_the_page_from_the_main_navigation(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("security")).content.decode()
+    assert '<a href="/security/" aria-current="page">Security</a>' in page
+
+
+def test_it_shows_only_this_customers_payee_and_limit_changes(client, alice, bob):
+    audit_record(action="payee.add", actor=alice, object_type="accounts.payee", object_id="1")
+    audit_record(action="limit.change", actor=alice, object_type="accounts.account", object_id="2")
+    audit_record(action="payee.add", actor=bob, object_type="accounts.payee", object_id="3")
+    audit_record(action="login.success", actor=alice)
+    client.force_login(alice)
+
+    changes = list(client.get(reverse("security")).context["changes"])
+
+    assert [e.action for e in changes] == ["limit.change", "payee.add"]
+
+
+def test_it_costs_the_same_queries_however_many_sign_ins(alice):
+    def count() -> int:
+        client = _signed_in(alice)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("security")).status_code == 200
+        return len(queries)
+
+    few = count()
+    for _ in range(12):
+        _signed_in(alice)
+        audit_record(action="payee.add", actor=alice, object_type="accounts.payee", object_id="1")
+    assert count() == few
+    assert few <= 5  # user, sign-ins, sessions, changes (+ the once-a-minute registry write, not here)
+
+
+def test_it_sends_anonymous_visitors_to_login(client):
+    response = client.get(reverse("security"))
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/security/"
+
+
+def test_it_refuses_a_post_to_the_page(client, alice):
+    client.force_login(alice)
+    assert client.post(reverse("security")).status_code == 405
+
+
+def test_sign_out_everywhere_ends_other_devices_and_keeps_this_one(alice, bob):
+    phone = _signed_in(alice, user_agent=IPHONE_SAFARI)
+    laptop = _signed_in(alice)
+    bobs = _signed_in(bob)
+    key_before = laptop.session.session_key
+
+    response = laptop.post(reverse("sign_out_everywhere"), follow=True)
+
+    assert response.status_code == 200
+    assert "signed out everywhere else (1 other device)" in response.content.decode()
+    assert laptop.get(reverse("dashboard")).status_code == 200
+    assert laptop.session.session_key != key_before  # a privilege change gets a new key
+    assert phone.get(reverse("dashboard")).status_code == 302
+    assert bobs.get(reverse("dashboard")).status_code == 200  # another customer is untouched
+    event = AuditEvent.objects.get(action="session.revoke_all")
+    assert event.actor == alice and event.after == {"devices_signed_out": 1, "kept_current": True}
+    assert UserSession.objects.filter(user=alice, end_reason="revoked").count() == 1
+    page = laptop.get(reverse("security")).content.decode()
+    assert "Safari on iPhone" not in page.split("Recent sign-ins")[0]  # gone from the open sessions
+
+
+def test_sign_out_everywhere_ends_even_a_session_the_registry_missed(alice):
+    phone = _signed_in(alice)
+    laptop = _signed_in(alice)
+    UserSession.objects.filter(user=alice).delete()
+
+    laptop.post(reverse("sign_out_everywhere"))
+
+    assert phone.get(reverse("dashboard")).status_code == 302
+    assert laptop.get(reverse("dashboard")).status_code == 200
+
+
+def test_sign_out_everywhere_is_post_only_and_needs_a_sign_in(client, alice):
+    assert client.post(reverse("sign_out_everywhere"))["Location"].startswith("/login/")
+    client.force_login(alice)
+    assert client.get(reverse("sign_out_everywhere")).status_code == 405
+
+
+def test_logout_closes_the_sessions_registry_row(alice):
+    client = _signed_in(alice)
+    client.post(reverse("logout"))
+    assert UserSession.objects.get(user=alice).end_reason == "logout"
+
+
+def test_the_registry_forgets_sign_ins_older_than_180_days(alice, settings):
+    old = _signed_in(alice)
+    UserSession.objects.filter(user=alice).update(created_at=timezone.now() - datetime.timedelta(days=181))
+    _signed_in(alice)
+
+    assert session_registry_prune_task() == 1
+    assert session_registry_prune_task() == 0
+    assert UserSession.objects.filter(user=alice).count() == 1
+    assert "session-registry-prune" in settings.CELERY_BEAT_SCHEDULE
+    assert old.get(reverse("dashboard")).status_code == 200  # forgetting is not signing out
+
+
+def test_a_sign_in_renews_the_device_cookie(alice):
+    client = _signed_in(alice)
+    device = client.cookies["sb_device"].value
+    client.post(reverse("logout"))
+    client.post(reverse("login"), {"username": alice.email, "password": PASSWORD})
+    assert client.cookies["sb_device"].value == device
+    assert client.cookies["sb_device"]["max-age"] == 400 * 24 * 60 * 60
+    assert client.cookies["sb_device"]["httponly"]
