@@ -27,7 +27,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY, verify_token
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -67,8 +67,7 @@ def has_two_factor(user: User) -> bool:
 
 
 def backup_codes_left(user: User) -> int:
-    device = StaticDevice.objects.filter(user=user, confirmed=True).first()
-    return device.token_set.count() if device is not None else 0
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 @dataclass(frozen=True)

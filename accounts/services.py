@@ -2,10 +2,11 @@
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import otp, sessions
+from accounts import devices, otp, sessions
 from accounts.models import Account, User, UserSession
 from accounts.notifications import notify
 from portal.audit import audit_record
@@ -29,6 +30,8 @@ def user_password_change(*, user: User, new_password: str, request: HttpRequest 
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        if request is not None:  # the other sessions die by the new hash; the registry says so too
+            sessions.sessions_revoke(user=user, request=request, keep_current=True)
         audit_record(action="password.change", actor=user, obj=user, request=request)
 
 
@@ -42,6 +45,19 @@ class TwoFactorError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def _two_factor_changed(*, user: User, request: HttpRequest | None, change: str) -> None:
+    """Every 2FA change is a privilege change: every other session ends (the view keeps this one with
+    `sessions.keep_signed_in` after the commit), and the customer is told by email."""
+    where: dict = {}
+    if request is not None:
+        sessions.sessions_revoke(user=user, request=request, keep_current=True)
+        where = {
+            "ip": sessions.client_ip(request),
+            "device": devices.describe_user_agent(request.META.get("HTTP_USER_AGENT", "")),
+        }
+    notify(user, "two_factor_changed", change=change, at=timezone.now(), **where)
 
 
 def two_factor_enrolment_device(*, user: User) -> TOTPDevice:
@@ -88,6 +104,7 @@ def two_factor_confirm(
                 after={"app": device.name, "backup_code_count": len(codes)},
                 request=request,
             )
+            _two_factor_changed(user=user, request=request, change="an authenticator app was added")
     # Outside the block: the wrong code's throttling count (saved by verify_token) must not roll back.
     if not verified:
         raise TwoFactorError(
@@ -113,6 +130,7 @@ def two_factor_disable(*, user: User, request: HttpRequest | None = None) -> Non
                 after={"app": False, "backup_code_count": 0},
                 request=request,
             )
+            _two_factor_changed(user=user, request=request, change="two-factor authentication was turned off")
 
 
 def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
@@ -130,6 +148,7 @@ def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -
             after={"backup_code_count": len(codes)},
             request=request,
         )
+        _two_factor_changed(user=user, request=request, change="new backup codes were made")
     return codes
 
 

@@ -170,6 +170,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         except services.TwoFactorError as error:
             form.add_error("code", error.message)
         else:
+            session_services.keep_signed_in(user=request.user, request=request)  # others were signed out
             otp.session_mark_verified(request, device)  # the customer just proved the app
             request.session[_NEW_CODES] = codes
             messages.success(request, "Two-factor authentication is on.")
@@ -203,6 +204,7 @@ def two_factor_backup_codes_new(request: HttpRequest) -> HttpResponse:
         except services.TwoFactorError as error:
             messages.error(request, error.message)
             return redirect("two_factor")
+        session_services.keep_signed_in(user=request.user, request=request)  # others were signed out
         request.session[_NEW_CODES] = codes
         return redirect("two_factor_backup_codes")
     return render(request, "accounts/two_factor_confirm.html", {"action": "regenerate"})
@@ -214,6 +216,7 @@ def two_factor_backup_codes_new(request: HttpRequest) -> HttpResponse:
 def two_factor_disable(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.two_factor_disable(user=request.user, request=request)
+        session_services.keep_signed_in(user=request.user, request=request)  # others were signed out
         request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
         messages.success(request, "Two-factor authentication is off. We recommend turning it back on.")
         return redirect("two_factor")
@@ -290,6 +293,9 @@ def security(request: HttpRequest) -> HttpResponse:
         "current_session_id": request.session.get(session_services.SESSION_ID),
         "changes": changes,
     }
+    enabled = otp.has_two_factor(request.user)
+    left = otp.backup_codes_left(request.user) if enabled else 0
+    context["two_factor"] = {"enabled": enabled, "backup_codes_left": left}
     return render(request, "accounts/security.html", context)
 
 

@@ -194,3 +194,23 @@ def test_staff_see_a_lockout_and_clear_it_with_an_audit_event(client, alice, sta
     assert event.before["email"] == "alice@example.com" and event.before["ip"] == HOME
     client.logout()
     assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def test_it_emails_the_owner_of_a_locked_email_once(
+    client, alice, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _fail(client, "alice@example.com", 4)
+        _sign_in(client, "alice@example.com")  # the fifth failure locks
+        _sign_in(client, "alice@example.com")  # refused while locked: no second email
+    (queued,) = callbacks
+    user_id, kind, context = queued.args
+    assert (user_id, kind) == (alice.pk, "lockout")
+    assert context["minutes"] == 30 and context["ip"] == HOME
+
+
+def test_a_locked_unknown_email_emails_nobody(client, alice, frozen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _fail(client, "nobody@example.com", 4)
+        assert _sign_in(client, "nobody@example.com").status_code == 429
+    assert callbacks == []

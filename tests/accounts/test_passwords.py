@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import User, UserSession
 from accounts.passwords import COMMON_PASSWORDS, BreachedPasswordValidator
 from portal.models import AuditEvent
 from tests.factories import PASSWORD
@@ -98,11 +98,14 @@ def test_it_changes_the_password_keeps_this_device_signed_in_with_a_new_session_
 def test_it_signs_out_every_other_session(client, alice):
     laptop, phone = client, Client()
     laptop.force_login(alice)
-    phone.force_login(alice)
+    phone.post(reverse("login"), {"username": alice.email, "password": PASSWORD})  # a registered sign-in
     assert phone.get(reverse("dashboard")).status_code == 200
     _change(laptop)
     assert phone.get(reverse("dashboard")).status_code == 302
     assert laptop.get(reverse("dashboard")).status_code == 200
+    # The security page lists only this device as open: the phone's sign-in is ended.
+    assert UserSession.objects.filter(user=alice).count() == 2
+    assert UserSession.objects.filter(user=alice, ended_at__isnull=True).count() == 1
 
 
 def test_it_records_the_change_without_any_secret(client, alice):

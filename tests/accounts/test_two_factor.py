@@ -144,3 +144,23 @@ def test_it_asks_for_a_step_up_before_new_backup_codes(signed_in, alice):
 
     # the grant was used up: another set needs another step-up
     assert signed_in.post(url)["Location"].startswith(reverse("step_up"))
+
+
+def test_turning_two_factor_on_signs_out_other_devices_and_emails_the_customer(
+    signed_in, alice, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(alice)
+    assert elsewhere.get(reverse("dashboard")).status_code == 200
+    signed_in.get(TWO_FACTOR)
+    device = TOTPDevice.objects.get(user=alice)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = signed_in.post(TWO_FACTOR, {"code": code_now(device)})
+    assert response["Location"] == CODES
+    assert [(c.args[1], c.args[2]["change"]) for c in callbacks] == [
+        ("two_factor_changed", "an authenticator app was added")
+    ]
+    assert signed_in.get(reverse("dashboard")).status_code == 200  # this device stays signed in
+    assert elsewhere.get(reverse("dashboard")).status_code == 302  # the other one is signed out
