@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import devices, otp, sessions
 from accounts.models import Account, User, UserSession
 from accounts.notifications import notify
-from portal.audit import audit_record
+from portal.audit import audit_record, client_ip
 from portal.models import AuditEvent
 
 
@@ -54,7 +54,7 @@ def _two_factor_changed(*, user: User, request: HttpRequest | None, change: str)
     if request is not None:
         sessions.sessions_revoke(user=user, request=request, keep_current=True)
         where = {
-            "ip": sessions.client_ip(request),
+            "ip": client_ip(request),
             "device": devices.describe_user_agent(request.META.get("HTTP_USER_AGENT", "")),
         }
     notify(user, "two_factor_changed", change=change, at=timezone.now(), **where)

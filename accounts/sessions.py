@@ -16,7 +16,6 @@ the session store (db or cache) and even for a session the registry missed. The 
 ended for display. The current session, when kept, gets the new hash (and a new key).
 """
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +31,7 @@ from django.utils import timezone
 from accounts import devices
 from accounts.models import User, UserSession
 from accounts.notifications import notify
-from portal.audit import audit_record
+from portal.audit import audit_record, client_ip
 
 SESSION_ID = "sb.sid"
 STARTED = "sb.started"
@@ -58,13 +57,6 @@ class SessionClock:
     def ends_by_lifetime(self) -> bool:
         """The 12-hour limit comes first: no activity will keep the session (the warning says so)."""
         return self.absolute_remaining <= self.idle_remaining
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
-    except ValueError:
-        return None
 
 
 def session_start(*, request: HttpRequest, user: User) -> UserSession:

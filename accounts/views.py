@@ -34,8 +34,8 @@ from accounts.forms import (
 )
 from accounts.lockout import attempted_email, lockout_ends_at
 from accounts.stepup import STEP_UP_ACTIONS, STEP_UP_MAX_FAILURES, step_up_grant, step_up_required
-from portal.audit import audit_record
-from portal.ratelimit import by_field, by_ip, by_user, client_ip, rate_limit
+from portal.audit import audit_record, client_ip
+from portal.ratelimit import by_field, by_ip, by_user, rate_limit
 from transactions.selectors import recent_entries
 
 

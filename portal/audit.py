@@ -155,6 +155,13 @@ def _client_ip(meta: dict) -> str | None:
         return None
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as the WSGI server saw it: what the audit trail, the rate limits, lockouts and
+    the session registry all record. Behind a proxy, the proxy must set REMOTE_ADDR from the connection
+    (gunicorn's --forwarded-allow-ips)."""
+    return _client_ip(request.META)
+
+
 def audit_record(
     *,
     action: str,

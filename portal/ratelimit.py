@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import logging
 import math
 import time
@@ -35,22 +34,14 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from portal.audit import client_ip
+
 logger = logging.getLogger(__name__)
 
 KeyFunction = Callable[[HttpRequest], str | None]
 
 
 # --- Who is counted ---------------------------------------------------------------------------------------
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the WSGI server saw it (the same one the audit trail records). Behind a
-    proxy, the proxy must set REMOTE_ADDR from the connection (gunicorn's --forwarded-allow-ips)."""
-    address = request.META.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 def by_ip(request: HttpRequest) -> str | None:
