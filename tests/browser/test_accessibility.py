@@ -234,3 +234,6 @@ def test_it_has_no_accessibility_violations(
     results = Axe().run(page, options=AXE_OPTIONS)
 
     assert results.violations_count == 0, results.generate_report()
+    # WCAG 1.4.10 (reflow): nothing wider than the screen, so no page scrolls sideways on a phone.
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the {viewport['width']} px screen"
