@@ -58,6 +58,7 @@ STEP_UP_MAX_FAILURES = 5  # wrong answers in a row before the session is signed 
 
 # Every action that may ask for a step-up, with what the step-up page tells the customer it is for.
 STEP_UP_ACTIONS: dict[str, str] = {
+    "2fa.enable": "turn on two-factor authentication",
     "2fa.disable": "turn off two-factor authentication",
     "2fa.backup_codes.regenerate": "make new backup codes",
     "transfer.large": "send a large transfer",

@@ -33,7 +33,15 @@ from accounts.forms import (
     TOTPConfirmForm,
 )
 from accounts.lockout import attempted_email, lockout_ends_at
-from accounts.stepup import STEP_UP_ACTIONS, STEP_UP_MAX_FAILURES, step_up_grant, step_up_required
+from accounts.stepup import (
+    STEP_UP_ACTIONS,
+    STEP_UP_MAX_FAILURES,
+    step_up_consume,
+    step_up_grant,
+    step_up_redirect,
+    step_up_required,
+    step_up_satisfied,
+)
 from portal.audit import audit_record, client_ip
 from portal.ratelimit import by_field, by_ip, by_user, rate_limit
 from transactions.selectors import recent_entries
@@ -160,6 +168,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     if otp.has_two_factor(request.user):
         context = {"enabled": True, "backup_codes_left": otp.backup_codes_left(request.user)}
         return render(request, "accounts/two_factor.html", context)
+    # Turning 2FA on changes how this account signs in: whoever holds this session proves it is the customer
+    # first (the password, as they have no code yet), or a stolen session could lock the customer out.
+    if not step_up_satisfied(request, "2fa.enable"):
+        return step_up_redirect(request, "2fa.enable")
     device = services.two_factor_enrolment_device(user=request.user)
     form = TOTPConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -170,6 +182,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         except services.TwoFactorError as error:
             form.add_error("code", error.message)
         else:
+            step_up_consume(request, "2fa.enable")
             session_services.keep_signed_in(user=request.user, request=request)  # others were signed out
             otp.session_mark_verified(request, device)  # the customer just proved the app
             request.session[_NEW_CODES] = codes

@@ -37,3 +37,14 @@ def force_login_verified(client: Client, user: User) -> TOTPDevice:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def step_up_with_password(client: Client, action: str = "2fa.enable") -> None:
+    """Prove it is the customer on the step-up page with their password (as one without 2FA does): the grant
+    that turning 2FA on needs first."""
+    from django.urls import reverse
+
+    from tests.factories import PASSWORD
+
+    response = client.post(f"{reverse('step_up')}?action={action}&next=/", {"password": PASSWORD})
+    assert response.status_code == 302, response.content

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp
 from portal.models import AuditEvent
-from tests.twofactor import code_now, enrol
+from tests.twofactor import code_now, enrol, step_up_with_password
 
 TWO_FACTOR = reverse("two_factor")
 CODES = reverse("two_factor_backup_codes")
@@ -29,7 +29,17 @@ def _step_up(client, device, action: str) -> None:
 @pytest.fixture
 def signed_in(client, alice):
     client.force_login(alice)
+    step_up_with_password(client)  # turning 2FA on asks for the password first
     return client
+
+
+def test_it_asks_for_the_password_before_turning_two_factor_on(client, alice):
+    client.force_login(alice)
+    response = client.get(TWO_FACTOR)
+    assert response["Location"].startswith(reverse("step_up") + "?action=2fa.enable")
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    step_up_with_password(client)
+    assert client.get(TWO_FACTOR).status_code == 200
 
 
 def test_it_shows_a_qr_code_and_the_secret_for_a_new_app(signed_in, alice):

@@ -126,3 +126,12 @@ def summary_value(page: Page, term: str) -> Locator:
         has=page.locator("dt", has_text=re.compile(f"^{re.escape(term)}$"))
     )
     return row.locator("dd")
+
+
+def open_two_factor_setup(page: Page) -> None:
+    """Open /security/2fa/: it asks for the password first (step-up), then shows the set-up."""
+    page.goto("/security/2fa/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from accounts.models import Account
-from tests.browser.conftest import DESKTOP, MOBILE, login
+from tests.browser.conftest import DESKTOP, MOBILE, login, open_two_factor_setup
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import code_now, enrol
 from transactions import services
@@ -143,14 +143,14 @@ def too_many_requests(page: Page, live_server, alice, savings: Account, current:
 
 def two_factor_enrol(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
-    page.goto("/security/2fa/")
+    open_two_factor_setup(page)
     page.get_by_role("button", name="Turn on two-factor authentication").click()  # empty: an error
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
 
 
 def backup_codes(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
-    page.goto("/security/2fa/")
+    open_two_factor_setup(page)
     page.get_by_label("Code from the app").fill(code_now(TOTPDevice.objects.get(user=alice)))
     page.get_by_role("button", name="Turn on two-factor authentication").click()
     _heading(page, "Your backup codes")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login
+from tests.browser.conftest import login, open_two_factor_setup
 from tests.factories import PASSWORD
 from tests.twofactor import code_now
 
@@ -23,7 +23,7 @@ def test_it_enrols_an_app_then_signs_in_with_its_code(new_page, live_server, jav
     # below so that the app shows a new code (a code is accepted once).
     with time_machine.travel(timezone.now(), tick=True) as clock:
         login(page, live_server, alice.email)
-        page.goto("/security/2fa/")
+        open_two_factor_setup(page)
         expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
         expect(page.get_by_role("img", name="QR code to scan with your authenticator app")).to_be_visible()
         device = TOTPDevice.objects.get(user=alice)

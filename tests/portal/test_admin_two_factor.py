@@ -5,7 +5,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import PASSWORD, UserFactory
-from tests.twofactor import code_now, enrol, force_login_verified
+from tests.twofactor import code_now, enrol, force_login_verified, step_up_with_password
 
 ADMIN = reverse("admin:index")
 
@@ -46,6 +46,7 @@ def test_it_lets_staff_in_after_signing_in_with_a_code(client, staff):
 
 def test_it_lets_staff_in_once_they_enrol(client, staff):
     client.force_login(staff)
+    step_up_with_password(client)
     client.get(reverse("two_factor"))
     device = TOTPDevice.objects.get(user=staff)
     client.post(reverse("two_factor"), {"code": code_now(device)})
