@@ -120,6 +120,7 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     txn = selectors.transfer_get(user=request.user, pk=pk)
     if txn is None:
