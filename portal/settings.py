@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import logging as portal_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -269,7 +271,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = TIME_ZONE
-# The worker logs through LOGGING below (JSON lines with the request id that sent the task), not Celery's.
+# The worker logs through LOGGING below (JSON lines with the request id that sent the task), not Celery's:
+# portal.celery.keep_django_logging stops Celery from configuring logging at all.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Chain the audit events of the last minute (portal/audit.py); a late run is dropped, the next catches up.
@@ -296,14 +299,19 @@ TRANSFER_STEP_UP_PAISE = env.int("TRANSFER_STEP_UP_PAISE", default=50_000_00)  #
 # Two-factor auth (django-otp, accounts/otp.py): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "SecureBank"
 
-# One JSON object per line, each with the request id (portal/logging.py).
+# One JSON object per line, each with the request id (portal/logging.py): structlog's ProcessorFormatter
+# renders every record, from `logging` (Django, Celery, axes, our getLogger calls) and structlog alike.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.logging.RequestIdFilter"}},
-    "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "json"}
+    "formatters": {
+        "json": {
+            "()": "structlog.stdlib.ProcessorFormatter",
+            "foreign_pre_chain": portal_logging.FOREIGN_PRE_CHAIN,
+            "processors": portal_logging.PROCESSORS,
+        }
     },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+portal_logging.configure_structlog()

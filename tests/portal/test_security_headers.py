@@ -1,16 +1,11 @@
 """Security headers on every page, private caching of signed-in pages, and the request id
-(portal/middleware.py, django-csp, Django's SecurityMiddleware)."""
+(portal/middleware.py, django-csp, Django's SecurityMiddleware). The id on log lines: test_logging.py."""
 
-import io
-import json
-import logging
 import re
-import sys
 
 import pytest
 from django.urls import reverse
 
-from portal.logging import JsonFormatter, RequestIdFilter, current_request_id
 from tests.factories import PASSWORD
 from transactions import services
 
@@ -181,45 +176,3 @@ def test_it_sends_the_request_id_on_signed_in_pages_and_redirects(client, alice,
     assert GENERATED.fullmatch(client.get(reverse("dashboard"))["X-Request-ID"])  # the redirect to login
     client.force_login(alice)
     assert client.get(reverse("dashboard"), headers={"X-Request-ID": "abc"})["X-Request-ID"] == "abc"
-
-
-def test_it_stamps_the_request_id_on_log_records_of_the_request(client, db, caplog):
-    caplog.handler.addFilter(RequestIdFilter())
-    with caplog.at_level(logging.WARNING, logger="django.request"):
-        response = client.get("/no-such-page/", headers={"X-Request-ID": "trace-404"})
-    assert response.status_code == 404
-    records = [r for r in caplog.records if r.name == "django.request"]
-    assert records, caplog.records
-    assert {r.request_id for r in records} == {"trace-404"}
-    assert current_request_id() is None  # unbound once the response is closed
-
-
-def test_it_writes_json_log_lines_with_the_request_id(client, db):
-    """The logging configured in settings: the console handler writes one JSON object per line."""
-    handler = next(h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter))
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    try:
-        client.get("/no-such-page/", headers={"X-Request-ID": "trace-json"})
-        logging.getLogger("portal.test").warning("outside any request")
-    finally:
-        handler.setStream(previous)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    not_found = next(line for line in lines if line["logger"] == "django.request")
-    assert not_found["request_id"] == "trace-json"
-    assert not_found["level"] == "WARNING"
-    assert "Not Found: /no-such-page/" in not_found["message"]
-    assert lines[-1] == {**lines[-1], "message": "outside any request", "request_id": "-"}
-
-
-def test_it_formats_exceptions_into_the_json_line():
-    try:
-        raise ValueError("boom")
-    except ValueError:
-        record = logging.getLogger("portal.test").makeRecord(
-            "portal.test", logging.ERROR, __file__, 1, "failed %s", ("x",), exc_info=sys.exc_info()
-        )
-    line = json.loads(JsonFormatter().format(record))
-    assert line["message"] == "failed x"
-    assert line["request_id"] == "-"
-    assert "ValueError: boom" in line["exc_info"]
