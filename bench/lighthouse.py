@@ -39,6 +39,7 @@ PAGES = {
     "login": ("/login/", False),
     "dashboard": ("/", True),
     "transfer form": ("/transfers/new/", True),
+    "security": ("/security/", True),
 }
 
 

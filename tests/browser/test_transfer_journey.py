@@ -9,6 +9,7 @@ from playwright.sync_api import Page, Request, expect
 
 from accounts.models import Account
 from tests.browser.conftest import account_balance, login, summary_value
+from tests.factories import PASSWORD
 from transactions.models import Entry, Transaction
 
 pytestmark = pytest.mark.browser
@@ -186,3 +187,26 @@ def test_it_changes_the_details_from_the_review(
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
     _assert_moved_once(alice, alice_savings, alice_current, 100_00)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_a_large_transfer_asks_her_to_prove_it_is_her(
+    new_page, live_server, settings, javascript, alice, alice_savings, alice_current
+):
+    """Above TRANSFER_STEP_UP_PAISE (₹1,000 here) confirming asks for the password (she has no 2FA app),
+    then returns to the review; confirming again moves the money once."""
+    settings.TRANSFER_STEP_UP_PAISE = 1_000_00
+    page = new_page(javascript=javascript)
+    _start_transfer(page, live_server, alice_savings, alice_current, "2,500")
+    expect(page.get_by_text("This is a large transfer")).to_be_visible()
+
+    page.get_by_role("button", name=re.compile("Confirm and move")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
+    assert _transfers(alice) == []
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your transfer")
+    page.get_by_role("button", name=re.compile("Confirm and move")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+    _assert_moved_once(alice, alice_savings, alice_current, 2_500_00)
