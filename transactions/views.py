@@ -91,14 +91,16 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         # it could go through (a code asked for nothing is a code wasted).
         key = data["idempotency_key"]
         if done := selectors.transaction_by_key(user=request.user, idempotency_key=key):
+            transfer_counted("replayed")
             return _see_other(reverse("transfer_detail", args=[done.pk]))  # a resubmit: its receipt
         if not form.check_funds():
             transfer_counted("invalid")
             return _render_step(request, _FORM, {"form": form})
         binding = step_up_binding(data["source"].pk, data["destination"].pk, data["amount"], key)
         if not step_up_consume(request, "transfer.large", binding):
-            token = request.POST.get("review", "")
-            back = reverse("transfer_review", args=[token]) if token else reverse("transfer_new")
+            token = request.POST.get("review", "")  # back to this review after the step-up, if it is one
+            known = reviews.review_get(request.session, token) is not None
+            back = reverse("transfer_review", args=[token]) if known else reverse("transfer_new")
             return step_up_redirect(request, "transfer.large", binding, next_url=back)
     try:
         txn = services.transfer_create(

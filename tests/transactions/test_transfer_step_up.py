@@ -70,3 +70,12 @@ def test_a_proof_for_one_transfer_does_not_carry_another(client, alice, large):
     # Offering a proof to the wrong transfer spends it: the first transfer asks again too.
     assert client.post(CONFIRM, first)["Location"].startswith(reverse("step_up"))
     assert not Transaction.objects.filter(idempotency_key="k-first").exists()
+
+
+@pytest.mark.parametrize("review", ["", "no/such/review", "not-a-token-of-hers"])
+def test_an_unknown_review_sends_the_step_up_back_to_the_form(client, alice, large, review):
+    client.force_login(alice)
+    _url, data = _review(client, *large, "2,000.00", "k-odd")
+    response = client.post(CONFIRM, {**data, "review": review})
+    assert response.status_code == 302
+    assert response["Location"].endswith("next=/transfers/new/")
