@@ -82,12 +82,15 @@ def hit(scope: str, ident: str) -> Verdict:
     key = f"ratelimit:{scope}:{window}:{digest}"
     cache = caches[settings.RATE_LIMIT_CACHE]
     try:
-        cache.add(key, 0, timeout=seconds + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr: this is the window's first request
-            cache.add(key, 1, timeout=seconds + 1)
-            count = 1
+        if hasattr(cache, "count"):  # our Redis backend (portal/redis_cache.py): one round trip
+            count = cache.count(key, timeout=seconds + 1)
+        else:  # any other cache (local memory on embedded defaults)
+            cache.add(key, 0, timeout=seconds + 1)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # the key expired between add and incr: this is the window's first request
+                cache.add(key, 1, timeout=seconds + 1)
+                count = 1
     except Exception:  # any failure of the cache: let the request through (see the module's docstring)
         logger.warning("Rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return Verdict(allowed=True)

@@ -29,3 +29,14 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict) -> None:
         super().__init__(server, params)
         self._class = _ReusingRedisCacheClient
+
+    def count(self, key: str, timeout: int) -> int:
+        """Add one to a counter that lives `timeout` seconds from its first count, and return it: one round
+        trip (INCR and EXPIRE NX in a pipeline), where Django's `add` + `incr` make three (SET NX, EXISTS,
+        INCRBY). For the rate limiter (portal/ratelimit.py), on every sensitive POST."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, timeout, nx=True)
+        count, _ = pipe.execute()
+        return count

@@ -159,3 +159,16 @@ def test_step_up_answers_are_limited_per_customer(client, alice, limits, frozen)
     url = reverse("step_up") + "?action=payee.add&next=/"
     assert client.post(url, {"password": WRONG}).status_code == 200
     assert client.post(url, {"password": PASSWORD}).status_code == 429
+
+
+def test_the_redis_counter_counts_in_one_key_that_expires_from_its_first_count():
+    from django.core.cache import cache
+
+    key = "ratelimit:test:counter"
+    cache.delete(key)
+    assert [cache.count(key, timeout=60) for _ in range(2)] == [1, 2]
+    assert cache.count(key, timeout=3600) == 3  # a later count does not push the expiry back
+    client = cache._cache.get_client(write=True)
+    ttl = client.ttl(cache.make_and_validate_key(key))
+    assert 55 <= ttl <= 60  # set by the first count
+    cache.delete(key)
