@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts.middleware import clock_headers
 from accounts.sessions import session_touch
 from portal.celery import app as celery_app
+from portal.context_processors import shell_urls
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # No request context: the database or cache may be what failed.
-    return HttpResponseServerError(loader.render_to_string("500.html"))
+    return HttpResponseServerError(loader.render_to_string("500.html", shell_urls(request)))
 
 
 @login_required

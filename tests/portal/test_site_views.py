@@ -24,3 +24,13 @@ def test_it_serves_a_friendly_404_page(client, alice):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "We couldn't find that page" in response.content.decode()
+
+
+def test_the_500_page_stands_alone_with_working_links(rf):
+    from portal.views import server_error
+
+    response = server_error(rf.get("/anything/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong on our side" in page
+    assert '<a class="brand" href="/">' in page  # drawn without a request context or a database
