@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from accounts.models import Account, User
+from accounts.models import Account, User, UserSession
 from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
 
@@ -98,3 +98,26 @@ class LockoutAdmin(AuditedAdminMixin, AccessAttemptAdmin):
             "failures": obj.failures_since_start,
             "last_failure": obj.attempt_time,
         }
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Sign-ins, for staff following up a "This wasn't me" or a lockout: read-only (the registry is written
+    by sign-in and sign-out only; ending sessions is the customer's security page, or deactivating the
+    user)."""
+
+    list_display = ["user", "device", "ip", "created_at", "last_seen_at", "ended_at", "end_reason"]
+    list_filter = ["end_reason", "created_at"]
+    search_fields = ["user__email", "ip"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: UserSession | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: UserSession | None = None) -> bool:
+        return False

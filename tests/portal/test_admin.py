@@ -57,3 +57,23 @@ def test_it_keeps_customers_out_of_the_admin(client, alice):
     client.force_login(alice)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_staff_see_a_customers_sign_ins_and_cannot_edit_them(client, staff, alice):
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+
+    Client(HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36").post(
+        reverse("login"), {"username": alice.email, "password": PASSWORD}
+    )
+    force_login_verified(client, staff)
+    page = client.get(reverse("admin:accounts_usersession_changelist"), {"q": alice.email})
+    assert page.status_code == 200
+    assert "Chrome on Android" in page.content.decode()
+    (sign_in,) = alice.sessions.all()
+    assert client.get(reverse("admin:accounts_usersession_add")).status_code == 403
+    assert client.get(reverse("admin:accounts_usersession_delete", args=[sign_in.pk])).status_code == 403
+    client.post(reverse("admin:accounts_usersession_change", args=[sign_in.pk]), {"ip": "203.0.113.1"})
+    sign_in.refresh_from_db()
+    assert sign_in.ip != "203.0.113.1"
