@@ -35,21 +35,25 @@ REQUESTS = Histogram(
 )
 TRANSFERS = Counter(
     "portal_transfers_total",
-    "Transfer confirmations by outcome: posted (or a resubmit returning the first), invalid (form errors), "
-    "or the ledger's refusal code.",
+    "Transfer confirmations by outcome: posted, replayed (a resubmit returning the first), invalid (form "
+    "errors), or the ledger's refusal code.",
     ["outcome"],
 )
 LOGINS = Counter("portal_logins_total", "Sign-in attempts by outcome.", ["outcome"])
 LOCKOUTS = Counter("portal_lockouts_total", "Accounts or addresses locked out after repeated failures.")
 
 
+# Django passes any method a client sends; only these are labelled by name.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(request: HttpRequest, response: HttpResponseBase, started: float) -> None:
-    """Called by the middleware. The view is its URL name, so a scan of random paths adds no series."""
+    """Called by the middleware. The view is its URL name and an unknown method is "other", so a client
+    sending random paths or methods adds no series."""
     match = getattr(request, "resolver_match", None)
     view = (match.view_name if match is not None else "") or "unmatched"
-    REQUESTS.labels(view, request.method or "", str(response.status_code)).observe(
-        time.perf_counter() - started
-    )
+    method = request.method if request.method in _METHODS else "other"
+    REQUESTS.labels(view, method, str(response.status_code)).observe(time.perf_counter() - started)
 
 
 def transfer_counted(outcome: str) -> None:

@@ -87,3 +87,15 @@ def test_it_adds_up_the_workers_in_multiprocess_mode(client, db, tmp_path, monke
     response = client.get(URL, REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
     assert "portal_transfers_total" not in response.content.decode()  # not the in-process registry
+
+
+def test_a_made_up_method_adds_no_series(client, db):
+    client.generic("BREW", "/health/")
+    client.generic("BREW2", "/health/")
+    methods = {
+        dict(labels)["method"]
+        for (name, labels) in _samples(client.get(URL, REMOTE_ADDR="127.0.0.1"))
+        if name == "portal_request_duration_seconds_count"
+    }
+    assert "other" in methods
+    assert not {"BREW", "BREW2"} & methods
