@@ -111,6 +111,23 @@ def test_it_fails_an_event_forged_inside_the_chain_without_the_key():
     assert f"seq {seqs[3]}: edited" in _verify_fails()
 
 
+def test_it_fails_an_event_sealed_by_hand_with_a_made_up_hash():
+    """The guard lets anyone with UPDATE seal an unsealed event once; without the key the hash is wrong."""
+    seqs = _sealed(2)
+    forged = audit_record(action="money.deposit", after={"amount": 1}).seq
+    head = AuditEvent.objects.get(seq=seqs[-1]).hash
+    with connection.cursor() as cursor:  # triggers on: the one UPDATE the guard allows
+        cursor.execute(
+            "UPDATE portal_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+            [head, _unkeyed(head, forged, _values(forged)), forged],
+        )
+    assert f"seq {forged}: edited" in _verify_fails()
+
+
+def _values(seq: int) -> tuple:
+    return AuditEvent.objects.filter(seq=seq).values_list(*CHAIN_FIELDS).get()
+
+
 def test_it_signs_with_the_configured_key_so_another_key_fails_the_whole_chain(settings):
     seqs = _sealed(3)
     assert audit_verify().ok
