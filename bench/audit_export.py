@@ -44,6 +44,7 @@ def setup_django() -> None:
             "DATABASE_URL": f"{PG}/{DB}",
             "REDIS_URL": "",
             "SECRET_KEY": "bench-only-secret-key-for-a-scratch-database",
+            "AUDIT_HMAC_KEY": "bench-only-audit-key-for-a-scratch-database",
             "DEBUG": "0",
             "HTTPS": "0",
             "ALLOWED_HOSTS": "testserver,localhost",

@@ -63,6 +63,7 @@ def portal_env() -> dict:
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": "bench",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_HMAC_KEY": secrets.token_hex(32),
         "DEBUG": "0",
         "HTTPS": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

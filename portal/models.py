@@ -1,4 +1,4 @@
-"""The audit trail: one append-only table of events, chained by hash after the fact (see portal/audit.py)."""
+"""The audit trail: one append-only table of events, chained by HMAC afterwards (portal/audit/chain.py)."""
 
 from django.conf import settings
 from django.db import models

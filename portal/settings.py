@@ -38,6 +38,18 @@ if not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# The audit chain's HMAC key (portal/audit/chain.py): kept out of the database, so that whoever can write the
+# audit table cannot recompute a chain that verifies. Losing it means the chain cannot be verified.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is off.")
+    AUDIT_HMAC_KEY = "dev-only-audit-key-never-used-with-debug-off"
+elif len(AUDIT_HMAC_KEY) < 32 and not DEBUG:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters (e.g. 32 random bytes, hex).")
+# Where each sealing run appends the chain's head (seq, hash, time): outside the database; ship it off-host.
+AUDIT_ANCHOR_FILE = Path(env.str("AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "audit-anchors.jsonl")))
+
 INSTALLED_APPS = [
     "accounts.apps.AdminConfig",  # Django's admin on a site that requires staff two-factor auth
     "django.contrib.auth",
@@ -276,7 +288,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # portal.celery.keep_django_logging stops Celery from configuring logging at all.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
-    # Chain the audit events of the last minute (portal/audit.py); a late run is dropped, the next catches up.
+    # Chain the audit events of the last minute (portal/audit/chain.py); a late run is dropped, the next
+    # catches up.
     "audit-seal": {"task": "portal.tasks.audit_seal_task", "schedule": 60.0, "options": {"expires": 55}},
     # Forget sign-ins older than 180 days (the security page's registry; the audit trail keeps them).
     "session-registry-prune": {

@@ -28,6 +28,12 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchor_file(settings, tmp_path) -> None:
+    """Each test's sealing runs append their anchors to a file of its own, not to the shared var/."""
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
+
+
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker and marker.kwargs.get("transaction"):
