@@ -7,8 +7,9 @@ produces PostgreSQL binary COPY data: no ORM, no per-row round trip.
 
 The ledger's rules hold by construction (the loader proves them again in SQL before COMMIT): every
 transaction has two entries that sum to zero; ids grow with time, so each account's `balance_after` follows
-its entries in (created, id) order and in id order alike; no customer balance goes below what
-`Account.allows_balance` allows (the accounts have no overdraft: zero); the bank's total stays zero. Kinds,
+its entries in (created, id) order and in id order alike; no customer balance goes below zero (the
+accounts have no overdraft, so the ledger's rule, `Account.allows_balance`, holds; the loader checks it in
+SQL against each account's limit); the bank's total stays zero. Kinds,
 account kinds and categories are the models' own (`Transaction.Kind`, `Account.Kind`, `CATEGORIES`). The
 bank's internal accounts may already hold entries (from `seed_demo`, say): their chain continues from their
 current balance in id order, as a posting through the services dated in the past would.

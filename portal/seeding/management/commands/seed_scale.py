@@ -5,6 +5,7 @@ that the database may be loaded, and reports. It refuses, with no way round, a d
 customers no loader made (portal/seeding/guards.py), and one that already holds scale data.
 """
 
+import argparse
 import datetime
 from typing import Any
 
@@ -44,8 +45,14 @@ class Command(BaseCommand):
             default=None,
             help="password of every seeded customer (default: none, they cannot sign in)",
         )
+        # Gone on purpose; named here so that argparse does not take it for Django's --force-color.
+        parser.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["force"]:
+            raise CommandError(
+                "--force is gone: seed_scale loads only a database of its own, never beside real customers."
+            )
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"seed_scale loads with PostgreSQL's COPY; this database is {connection.vendor}. "
