@@ -90,7 +90,7 @@ class Command(BaseCommand):
         elif embedded:
             self.stdout.write(f"  Staff password (the demo's, embedded default only): {password}")
         else:
-            self.stdout.write(f"  Staff password, shown this once (random; not stored anywhere): {password}")
+            self.stdout.write(f"  Staff password, shown this once (random, kept only as a hash): {password}")
         self.stdout.write(
             f"  The admin needs two-factor auth: `manage.py enrol_totp {demo.STAFF_EMAIL}` prints the key."
         )
