@@ -9,7 +9,8 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/securebank
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
-	SECRET_KEY=test-only-secret-key AUDIT_HMAC_KEY=test-only-audit-hmac-key-32-chars-long DEBUG=0 HTTPS=0 ALLOWED_HOSTS=localhost,127.0.0.1,testserver
+	SECRET_KEY=test-only-secret-key AUDIT_HMAC_KEY=test-only-audit-hmac-key-32-chars-long DEBUG=0 HTTPS=0 \
+	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
 .PHONY: install run test lint fmt clean vendor bench profile lighthouse
 
@@ -29,7 +30,7 @@ run: install
 	@echo ""
 	@echo "  SecureBank portal: http://$(HOST):$(PORT)/"
 	@echo "  Demo logins: alice@example.com, bob@example.com, charlie@example.com"
-	@echo "  Password:    $$($(BIN)/python -c 'from portal.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)')"
+	@echo "  Password:    $$($(BIN)/python -c 'from portal.seeding import DEMO_PASSWORD; print(DEMO_PASSWORD)')"
 	@echo "  Ctrl-C stops the web server, the Celery worker and beat."
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile

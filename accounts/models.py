@@ -140,6 +140,12 @@ class Account(models.Model):
     def is_internal(self) -> bool:
         return self.kind == self.Kind.INTERNAL
 
+    def allows_balance(self, balance: int) -> bool:
+        """The overdraft rule (the CHECK above), for Python: the ledger's services and the demo planner
+        ask it. A customer balance stays at or above minus its overdraft limit; the bank's own accounts
+        may go anywhere."""
+        return self.is_internal or balance >= -self.overdraft_limit
+
 
 class UserSession(models.Model):
     """One sign-in: the registry behind the security page (recent sign-ins, active sessions).

@@ -5,7 +5,9 @@ The one door for notifications, so that its rules hold for all of them:
 - No full account number leaves the bank: an Account in the context becomes its name and masked number
   (last 4 digits) here, before anything is queued.
 - The context travels to the Celery task as JSON: times as ISO 8601, accounts as plain dicts.
-The task (accounts.tasks.notification_send_task) renders templates/emails/<kind>.txt and sends it.
+The task (accounts.tasks.notification_send_task) renders templates/emails/<kind>.txt and sends it. It is
+sent by name: the task module imports this one (for KINDS, and through accounts.sessions), so this one
+imports nothing of it and the import goes one way only.
 """
 
 import datetime
@@ -15,8 +17,10 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Account, User
+from portal.celery import app as celery_app
 
 KINDS = frozenset({"new_device_login", "lockout", "two_factor_changed", "payee_added", "compromise_reported"})
+SEND_TASK = "accounts.tasks.notification_send_task"
 
 
 def _plain(value: Any) -> Any:
@@ -37,6 +41,9 @@ def notify(user: User, kind: str, **context: Any) -> None:
     """Email `user` about `kind` once the current database transaction commits (at once outside one)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notification kind: {kind!r}")
-    from accounts.tasks import notification_send_task  # the task module imports this one
+    transaction.on_commit(partial(_queue, user.pk, kind, _plain(context)))
 
-    transaction.on_commit(partial(notification_send_task.delay, user.pk, kind, _plain(context)))
+
+def _queue(user_id: int, kind: str, context: dict) -> None:
+    """Queue the task by its name (the task module is not imported here: see the module's docstring)."""
+    celery_app.send_task(SEND_TASK, args=(user_id, kind, context))

@@ -27,7 +27,7 @@ from bench.run import (
     start_gunicorn,
     wait_until_up,
 )
-from portal.demo import DEMO_PASSWORD
+from portal.seeding import DEMO_PASSWORD
 
 LIGHTHOUSE = ROOT / "bench" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 CHROME_FLAGS = (

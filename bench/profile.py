@@ -36,7 +36,7 @@ from bench.run import (
     start_gunicorn,
     wait_until_up,
 )
-from portal.demo import DEMO_PASSWORD
+from portal.seeding import DEMO_PASSWORD
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 # Frames that mean "this thread waits": not CPU spent by the worker.

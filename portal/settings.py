@@ -69,6 +69,11 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
 ]
+# Demo and scale data (portal/seeding: seed_demo, seed_scale) exist only where asked for: with DEBUG, or with
+# SEEDING_ENABLED=1 (`make test`, `make bench`). Production leaves the app, its commands and its table out.
+SEEDING_ENABLED = env.bool("SEEDING_ENABLED", default=DEBUG)
+if SEEDING_ENABLED:
+    INSTALLED_APPS.append("portal.seeding")
 
 MIDDLEWARE = [
     "portal.middleware.RequestMiddleware",  # first: the request id covers every other layer's log lines

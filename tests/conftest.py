@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.internal import ensure_internal_accounts
 from accounts.models import Account, User
+from portal.seeding.history import posted_at
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.categories import ensure_categories
@@ -71,18 +72,19 @@ def fund(account: Account, paise: int) -> Account:
 
 
 def spend(account: Account, times: int) -> None:
-    """A history of `times` small card payments, one a day, ending today: "Chai 0" is the oldest."""
+    """A history of `times` small card payments, one a day, ending today: "Chai 0" is the oldest. Dated
+    through the loaders' own door (portal/seeding/history.py): no service takes a time."""
     start = timezone.now() - datetime.timedelta(days=times)
     for i in range(times):
-        services.payment_create(
-            account=account,
-            amount_paise=1_00,
-            description=f"Chai {i}",
-            counterparty="Chaayos",
-            category="dining",
-            idempotency_key=str(uuid.uuid4()),
-            created=start + datetime.timedelta(days=i),
-        )
+        with posted_at(start + datetime.timedelta(days=i)):
+            services.payment_create(
+                account=account,
+                amount_paise=1_00,
+                description=f"Chai {i}",
+                counterparty="Chaayos",
+                category="dining",
+                idempotency_key=str(uuid.uuid4()),
+            )
 
 
 @pytest.fixture

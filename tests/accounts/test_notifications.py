@@ -10,6 +10,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from accounts import notifications
 from accounts.notifications import KINDS, notify
 from accounts.tasks import notification_send_task
 from portal.celery import app
@@ -65,11 +66,18 @@ def test_notify_queues_only_when_the_transaction_commits(alice, django_capture_o
         notify(alice, "payee_added", payee_name="Ravi", payee_account=account)
         assert mail.outbox == []
     (queued,) = callbacks
-    assert queued.func == notification_send_task.delay
+    assert queued.func is notifications._queue
     user_id, kind, context = queued.args
     assert (user_id, kind) == (alice.pk, "payee_added")
     assert context["payee_account"] == {"name": "Savings", "masked_number": "••9012", "last4": "9012"}
     assert "123456789012" not in str(context)
+
+
+def test_notify_names_the_task_the_worker_runs():
+    """notify sends the task by name (accounts.notifications imports nothing of accounts.tasks)."""
+    app.loader.import_default_modules()
+    assert notification_send_task.name == notifications.SEND_TASK
+    assert app.tasks[notifications.SEND_TASK].run is notification_send_task.run
 
 
 def test_notify_sends_nothing_when_the_action_rolls_back(alice, django_capture_on_commit_callbacks):

@@ -1,9 +1,12 @@
-"""seed_demo: three customers with a year of banking that keeps every rule of the ledger.
+"""seed_demo: three customers with a year of banking that keeps every rule of the ledger, and never a
+published password on a staff user outside the embedded default.
 
 Loading the year takes seconds, so the module loads it once, on a fixed day, inside a database
 transaction that is rolled back at the end; each test runs in a savepoint inside it (pytest-django's `db`).
+It loads as the bench does: DEBUG off (as in the suite), told explicitly with --allow-production.
 """
 
+import dataclasses
 import datetime
 import subprocess
 import sys
@@ -23,8 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Account, User
-from portal import demo
-from portal.management.commands.seed_demo import load_customer
+from portal.seeding import demo
+from portal.seeding.demo_load import load_customer
+from transactions.categories import CATEGORIES
 from transactions.models import Entry, Transaction
 
 ANCHOR = datetime.date(2026, 3, 5)
@@ -39,7 +43,7 @@ def seeded(django_db_setup, django_db_blocker) -> Iterator[str]:
     out = StringIO()
     fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     with django_db_blocker.unblock(), transaction.atomic(), time_machine.travel(NOW, tick=True), fast_hashing:
-        call_command("seed_demo", stdout=out)
+        call_command("seed_demo", "--allow-production", stdout=out)
         # Fire PostgreSQL's deferred ledger triggers now, as a COMMIT would: they check that every
         # transaction balances. Left pending, they would fire again in every test's teardown.
         connection.check_constraints()
@@ -73,10 +77,19 @@ def test_it_creates_three_customers_with_two_accounts_each(demo_db):
         )
 
 
-def test_it_creates_a_staff_superuser_with_the_same_password(demo_db):
+def _printed_staff_password(output: str) -> str:
+    (line,) = [line for line in output.splitlines() if "Staff password" in line]
+    return line.rsplit(" ", 1)[1]
+
+
+def test_it_creates_a_staff_superuser_with_a_random_password_printed_once(demo_db):
     staff = User.objects.get(email=demo.STAFF_EMAIL)
     assert staff.is_staff and staff.is_superuser
-    assert staff.check_password(demo.DEMO_PASSWORD)
+    assert not staff.check_password(demo.DEMO_PASSWORD)
+    password = _printed_staff_password(demo_db)
+    assert len(password) >= 20
+    assert staff.check_password(password)
+    assert "shown this once" in demo_db
 
 
 def test_it_keeps_every_balance_equal_to_the_sum_of_its_entries(demo_db):
@@ -184,13 +197,27 @@ def test_it_has_a_demo_password_that_passes_the_validators():
     validate_password(demo.DEMO_PASSWORD, User(email="alice@example.com", full_name="Alisha Iyer"))
 
 
-def test_it_uses_only_kinds_the_ledger_knows():
-    kinds = {value for name, value in vars(demo.Kind).items() if name.isupper()}
-    assert kinds <= set(Transaction.Kind.values)
+def test_it_plans_only_kinds_accounts_and_categories_the_ledger_knows():
+    for customer in demo.CUSTOMERS:
+        plan = demo.build_plan(customer, ANCHOR)
+        assert {posting.kind for posting in plan} <= set(Transaction.Kind.values)
+        assert {posting.account for posting in plan} <= set(Account.Kind.values) - {Account.Kind.INTERNAL}
+        assert {posting.category for posting in plan} <= set(CATEGORIES) | {None}
+
+
+def test_it_refuses_a_category_the_ledger_does_not_know():
+    with pytest.raises(ValueError, match="Unknown category 'grocery'"):
+        demo.category_code("grocery")
+
+
+def test_it_refuses_a_plan_that_the_overdraft_rule_would_refuse():
+    broke = dataclasses.replace(demo.CUSTOMERS[0], opening=0, salary=1_00, budget=1_00)
+    with pytest.raises(demo.PlanError, match="takes savings to -"):
+        demo.build_plan(broke, ANCHOR)
 
 
 def test_it_gives_the_password_to_a_bare_python_as_the_makefile_asks():
-    command = "from portal.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)"
+    command = "from portal.seeding import DEMO_PASSWORD; print(DEMO_PASSWORD)"
     env = {"PATH": "/usr/bin:/bin"}  # no DJANGO_SETTINGS_MODULE, as in `make run`
     result = subprocess.run(  # noqa: S603 (fixed arguments)
         [sys.executable, "-c", command], capture_output=True, text=True, env=env, cwd=BASE_DIR, check=True

@@ -1,4 +1,3 @@
-import datetime
 import uuid
 
 import pytest
@@ -10,8 +9,6 @@ from tests.transactions.ledger_checks import assert_books_balance, bank_total, l
 from transactions import services
 from transactions.models import Transaction
 from transactions.services import TransferError
-
-WHEN = datetime.datetime(2025, 3, 31, 18, 30, tzinfo=datetime.UTC)
 
 
 def _key() -> str:
@@ -111,25 +108,6 @@ def test_it_charges_a_fee_into_the_fees_account(account):
     assert txn.kind == Transaction.Kind.FEE
     assert bank_total() == 0
     assert_books_balance()
-
-
-def test_it_honours_created_on_the_transaction_and_its_entries(account):
-    posted = [
-        services.deposit_create(
-            account=account, amount_paise=1_000_00, description="Cash", idempotency_key=_key(), created=WHEN
-        ),
-        services.payment_create(
-            account=account, amount_paise=1_00, description="Tea", idempotency_key=_key(), created=WHEN
-        ),
-        services.interest_credit(account=account, amount_paise=1_00, idempotency_key=_key(), created=WHEN),
-        services.fee_charge(
-            account=account, amount_paise=1_00, description="Fee", idempotency_key=_key(), created=WHEN
-        ),
-    ]
-    for txn in posted:
-        txn = Transaction.objects.get(pk=txn.pk)
-        assert txn.created == WHEN
-        assert set(txn.entries.values_list("created", flat=True)) == {WHEN}
 
 
 def test_it_refuses_a_payment_beyond_the_balance(account):

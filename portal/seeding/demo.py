@@ -1,12 +1,17 @@
-"""Demo data: three customers (alice, bob, charlie) with a year of everyday Indian banking.
+"""The demo plan: three customers (alice, bob and charlie) with a year of everyday Indian banking.
 
-This module says *what* the demo is and imports no Django (the Makefile prints DEMO_PASSWORD from a bare
-Python); `manage.py seed_demo` loads it. A customer's year is a *plan*: a list of postings that is a
-pure function of the customer's profile and an anchor date (today in India). A `random.Random` with the
-customer's fixed seed walks the year before the anchor day by day, so the same day always gives the same
-ledger. The command posts the plan through the ledger services (`transactions.services`) with the real time
-of each movement and an idempotency key made of the customer, the day and what the posting is
-(``demo:alice:2026-03-05:rent``): posting the same plan twice moves no money twice.
+This module says *what* the demo is; `portal/seeding/demo_load.py` posts it (`manage.py seed_demo`). A
+customer's year is a *plan*: a list of postings that is a pure function of the customer's profile and an
+anchor date (today in India). A `random.Random` with the customer's fixed seed walks the year before the
+anchor day by day, so the same day always gives the same ledger. The loader posts the plan through the ledger
+services with the real time of each movement (`portal.seeding.history`) and an idempotency key made of the
+customer, the day and what the posting is (``demo:alice:2026-03-05:rent``): posting the same plan twice
+moves no money twice.
+
+The plan speaks the models' language: transaction kinds are `Transaction.Kind`, accounts `Account.Kind`,
+categories the codes of `transactions.categories.CATEGORIES` (checked as the module loads), and a plan that
+would take an account below what `Account.allows_balance` allows (the ledger's overdraft rule; the demo
+accounts have no overdraft) is refused before anything is posted.
 
 The year ends yesterday evening. No posting is dated in the future, so a customer's first real payment
 today sorts after the demo history and the running balances shown in the history stay in order.
@@ -19,12 +24,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-DEMO_PASSWORD = "Masala-Chai-Monsoon-42"  # noqa: S105 (published on purpose: `make run` prints it)
-STAFF_EMAIL = "staff@example.com"
+from accounts.models import Account
+from portal.seeding import DEMO_PASSWORD, STAFF_EMAIL
+from transactions.categories import CATEGORIES
+from transactions.models import Transaction
+
+__all__ = ["DEMO_PASSWORD", "STAFF_EMAIL"]  # re-exported: the loaders and tests read them from here too
+
 IST = ZoneInfo("Asia/Kolkata")
 
-SAVINGS = "savings"
-CURRENT = "current"
+Kind = Transaction.Kind
+SAVINGS = Account.Kind.SAVINGS.value
+CURRENT = Account.Kind.CURRENT.value
 SAVINGS_NAME = "Salary savings"
 CURRENT_NAME = "Everyday current"
 
@@ -34,22 +45,14 @@ TOPUP_STEP = 5_000_00  # top-ups are whole multiples of this
 SMS_ALERT_FEE = 17_70  # a quarter's SMS alerts, GST included
 CARD_ANNUAL_FEE = 590_00  # debit card annual fee, GST included
 
-
-class Kind:
-    """The values of `transactions.models.Transaction.Kind` that the plan uses (this module imports no
-    Django: the Makefile reads DEMO_PASSWORD from a bare Python)."""
-
-    TRANSFER = "transfer"
-    DEPOSIT = "deposit"
-    SALARY = "salary"
-    INTEREST = "interest"
-    CARD = "card"
-    UPI = "upi"
-    WITHDRAWAL = "withdrawal"
-    FEE = "fee"
-
-
 CREDIT_KINDS = frozenset({Kind.SALARY, Kind.DEPOSIT, Kind.INTEREST})
+
+
+def category_code(code: str) -> str:
+    """A category the ledger knows (`CATEGORIES`): a typo here fails when the module loads, not mid-load."""
+    if code not in CATEGORIES:
+        raise ValueError(f"Unknown category {code!r}: the ledger's are {', '.join(CATEGORIES)}.")
+    return code
 
 
 class PlanError(Exception):
@@ -223,7 +226,7 @@ CUSTOMERS: tuple[Customer, ...] = (
 
 def _m(name: str, category: str, kind: str, low: int, high: int, description: str, step: int = 1) -> Merchant:
     slug = name.lower().replace(" ", "-").replace(".", "")
-    return Merchant(name, slug, description, category, kind, low * 100, high * 100, step)
+    return Merchant(name, slug, description, category_code(category), kind, low * 100, high * 100, step)
 
 
 HABITS: tuple[Habit, ...] = (
@@ -383,7 +386,7 @@ def _opening(customer: Customer, day: datetime.date) -> Posting:
         customer.opening,
         "Balance brought forward",
         counterparty="Own account at State Bank of India",
-        category="transfers",
+        category=category_code("transfers"),
     )
 
 
@@ -408,7 +411,7 @@ def _rent(customer: Customer, day: datetime.date, rng: random.Random) -> Posting
         customer.rent,
         f"Rent for {day:%B %Y}",
         counterparty=customer.landlord,
-        category="rent",
+        category=category_code("rent"),
         by_customer=True,
     )
 
@@ -423,7 +426,7 @@ def _emi(customer: Customer, day: datetime.date, rng: random.Random) -> Posting:
         customer.emi,
         f"{customer.loan} EMI (NACH)",
         counterparty=customer.lender,
-        category="emi",
+        category=category_code("emi"),
     )
 
 
@@ -436,7 +439,7 @@ def _utility(bill: Bill, day: datetime.date, rng: random.Random) -> Posting:
         _bill_amount(bill, day, rng),
         f"{bill.provider} {bill.service} bill",
         counterparty=bill.provider,
-        category="utilities",
+        category=category_code("utilities"),
         by_customer=True,
     )
 
@@ -452,7 +455,7 @@ def _salary_credit(
         _salary(customer, day, anchor),
         f"Salary for {day:%B %Y}",
         counterparty=customer.employer,
-        category="salary",
+        category=category_code("salary"),
     )
 
 
@@ -465,7 +468,7 @@ def _bank_charge(slug: str, day: datetime.date, amount: int, description: str) -
         amount,
         description,
         counterparty="SecureBank",
-        category="other",
+        category=category_code("other"),
     )
 
 
@@ -479,7 +482,7 @@ def _interest_marker(day: datetime.date) -> Posting:
         0,
         "Savings interest",
         counterparty="SecureBank",
-        category="interest",
+        category=category_code("interest"),
     )
 
 
@@ -557,13 +560,15 @@ def _settle(draft: list[Posting]) -> list[Posting]:
     """Walk the draft in time order: work out interest, add top-ups so that the current account never goes
     below zero, and refuse a plan that would take savings below zero."""
     balances = {SAVINGS: 0, CURRENT: 0}
+    # The demo's accounts as the ledger will hold them (no overdraft), for its rule: `Account.allows_balance`.
+    accounts = {kind: Account(kind=kind) for kind in balances}
     settled: list[Posting] = []
     topups: dict[datetime.date, int] = {}
 
     def apply(posting: Posting) -> None:
         for account, delta in posting.deltas().items():
             balances[account] += delta
-            if balances[account] < 0:
+            if not accounts[account].allows_balance(balances[account]):
                 raise PlanError(f"{posting.key('?')} takes {account} to {balances[account]} paise")
         settled.append(posting)
 

@@ -1,50 +1,42 @@
-"""A synthetic ledger at scale, written straight into PostgreSQL with COPY (`manage.py seed_scale`).
+"""The scale data set: what `manage.py seed_scale` loads (the loader is `portal/seeding/copy_load.py`).
 
-Two halves:
+`LedgerGenerator` makes customers with Indian names, employers, landlords and loans, and a history of
+balanced transactions over several years, one merchant customer (the "hot" account) taking a large share of
+them. It is a pure function of a `ScaleSpec` (the seed makes it repeat) and the ids it is given, and
+produces PostgreSQL binary COPY data: no ORM, no per-row round trip.
 
-- `LedgerGenerator` says *what* is loaded: customers with Indian names, employers, landlords and loans, and
-  a history of balanced transactions over several years, one merchant customer (the "hot" account) taking
-  a large share of them. It is a pure function of a `ScaleSpec` (the seed makes it repeat) and the ids it is
-  given, and produces PostgreSQL binary COPY data: no ORM, no per-row round trip.
-- `ScaleLoad` says *how*: in one database transaction it locks the ledger tables, switches triggers off,
-  drops the ledger's secondary indexes and constraints, COPYs users, ledger and accounts, puts back every
-  index, constraint and trigger exactly as the catalog described them, proves the books in SQL, and only
-  then commits. A failure anywhere rolls all of it back, indexes and triggers included.
-
-The ledger's rules hold by construction and are checked again before COMMIT: every transaction has two
-entries that sum to zero; ids grow with time, so each account's `balance_after` follows its entries in
-(created, id) order and in id order alike; a customer balance never goes below zero (no overdrafts); an
-account's balance is the sum of its entries; the bank's total stays zero. The bank's internal accounts may
-already hold entries (from `seed_demo`, say): their chain continues from their current balance in id
-order, as a posting through the services with a past `created` date would.
+The ledger's rules hold by construction (the loader proves them again in SQL before COMMIT): every
+transaction has two entries that sum to zero; ids grow with time, so each account's `balance_after` follows
+its entries in (created, id) order and in id order alike; no customer balance goes below zero (the
+accounts have no overdraft, so the ledger's rule, `Account.allows_balance`, holds; the loader checks it in
+SQL against each account's limit); the bank's total stays zero. Kinds,
+account kinds and categories are the models' own (`Transaction.Kind`, `Account.Kind`, `CATEGORIES`). The
+bank's internal accounts may already hold entries (from `seed_demo`, say): their chain continues from their
+current balance in id order, as a posting through the services dated in the past would.
 """
 
 import datetime
 import itertools
 import math
-import queue
 import random
 import struct
-import threading
-import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import psycopg
-from django.db import connection, transaction
 
 from accounts import internal
-from accounts.models import User
-from portal import demo
+from accounts.models import Account
+from portal.seeding import demo
+from portal.seeding.demo import category_code
+from transactions.models import Transaction
 
 SEEDED_DOMAIN = "scale.securebank.test"
 HOT_EMAIL = f"merchant@{SEEDED_DOMAIN}"
 KEY_PREFIX = "scale:"
 ACCOUNT_PREFIX = "55"  # 12-digit account numbers 55ccccccccck: customer number, then 1 savings / 2 current
 IST = demo.IST
-LEDGER_TABLES = ("transactions_transaction", "transactions_entry")
+Kind = Transaction.Kind
+SAVINGS, CURRENT = Account.Kind.SAVINGS.value, Account.Kind.CURRENT.value
 
 _PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 _HOUR_US = 3_600_000_000
@@ -74,30 +66,6 @@ TRANSACTION_COLUMNS = (
     "initiator_id",
 )
 ENTRY_COLUMNS = ("id", "amount", "balance_after", "created", "account_id", "transaction_id")
-USER_COLUMNS = (
-    "id",
-    "password",
-    "is_superuser",
-    "email",
-    "full_name",
-    "phone",
-    "is_active",
-    "is_staff",
-    "date_joined",
-)
-ACCOUNT_COLUMNS = (
-    "id",
-    "number",
-    "name",
-    "kind",
-    "currency",
-    "balance",
-    "overdraft_limit",
-    "status",
-    "opened_on",
-    "ledger_version",
-    "owner_id",
-)
 
 
 class ScaleLoadError(Exception):
@@ -277,7 +245,7 @@ class Customer:
 class Population:
     customers: list[Customer] = field(default_factory=list)
     account_customer: list[int] = field(default_factory=list)  # slot -> customer index
-    account_kind: list[str] = field(default_factory=list)  # slot -> "savings" / "current"
+    account_kind: list[str] = field(default_factory=list)  # slot -> SAVINGS / CURRENT
 
 
 class LedgerGenerator:
@@ -347,12 +315,12 @@ class LedgerGenerator:
                 joined = self._warp(ramp * (number - 1) / others)
             phone = f"+91 {rng.randint(70000, 99999)} {rng.randint(10000, 99999)}"
             savings = len(pop.account_kind)
-            pop.account_kind.append("savings")
+            pop.account_kind.append(SAVINGS)
             pop.account_customer.append(number)
             current = -1
             if number == 0 or rng.random() < 0.55:
                 current = len(pop.account_kind)
-                pop.account_kind.append("current")
+                pop.account_kind.append(CURRENT)
                 pop.account_customer.append(number)
             pop.customers.append(Customer(number, email, full_name, phone, joined, savings, current))
         return pop
@@ -360,12 +328,12 @@ class LedgerGenerator:
     def account_number(self, slot: int) -> str:
         number = self.population.account_customer[slot]
         kind = self.population.account_kind[slot]
-        return f"{ACCOUNT_PREFIX}{number:09d}{1 if kind == 'savings' else 2}"
+        return f"{ACCOUNT_PREFIX}{number:09d}{1 if kind == SAVINGS else 2}"
 
     def account_name(self, slot: int) -> str:
         if slot == self.population.customers[0].current:
             return HOT_ACCOUNT_NAME
-        return demo.SAVINGS_NAME if self.population.account_kind[slot] == "savings" else demo.CURRENT_NAME
+        return demo.SAVINGS_NAME if self.population.account_kind[slot] == SAVINGS else demo.CURRENT_NAME
 
     # -- the ledger ----------------------------------------------------------------------------------------
 
@@ -434,10 +402,17 @@ class LedgerGenerator:
         acquirers = [frag(s) for s in POS_ACQUIRERS]
         banks = [(frag(f"Own account at {b}"), frag(f"NEFT from own account at {b}")) for b in BANKS]
 
-        k = {kind: frag(kind) for kind in ("transfer", "deposit", "withdrawal", "upi", "salary")}
-        k_interest, k_fee = frag("interest"), frag("fee")
-        cat = {c: frag(c) for c in ("groceries", "rent", "salary", "utilities", "transfers", "interest")}
-        cat_other, cat_emi = frag("other"), frag("emi")
+        # The models' kinds and categories, encoded once: the loop below runs millions of times.
+        k_transfer, k_deposit, k_withdrawal = frag(Kind.TRANSFER), frag(Kind.DEPOSIT), frag(Kind.WITHDRAWAL)
+        k_upi, k_salary, k_interest, k_fee = (
+            frag(Kind.UPI),
+            frag(Kind.SALARY),
+            frag(Kind.INTEREST),
+            frag(Kind.FEE),
+        )
+        codes = ("groceries", "rent", "salary", "utilities", "transfers", "interest")
+        cat = {c: frag(category_code(c)) for c in codes}
+        cat_other, cat_emi = frag(category_code("other")), frag(category_code("emi"))
         bank_name = frag("SecureBank")
         empty = frag("")
         desc_interest = frag("Savings interest")
@@ -496,15 +471,15 @@ class LedgerGenerator:
                     amount = (20 + int(1_980 * rand() ** 3)) * 100
                     src, dst = settlement, hot_current
                     cp = people[int(rand() * n_people)]
-                    kind, desc, category = k["upi"], desc_collect, cat_other
+                    kind, desc, category = k_upi, desc_collect, cat_other
                 elif r < 0.88:  # card takings settled by the acquirer
                     amount = (2_000 + int(38_000 * rand())) * 100 + int(rand() * 100)
                     src, dst = settlement, hot_current
-                    kind, desc, cp, category = k["deposit"], acquirers[int(rand() * 3)], pos_card, cat_other
+                    kind, desc, cp, category = k_deposit, acquirers[int(rand() * 3)], pos_card, cat_other
                 elif r < 0.96:  # stock from a supplier
                     amount = min((5_000 + int(75_000 * rand())) * 100, bal_hot // 2)
                     src, dst = hot_current, settlement
-                    kind, desc = k["upi"], desc_supplier
+                    kind, desc = k_upi, desc_supplier
                     cp, category = suppliers[int(rand() * len(suppliers))], cat["groceries"]
                     initiator = hot_user
                 elif r < 0.985:  # sweep to the owner's savings
@@ -512,23 +487,23 @@ class LedgerGenerator:
                     if amount <= 0:
                         amount = (20 + int(980 * rand())) * 100
                         src, dst = settlement, hot_current
-                        kind, desc, cp, category = k["upi"], desc_collect, people[0], cat_other
+                        kind, desc, cp, category = k_upi, desc_collect, people[0], cat_other
                     else:
                         src, dst = hot_current, hot_savings
-                        kind, desc, cp, category = k["transfer"], desc_sweep, empty, cat["transfers"]
+                        kind, desc, cp, category = k_transfer, desc_sweep, empty, cat["transfers"]
                         initiator = hot_user
                 elif r < 0.995:  # running the shop
                     which = int(rand() * 3)
                     src, dst, initiator = hot_current, settlement, hot_user
                     if which == 0:
                         amount = min(45_000_00, bal_hot // 2)
-                        kind, desc, cp, category = k["upi"], desc_shop_rent, owner_landlord, cat["rent"]
+                        kind, desc, cp, category = k_upi, desc_shop_rent, owner_landlord, cat["rent"]
                     elif which == 1:
                         amount = min((2_000 + int(6_000 * rand())) * 100, bal_hot // 2)
-                        kind, desc, cp, category = k["upi"], desc_shop_power, bescom, cat["utilities"]
+                        kind, desc, cp, category = k_upi, desc_shop_power, bescom, cat["utilities"]
                     else:
                         amount = min((12_000 + int(8_000 * rand())) * 100, bal_hot // 2)
-                        kind, desc, category = k["upi"], desc_wages, cat_other
+                        kind, desc, category = k_upi, desc_wages, cat_other
                         cp = people[int(rand() * n_people)]
                 else:
                     amount = min(354_00, bal_hot)
@@ -537,7 +512,7 @@ class LedgerGenerator:
                 if amount <= 0:  # nothing left at all: a sale
                     amount = 100_00
                     src, dst, initiator = settlement, hot_current, null
-                    kind, desc, cp, category = k["upi"], desc_collect, people[1], cat_other
+                    kind, desc, cp, category = k_upi, desc_collect, people[1], cat_other
             else:
                 ts = next_rest
                 next_rest = next(rest_times, never)
@@ -551,7 +526,7 @@ class LedgerGenerator:
                 if r < 0.05:
                     src, dst, amount = settlement, sav, salary[c]
                     day = (ts - base) // _DAY_US
-                    kind, desc = k["salary"], frag(f"Salary for {month_label[day]}")
+                    kind, desc = k_salary, frag(f"Salary for {month_label[day]}")
                     cp, category = employer[c], cat["salary"]
                 elif r < 0.08:
                     pass  # money in: below
@@ -571,14 +546,14 @@ class LedgerGenerator:
                     amount = bal[sav] * (1 + int(rand() * 4)) // 10 // 500_00 * 500_00
                     if amount > 0:
                         src, dst = sav, cur
-                        kind, desc, cp, category = k["transfer"], desc_topup, empty, cat["transfers"]
+                        kind, desc, cp, category = k_transfer, desc_topup, empty, cat["transfers"]
                         initiator = user_frag[c]
                 elif r < 0.20:
                     provider, desc, low, high = utilities[bills[c][int(rand() * 3)]]
                     amount = low + int(rand() * (high - low))
                     if amount <= bal[spend]:
                         src, dst = spend, settlement
-                        kind, cp, category = k["upi"], provider, cat["utilities"]
+                        kind, cp, category = k_upi, provider, cat["utilities"]
                         initiator = user_frag[c]
                     else:
                         amount = 0
@@ -587,7 +562,7 @@ class LedgerGenerator:
                     if amount <= bal[sav]:
                         day = (ts - base) // _DAY_US
                         src, dst = sav, settlement
-                        kind, desc = k["upi"], frag(f"Rent for {month_label[day]}")
+                        kind, desc = k_upi, frag(f"Rent for {month_label[day]}")
                         cp, category = landlord[c], cat["rent"]
                         initiator = user_frag[c]
                     else:
@@ -596,7 +571,7 @@ class LedgerGenerator:
                     amount = emi[c]
                     if amount <= bal[sav]:
                         src, dst = sav, settlement
-                        kind, desc, cp, category = k["withdrawal"], loan[c], lender[c], cat_emi
+                        kind, desc, cp, category = k_withdrawal, loan[c], lender[c], cat_emi
                     else:
                         amount = 0
                 else:
@@ -618,14 +593,14 @@ class LedgerGenerator:
                     if r < 0.45:
                         amount = (5_000 + int(45_000 * rand())) // 500 * 500_00
                         cp, desc = banks[int(rand() * len(banks))]
-                        kind, category = k["deposit"], cat["transfers"]
+                        kind, category = k_deposit, cat["transfers"]
                     elif r < 0.65:
                         amount = (2_000 + int(18_000 * rand())) // 100 * 100_00
-                        kind, desc, cp, category = k["deposit"], desc_cash, empty, cat_other
+                        kind, desc, cp, category = k_deposit, desc_cash, empty, cat_other
                     else:
                         amount = (200 + int(4_800 * rand())) * 100
                         who = int(rand() * n_people)
-                        kind, desc, cp, category = k["upi"], from_people[who], people[who], cat["transfers"]
+                        kind, desc, cp, category = k_upi, from_people[who], people[who], cat["transfers"]
 
             # Post it: both legs in account-id order, each with the balance after it.
             after_src = bal[src] - amount
@@ -667,406 +642,3 @@ class LedgerGenerator:
             COPY_SIGNATURE + b"".join(entry_rows) + COPY_TRAILER,
             len(txn_rows),
         )
-
-
-# --- Loading it ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerSchema:
-    """The ledger tables' secondary indexes, unique and foreign-key constraints and enabled user triggers,
-    as the catalog states them: what the load drops (or disables) and must put back exactly."""
-
-    constraints: tuple[tuple[str, str, str], ...]  # (table, name, definition)
-    indexes: tuple[tuple[str, str, str], ...]  # (table, name, CREATE INDEX ...) not backing a constraint
-    triggers: tuple[tuple[str, str], ...]  # (table, name)
-
-
-def read_ledger_schema(cursor: Any) -> LedgerSchema:
-    tables = list(LEDGER_TABLES)
-    cursor.execute(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = ANY(%s::text[]::regclass[]) AND contype IN ('u', 'f', 'x')"
-        " ORDER BY contype = 'f', 1, 2",
-        [tables],
-    )
-    constraints = tuple(cursor.fetchall())
-    cursor.execute(
-        "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
-        " FROM pg_index i WHERE i.indrelid = ANY(%s::text[]::regclass[]) AND NOT i.indisprimary"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
-        "                 WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))"
-        " ORDER BY 1, 2",
-        [tables],
-    )
-    indexes = tuple(cursor.fetchall())
-    cursor.execute(
-        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
-        " WHERE tgrelid = ANY(%s::text[]::regclass[]) AND NOT tgisinternal AND tgenabled = 'O'"
-        " ORDER BY 1, 2",
-        [tables],
-    )
-    triggers = tuple(cursor.fetchall())
-    return LedgerSchema(constraints, indexes, triggers)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass
-class LoadReport:
-    customers: int = 0
-    accounts: int = 0
-    transactions: int = 0
-    entries: int = 0
-    hot_email: str = HOT_EMAIL
-    hot_account: str = ""
-    hot_entries: int = 0
-    triggers_off_by: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    database_bytes: int = 0
-
-
-class ScaleLoad:
-    """Writes a `LedgerGenerator`'s data into PostgreSQL through Django's connection, in one transaction.
-
-    `say` receives progress lines. The caller has already checked that the database may be loaded.
-    """
-
-    progress_every = 5.0  # seconds between progress lines
-    chunk_transactions = 50_000
-
-    def __init__(self, spec: ScaleSpec, *, password_hash: str, say: Callable[[str], None]) -> None:
-        self.spec = spec
-        self.password_hash = password_hash
-        self.say = say
-        self.report = LoadReport()
-
-    def run(self) -> LoadReport:
-        started = time.monotonic()
-        self.say("Planning customers...")
-        generator = LedgerGenerator(self.spec)
-        try:
-            with transaction.atomic(), connection.cursor() as wrapper:
-                self._load(wrapper.cursor, generator)  # psycopg's own cursor: COPY, and psycopg's errors
-        except psycopg.errors.LockNotAvailable as exc:
-            raise ScaleLoadError(
-                "The ledger tables stayed busy for 30 s (another session holds a lock on them)."
-            ) from exc
-        except psycopg.Error as exc:
-            raise ScaleLoadError(f"PostgreSQL refused the load: {exc}") from exc
-        self._timed("analyze", self._analyze)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_database_size(current_database())")
-            self.report.database_bytes = cursor.fetchone()[0]
-        self.report.timings["total"] = time.monotonic() - started
-        return self.report
-
-    def _load(self, cursor: Any, generator: LedgerGenerator) -> None:
-        """Everything up to COMMIT, in the caller's database transaction."""
-        self._settings(cursor)
-        schema = read_ledger_schema(cursor)
-        self._triggers_off(cursor, schema)
-        ids = self._allocate(cursor, generator)
-        self._timed("drop indexes", lambda: self._drop(cursor, schema))
-        self._timed("copy users", lambda: self._copy_users(cursor, generator, ids))
-        self._timed("generate + copy ledger", lambda: self._copy_ledger(cursor, generator, ids))
-        self._timed("copy accounts", lambda: self._copy_accounts(cursor, generator, ids))
-        self._timed("rebuild indexes", lambda: self._restore(cursor, schema))
-        self._triggers_on(cursor, schema)
-        self._timed("check books", lambda: self._check(cursor, ids))
-
-    def _timed(self, phase: str, work: Callable[[], None]) -> None:
-        began = time.monotonic()
-        work()
-        self.report.timings[phase] = elapsed = time.monotonic() - began
-        self.say(f"  {phase}: {elapsed:.1f} s")
-
-    @staticmethod
-    def _settings(cursor: Any) -> None:
-        """For this transaction only: no waiting on WAL at COMMIT, room to sort in memory, and a bounded
-        wait for the ledger tables' lock (a long query elsewhere must not hang the load silently)."""
-        for setting in (
-            "synchronous_commit = off",
-            "maintenance_work_mem = '1GB'",
-            "work_mem = '512MB'",
-            "statement_timeout = 0",
-            "lock_timeout = '30s'",
-        ):
-            cursor.execute(f"SET LOCAL {setting}")
-        cursor.execute(f"LOCK TABLE {', '.join(LEDGER_TABLES)} IN ACCESS EXCLUSIVE MODE")
-
-    def _triggers_off(self, cursor: Any, schema: LedgerSchema) -> None:
-        """The ledger's triggers check one row at a time, and the deferred one would queue ten million
-        checks for COMMIT: the books are proved once, in SQL, after the load instead. Replication-role
-        `replica` silences every ordinary trigger for this transaction (superuser only); otherwise each
-        enabled trigger of the ledger tables is disabled and enabled again before COMMIT."""
-        cursor.execute("SAVEPOINT seed_scale_role")
-        try:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        except psycopg.errors.InsufficientPrivilege:
-            cursor.execute("ROLLBACK TO SAVEPOINT seed_scale_role")
-            for table, name in schema.triggers:
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {_ident(name)}")
-            self.report.triggers_off_by = "ALTER TABLE ... DISABLE TRIGGER"
-        else:
-            self.report.triggers_off_by = "session_replication_role = replica"
-        cursor.execute("RELEASE SAVEPOINT seed_scale_role")
-
-    def _triggers_on(self, cursor: Any, schema: LedgerSchema) -> None:
-        if self.report.triggers_off_by.startswith("session"):
-            cursor.execute("SET LOCAL session_replication_role = origin")
-        else:
-            for table, name in schema.triggers:
-                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {_ident(name)}")
-
-    def _allocate(self, cursor: Any, generator: LedgerGenerator) -> Ids:
-        """Ids from the tables' own sequences: a block for the ledger (its tables are locked, so nobody
-        else draws from them meanwhile), one by one for users and accounts."""
-
-        def draw(table: str, count: int) -> list[int]:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
-            return [row[0] for row in cursor.fetchall()]
-
-        def block(table: str, count: int) -> int:
-            cursor.execute(
-                f"SELECT GREATEST(nextval(pg_get_serial_sequence(%s, 'id')), "  # noqa: S608 (our table names)
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}))",
-                [table],
-            )
-            first = cursor.fetchone()[0]
-            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, first + count - 1])
-            return first
-
-        numbers = list(internal.INTERNAL_ACCOUNTS)
-        cursor.execute(
-            "SELECT number, id, balance FROM accounts_account WHERE number = ANY(%s) ORDER BY id FOR UPDATE",
-            [numbers],
-        )
-        found = {number: (pk, balance) for number, pk, balance in cursor.fetchall()}
-        if len(found) != len(numbers):
-            raise ScaleLoadError("The bank's internal accounts are missing: run `manage.py migrate`.")
-        spec = self.spec
-        return Ids(
-            users=draw("accounts_user", spec.customers),
-            accounts=draw("accounts_account", len(generator.population.account_kind)),
-            first_transaction=block("transactions_transaction", spec.transactions),
-            first_entry=block("transactions_entry", spec.entries),
-            internal={number: pk for number, (pk, _b) in found.items()},
-            internal_balances={number: balance for number, (_pk, balance) in found.items()},
-        )
-
-    @staticmethod
-    def _drop(cursor: Any, schema: LedgerSchema) -> None:
-        """Indexes are cheaper built once over the loaded rows than kept up to date row by row."""
-        for table, name, _definition in schema.constraints:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_ident(name)}")
-        for _table, name, _definition in schema.indexes:
-            cursor.execute(f"DROP INDEX {name}")
-
-    def _restore(self, cursor: Any, schema: LedgerSchema) -> None:
-        """Put back what `_drop` removed, from the catalog's own definitions: unique constraints and
-        indexes first, then the foreign keys, which PostgreSQL validates over every row as it adds them."""
-        for table, name, definition in schema.constraints:
-            if not definition.startswith("FOREIGN KEY"):
-                self._step(cursor, f"ALTER TABLE {table} ADD CONSTRAINT {_ident(name)} {definition}", name)
-        for _table, name, definition in schema.indexes:
-            self._step(cursor, definition, name)
-        for table, name, definition in schema.constraints:
-            if definition.startswith("FOREIGN KEY"):
-                self._step(cursor, f"ALTER TABLE {table} ADD CONSTRAINT {_ident(name)} {definition}", name)
-
-    def _step(self, cursor: Any, sql: str, name: str) -> None:
-        began = time.monotonic()
-        cursor.execute(sql)
-        self.say(f"    {name}: {time.monotonic() - began:.1f} s")
-
-    def _copy_users(self, cursor: Any, generator: LedgerGenerator, ids: Ids) -> None:
-        sql = f"COPY accounts_user ({', '.join(USER_COLUMNS)}) FROM STDIN"
-        with cursor.copy(sql) as copy:
-            for customer, pk in zip(generator.population.customers, ids.users, strict=True):
-                copy.write_row(
-                    (
-                        pk,
-                        self.password_hash,
-                        False,
-                        customer.email,
-                        customer.full_name,
-                        customer.phone,
-                        True,
-                        False,
-                        from_pg_time(customer.joined),
-                    )
-                )
-        self.report.customers = len(ids.users)
-
-    def _copy_ledger(self, cursor: Any, generator: LedgerGenerator, ids: Ids) -> None:
-        """Python makes the next chunk in a thread while PostgreSQL takes the previous one: on two cores
-        the two halves run side by side (psycopg lets go of the GIL while it waits on the server)."""
-        chunks: queue.Queue[Chunk | BaseException | None] = queue.Queue(maxsize=3)
-        stop = threading.Event()
-
-        def put(item: Chunk | BaseException | None) -> bool:
-            while not stop.is_set():
-                try:
-                    chunks.put(item, timeout=0.5)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            try:
-                for chunk in generator.chunks(ids, self.chunk_transactions):
-                    if not put(chunk):
-                        return
-                put(None)
-            except BaseException as exc:  # handed to the main thread, which raises it
-                put(exc)
-
-        worker = threading.Thread(target=produce, name="seed-scale-generator", daemon=True)
-        txn_sql = f"COPY transactions_transaction ({', '.join(TRANSACTION_COLUMNS)}) FROM STDIN {BINARY}"
-        entry_sql = f"COPY transactions_entry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN {BINARY}"
-        total = self.spec.entries
-        done = 0
-        began = last = time.monotonic()
-        worker.start()
-        try:
-            while (item := chunks.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise ScaleLoadError(f"Generating the ledger failed: {item!r}") from item
-                with cursor.copy(txn_sql) as copy:
-                    copy.write(item.transactions)
-                with cursor.copy(entry_sql) as copy:
-                    copy.write(item.entries)
-                done += 2 * item.count
-                now = time.monotonic()
-                if now - last >= self.progress_every or done == total:
-                    last = now
-                    rate = done / (now - began)
-                    eta = (total - done) / rate if rate else 0
-                    self.say(
-                        f"    {done:>12,} / {total:,} entries ({100 * done / total:3.0f}%)"
-                        f"  {rate:,.0f} entries/s  ETA {datetime.timedelta(seconds=round(eta))}"
-                    )
-        finally:
-            stop.set()
-            worker.join()
-        self.report.transactions = done // 2
-        self.report.entries = done
-
-    def _copy_accounts(self, cursor: Any, generator: LedgerGenerator, ids: Ids) -> None:
-        """Accounts go in last, with the balances and ledger versions the ledger left them."""
-        pop = generator.population
-        balances, counts = generator.balances, generator.entry_counts
-        sql = f"COPY accounts_account ({', '.join(ACCOUNT_COLUMNS)}) FROM STDIN"
-        with cursor.copy(sql) as copy:
-            for slot, pk in enumerate(ids.accounts):
-                owner = pop.customers[pop.account_customer[slot]]
-                copy.write_row(
-                    (
-                        pk,
-                        generator.account_number(slot),
-                        generator.account_name(slot),
-                        pop.account_kind[slot],
-                        "INR",
-                        balances[slot],
-                        0,
-                        "active",
-                        from_pg_time(owner.joined).date(),
-                        counts[slot],
-                        ids.users[owner.number],
-                    )
-                )
-        slots = len(ids.accounts)
-        for offset, number in enumerate((internal.SETTLEMENT, internal.INTEREST, internal.FEES)):
-            cursor.execute(
-                "UPDATE accounts_account SET balance = %s, ledger_version = ledger_version + %s"
-                " WHERE id = %s",
-                [balances[slots + offset], counts[slots + offset], ids.internal[number]],
-            )
-        hot = pop.customers[0].current
-        self.report.accounts = slots
-        self.report.hot_account = generator.account_number(hot)
-        self.report.hot_entries = counts[hot]
-
-    def _check(self, cursor: Any, ids: Ids) -> None:
-        """Prove the books before COMMIT, since no trigger looked at the rows: every transaction has two or
-        more entries summing to zero; every account's balance is the sum of its entries; the bank's total
-        is zero; each loaded entry's balance_after follows its account's entries in (created, id) order,
-        and no customer balance went below zero on the way."""
-        problems = []
-        cursor.execute(
-            "SELECT count(*), count(*) FILTER (WHERE total <> 0), count(*) FILTER (WHERE legs < 2)"
-            " FROM (SELECT sum(amount) AS total, count(*) AS legs FROM transactions_entry"
-            "       GROUP BY transaction_id) AS per_transaction"
-        )
-        with_entries, unbalanced, one_legged = cursor.fetchone()
-        cursor.execute("SELECT count(*) FROM transactions_transaction")
-        transactions = cursor.fetchone()[0]
-        if unbalanced or one_legged or with_entries != transactions:
-            problems.append(
-                f"{unbalanced} transactions do not sum to zero, {one_legged} have fewer than two entries,"
-                f" {transactions - with_entries} have none"
-            )
-        cursor.execute(
-            "SELECT count(*) FROM accounts_account AS a LEFT JOIN"
-            " (SELECT account_id, sum(amount) AS total FROM transactions_entry GROUP BY account_id) AS e"
-            " ON e.account_id = a.id WHERE a.balance <> COALESCE(e.total, 0)"
-        )
-        if wrong := cursor.fetchone()[0]:
-            problems.append(f"{wrong} account balances are not the sum of their entries")
-        # The accounts' foreign key to their owner was not checked row by row either (replica mode).
-        cursor.execute(
-            "SELECT count(*) FROM accounts_account AS a WHERE a.owner_id IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM accounts_user AS u WHERE u.id = a.owner_id)"
-        )
-        if orphans := cursor.fetchone()[0]:
-            problems.append(f"{orphans} accounts belong to no user")
-        cursor.execute("SELECT COALESCE(sum(balance), 0) FROM accounts_account")
-        if total := cursor.fetchone()[0]:
-            problems.append(f"the bank's total is {total} paise, not zero")
-        # The statistics come with ANALYZE after COMMIT; without them the planner walks an index over
-        # every entry in heap-random order. One sequential scan and one in-memory sort is faster.
-        cursor.execute("SET LOCAL work_mem = '1GB'")
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        starts = ids.internal_balances
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE e.balance_after <> COALESCE(s.opening, 0) + e.running),"
-            "       count(*) FILTER (WHERE e.balance_after < 0 AND s.opening IS NULL)"
-            " FROM (SELECT account_id, balance_after,"
-            "              sum(amount) OVER (PARTITION BY account_id ORDER BY created, id) AS running"
-            "       FROM transactions_entry WHERE id >= %s) AS e"
-            " LEFT JOIN unnest(%s::bigint[], %s::bigint[]) AS s (account_id, opening)"
-            " ON s.account_id = e.account_id",
-            [ids.first_entry, [ids.internal[n] for n in starts], list(starts.values())],
-        )
-        broken, negative = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_indexscan = on")
-        cursor.execute("SET LOCAL enable_bitmapscan = on")
-        if broken:
-            problems.append(f"{broken} loaded entries have a balance_after out of step with their account")
-        if negative:
-            problems.append(f"{negative} loaded entries take a customer balance below zero")
-        if problems:
-            raise ScaleLoadError("The loaded books do not balance: " + "; ".join(problems) + ".")
-
-    @staticmethod
-    def _analyze() -> None:
-        """Fresh planner statistics: without them PostgreSQL may ignore an index (DESIGN.md)."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE accounts_user, accounts_account, {', '.join(LEDGER_TABLES)}")
-
-
-def census() -> tuple[int, int]:
-    """(real customers, scale-seeded customers) in the database. A customer is a user who is not staff;
-    seeded ones are this loader's (the SEEDED_DOMAIN) and the demo's (portal/demo.py, example.com)."""
-    customers = User.objects.filter(is_staff=False, is_superuser=False)
-    suffix = "@" + SEEDED_DOMAIN
-    demo_emails = [customer.email for customer in demo.CUSTOMERS]
-    real = customers.exclude(email__iendswith=suffix).exclude(email__in=demo_emails).count()
-    return real, customers.filter(email__iendswith=suffix).count()

@@ -1,24 +1,24 @@
-"""`manage.py seed_demo`: load the demo customers and their year of banking (planned in portal/demo.py).
+"""Posting the demo plan (portal/seeding/demo.py): what `manage.py seed_demo` runs once its checks pass.
 
-Every posting goes through the ledger services, one database transaction per customer, with the time of
-the movement and a deterministic idempotency key: a second run posts nothing new. If the demo customers
-already have a ledger the command says so and stops at once. On PostgreSQL it runs ANALYZE at the end.
+Every posting goes through the ledger services, one database transaction per customer, dated at the time
+of the movement (`portal.seeding.history.posted_at`) with a deterministic idempotency key: a second run
+posts nothing new. Every user made here is marked as the demo's (`SeededUser`); a user with a demo email
+that the demo did not make is never touched. On PostgreSQL it runs ANALYZE at the end.
 """
 
 import datetime
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from accounts.internal import ensure_internal_accounts
 from accounts.models import Account, User
-from portal import demo
-from portal.demo import CURRENT, SAVINGS, Customer, Posting
+from portal.seeding import demo, guards
+from portal.seeding.demo import CURRENT, SAVINGS, Customer, Kind, Posting
+from portal.seeding.history import posted_at
+from portal.seeding.models import SeededUser
 from transactions import services
 from transactions.categories import ensure_categories
 from transactions.models import Category, Entry, Transaction
@@ -36,8 +36,10 @@ class Loaded:
 
 def _ensure_user(
     email: str, full_name: str, phone: str, password_hash: str, since: datetime.date, *, staff: bool = False
-) -> User:
-    user, _created = User.objects.get_or_create(
+) -> tuple[User, bool]:
+    """The demo's user with this email, made now if missing. One that exists and that no loader made
+    belongs to someone else: refused."""
+    user, created = User.objects.get_or_create(
         email=email,
         defaults={
             "full_name": full_name,
@@ -48,7 +50,11 @@ def _ensure_user(
             "date_joined": datetime.datetime.combine(since, datetime.time(9), demo.IST),
         },
     )
-    return user
+    if created:
+        guards.mark_seeded([user], SeededUser.Loader.DEMO)
+    elif not guards.is_seeded(user):
+        raise demo.PlanError(f"{email} exists and was not made by seed_demo: it is left alone.")
+    return user, created
 
 
 def _ensure_account(owner: User, number: str, name: str, kind: str, opened_on: datetime.date) -> Account:
@@ -60,35 +66,22 @@ def _ensure_account(owner: User, number: str, name: str, kind: str, opened_on: d
     return account
 
 
-def _transfer(posting: Posting, key: str, user: User, accounts: dict[str, Account]) -> Transaction:
-    return services.transfer_create(
-        initiator=user,
-        source=accounts[SAVINGS],
-        destination=accounts[CURRENT],
-        amount_paise=posting.amount,
-        description=posting.description,
-        idempotency_key=key,
-        created=posting.when,
-    )
-
-
-def post(posting: Posting, *, customer: Customer, user: User, accounts: dict[str, Account]) -> Transaction:
-    """Post one planned movement through the ledger services."""
-    key = posting.key(customer.username)
+def _post(posting: Posting, key: str, user: User, accounts: dict[str, Account]) -> Transaction:
     account = accounts[posting.account]
-    if posting.kind == Transaction.Kind.TRANSFER:
-        return _transfer(posting, key, user, accounts)
-    if posting.kind == Transaction.Kind.INTEREST:
-        return services.interest_credit(
-            account=account, amount_paise=posting.amount, idempotency_key=key, created=posting.when
-        )
-    if posting.kind == Transaction.Kind.FEE:
-        return services.fee_charge(
-            account=account,
+    if posting.kind == Kind.TRANSFER:
+        return services.transfer_create(
+            initiator=user,
+            source=accounts[SAVINGS],
+            destination=accounts[CURRENT],
             amount_paise=posting.amount,
             description=posting.description,
             idempotency_key=key,
-            created=posting.when,
+        )
+    if posting.kind == Kind.INTEREST:
+        return services.interest_credit(account=account, amount_paise=posting.amount, idempotency_key=key)
+    if posting.kind == Kind.FEE:
+        return services.fee_charge(
+            account=account, amount_paise=posting.amount, description=posting.description, idempotency_key=key
         )
     write = services.deposit_create if posting.kind in demo.CREDIT_KINDS else services.payment_create
     return write(
@@ -99,9 +92,14 @@ def post(posting: Posting, *, customer: Customer, user: User, accounts: dict[str
         kind=posting.kind,
         counterparty=posting.counterparty,
         category=posting.category,
-        created=posting.when,
         initiator=user if posting.by_customer else None,
     )
+
+
+def post(posting: Posting, *, customer: Customer, user: User, accounts: dict[str, Account]) -> Transaction:
+    """Post one planned movement through the ledger services, dated when it happened."""
+    with posted_at(posting.when):
+        return _post(posting, posting.key(customer.username), user, accounts)
 
 
 def _transaction_count(user: User) -> int:
@@ -113,7 +111,9 @@ def load_customer(customer: Customer, anchor: datetime.date, password_hash: str)
     plan = demo.build_plan(customer, anchor)
     opened_on = demo.year_before(anchor)
     with transaction.atomic():
-        user = _ensure_user(customer.email, customer.full_name, customer.phone, password_hash, opened_on)
+        user, _created = _ensure_user(
+            customer.email, customer.full_name, customer.phone, password_hash, opened_on
+        )
         accounts = {
             SAVINGS: _ensure_account(
                 user, customer.savings_number, demo.SAVINGS_NAME, Account.Kind.SAVINGS, opened_on
@@ -143,52 +143,36 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def seed(anchor: datetime.date, progress: Callable[[Loaded], None]) -> list[Loaded]:
-    """Load the staff user and every demo customer, then refresh the planner's statistics."""
+def _refuse_strangers() -> None:
+    """Before anything is written: a user with one of the demo's emails that no loader made is someone
+    else's (a real staff member, a real customer), and the demo never touches them."""
+    emails = [demo.STAFF_EMAIL, *(customer.email for customer in demo.CUSTOMERS)]
+    for user in User.objects.filter(email__in=emails).order_by("email"):
+        if not guards.is_seeded(user):
+            raise demo.PlanError(f"{user.email} exists and was not made by seed_demo: it is left alone.")
+
+
+def ensure_staff(password: str, since: datetime.date) -> bool:
+    """The demo's superuser, with `password` if it is made now (True); an existing one keeps its own."""
+    _user, created = _ensure_user(
+        demo.STAFF_EMAIL, "SecureBank staff (demo)", "", make_password(password), since, staff=True
+    )
+    return created
+
+
+def seed(
+    anchor: datetime.date, progress: Callable[[Loaded], None], *, staff_password: str
+) -> tuple[bool, list[Loaded]]:
+    """Load the staff user and every demo customer, then refresh the planner's statistics. Returns whether
+    the staff user was made now (with `staff_password`) and what loading each customer did."""
+    _refuse_strangers()
     ensure_internal_accounts(Account)
     ensure_categories(Category)
     password_hash = make_password(demo.DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
-    since = demo.year_before(anchor)
-    _ensure_user(demo.STAFF_EMAIL, "SecureBank staff (demo)", "", password_hash, since, staff=True)
+    staff_made = ensure_staff(staff_password, demo.year_before(anchor))
     loaded = []
     for customer in demo.CUSTOMERS:
         loaded.append(load_customer(customer, anchor, password_hash))
         progress(loaded[-1])
     analyze()
-    return loaded
-
-
-class Command(BaseCommand):
-    help = "Create the demo customers alice, bob and charlie with a year of everyday banking."
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        if is_loaded():
-            self.stdout.write("SecureBank demo data already loaded: nothing to do.")
-            return
-        anchor = demo.today()
-        self.stdout.write(f"Loading SecureBank demo data: the year up to {anchor:%d %b %Y}...")
-        started = time.monotonic()
-        loaded = seed(anchor, progress=self._progress)
-        self._summary(loaded, time.monotonic() - started)
-
-    def _progress(self, result: Loaded) -> None:
-        self.stdout.write(
-            f"  {result.customer.email}: {result.accounts} accounts, {result.posted} new transactions "
-            f"({result.planned} planned)"
-        )
-
-    def _summary(self, loaded: list[Loaded], elapsed: float) -> None:
-        accounts = sum(result.accounts for result in loaded)
-        posted = sum(result.posted for result in loaded)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data loaded in {elapsed:.1f} s: {len(loaded)} customers, {accounts} accounts, "
-                f"{posted} transactions."
-            )
-        )
-        self.stdout.write("  Customer logins: " + ", ".join(result.customer.email for result in loaded))
-        self.stdout.write(f"  Staff login (superuser, admin site): {demo.STAFF_EMAIL}")
-        self.stdout.write(
-            f"  The admin needs two-factor auth: `manage.py enrol_totp {demo.STAFF_EMAIL}` prints the key."
-        )
-        self.stdout.write(f"  Password for all of them: {demo.DEMO_PASSWORD}")
+    return staff_made, loaded

@@ -17,11 +17,13 @@ from django.utils import timezone
 
 from accounts import internal
 from accounts.models import Account, User
-from portal import demo
+from portal.seeding import demo, guards, scale
+from portal.seeding.copy_load import ScaleLoad
+from portal.seeding.models import SeededUser
+from portal.seeding.scale import HOT_EMAIL, SEEDED_DOMAIN, Ids, LedgerGenerator, ScaleSpec
 from tests.factories import UserFactory
 from tests.transactions.ledger_checks import assert_books_balance
-from transactions import bulk_load, services
-from transactions.bulk_load import HOT_EMAIL, SEEDED_DOMAIN, Ids, LedgerGenerator, ScaleLoad, ScaleSpec
+from transactions import services
 from transactions.categories import CATEGORIES
 from transactions.models import Entry, Transaction
 
@@ -30,6 +32,7 @@ db_test = pytest.mark.django_db(transaction=True)
 SMALL = ["--customers", "20", "--entries", "20000", "--hot-entries", "5000"]
 TINY = ["--customers", "3", "--entries", "200", "--hot-entries", "40"]
 TABLES = ["transactions_transaction", "transactions_entry", "accounts_account", "accounts_user"]
+MARKS = SeededUser._meta.db_table
 
 
 def seed(*args: str) -> str:
@@ -80,6 +83,9 @@ def test_it_loads_balanced_books_with_a_hot_account():
     assert HOT_EMAIL in out
     assert hot.number in out
     assert "5,000 entries" in out
+    # Every user it made carries its mark: none of them counts as a real customer afterwards.
+    assert SeededUser.objects.filter(loader=SeededUser.Loader.SCALE).count() == 20
+    assert guards.foreign_customers() == 0
 
 
 @db_test
@@ -159,7 +165,7 @@ def test_it_leaves_the_ledger_guards_working():
 def table_owner_not_superuser() -> Iterator[None]:
     """Run as a role that owns the tables but is not a superuser: it may not set the replication role."""
     role = f"seed_scale_owner_{os.getpid()}"
-    tables = [*TABLES, "transactions_category"]
+    tables = [*TABLES, "transactions_category", MARKS]
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         me = cursor.fetchone()[0]
@@ -190,24 +196,34 @@ def test_it_disables_and_enables_each_trigger_when_not_a_superuser(table_owner_n
 @db_test
 def test_it_refuses_a_database_with_real_customers():
     UserFactory(email="bob.menon@example.org", full_name="Bob Menon")
-    with pytest.raises(CommandError, match="1 real customers"):
+    with pytest.raises(CommandError, match="1 customers that no loader made"):
         seed(*TINY)
     assert not User.objects.filter(email__endswith="@" + SEEDED_DOMAIN).exists()
     assert not Transaction.objects.exists()
 
 
 @db_test
-def test_it_loads_beside_real_customers_when_forced():
+def test_it_has_no_force_to_load_beside_real_customers():
     bob = UserFactory(email="bob.menon@example.org", full_name="Bob Menon")
-    seed(*TINY, "--force")
-    assert User.objects.filter(email__endswith="@" + SEEDED_DOMAIN).count() == 3
+    with pytest.raises(CommandError, match="--force is gone"):
+        seed(*TINY, "--force")
+    assert not User.objects.filter(email__endswith="@" + SEEDED_DOMAIN).exists()
     assert not Account.objects.filter(owner=bob).exists()
-    assert_books_balance()
+    assert not Transaction.objects.exists()
+
+
+@db_test
+def test_it_takes_a_demo_email_for_a_real_customer_unless_the_demo_made_it():
+    """The mark decides, not the address: a customer who happens to be alice@example.com is real."""
+    UserFactory(email=demo.CUSTOMERS[0].email)
+    with pytest.raises(CommandError, match="1 customers that no loader made"):
+        seed(*TINY)
+    assert not Transaction.objects.exists()
 
 
 @db_test
 def test_it_counts_staff_and_demo_customers_as_not_real():
-    UserFactory(email=demo.CUSTOMERS[0].email)
+    guards.mark_seeded([UserFactory(email=demo.CUSTOMERS[0].email)], SeededUser.Loader.DEMO)
     UserFactory(email="ops@example.org", is_staff=True)
     seed(*TINY)
     assert Transaction.objects.count() == 100
@@ -216,6 +232,7 @@ def test_it_counts_staff_and_demo_customers_as_not_real():
 @db_test
 def test_it_continues_the_chains_of_internal_accounts_that_have_history(alice_savings):
     """alice (a demo customer) already moved money through settlement: the load starts from its balance."""
+    guards.mark_seeded([alice_savings.owner], SeededUser.Loader.DEMO)
     settlement_before = Account.objects.get(number=internal.SETTLEMENT).balance
     assert settlement_before == -alice_savings.balance
     seed(*TINY)
@@ -287,9 +304,9 @@ def test_it_gives_seeded_customers_no_usable_password_by_default():
 
 
 def test_it_scales_the_hot_account_with_the_load():
-    assert bulk_load.default_hot_entries(20_000) == 2_000
-    assert bulk_load.default_hot_entries(10_000_000) == 1_000_000
-    assert bulk_load.default_hot_entries(50_000_000) == 1_000_000
+    assert scale.default_hot_entries(20_000) == 2_000
+    assert scale.default_hot_entries(10_000_000) == 1_000_000
+    assert scale.default_hot_entries(50_000_000) == 1_000_000
 
 
 def _generate(seed: int) -> tuple[bytes, list[int]]:

@@ -1,10 +1,11 @@
 """`manage.py seed_scale --customers N --entries M`: a ledger at scale for benchmarks, by PostgreSQL COPY.
 
-What is loaded and how lives in `transactions/bulk_load.py`; this command checks that the database may be
-loaded, and reports. It refuses a database that holds real customers (anyone not staff, not seeded by this
-command or by `seed_demo`) unless `--force`, and one that already holds scale data.
+What is loaded lives in `portal/seeding/scale.py`, how in `portal/seeding/copy_load.py`; this command checks
+that the database may be loaded, and reports. It refuses, with no way round, a database that holds
+customers no loader made (portal/seeding/guards.py), and one that already holds scale data.
 """
 
+import argparse
 import datetime
 from typing import Any
 
@@ -14,9 +15,10 @@ from django.db import connection
 
 from accounts.internal import ensure_internal_accounts
 from accounts.models import Account
-from portal import demo
-from transactions import bulk_load
-from transactions.bulk_load import LoadReport, ScaleLoad, ScaleLoadError, ScaleSpec
+from portal.seeding import demo, guards, scale
+from portal.seeding.copy_load import LoadReport, ScaleLoad
+from portal.seeding.models import SeededUser
+from portal.seeding.scale import ScaleLoadError, ScaleSpec
 from transactions.categories import ensure_categories
 from transactions.models import Category
 
@@ -43,11 +45,14 @@ class Command(BaseCommand):
             default=None,
             help="password of every seeded customer (default: none, they cannot sign in)",
         )
-        parser.add_argument(
-            "--force", action="store_true", help="load even if the database holds real customers"
-        )
+        # Gone on purpose; named here so that argparse does not take it for Django's --force-color.
+        parser.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["force"]:
+            raise CommandError(
+                "--force is gone: seed_scale loads only a database of its own, never beside real customers."
+            )
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"seed_scale loads with PostgreSQL's COPY; this database is {connection.vendor}. "
@@ -58,7 +63,7 @@ class Command(BaseCommand):
         spec = ScaleSpec(
             customers=options["customers"],
             entries=entries,
-            hot_entries=bulk_load.default_hot_entries(entries) if hot is None else hot,
+            hot_entries=scale.default_hot_entries(entries) if hot is None else hot,
             end=demo.today(),
             years=options["years"],
             seed=options["seed"],
@@ -67,7 +72,7 @@ class Command(BaseCommand):
             spec.validate()
         except ScaleLoadError as exc:
             raise CommandError(str(exc)) from exc
-        self._check_database(force=options["force"])
+        self._check_database()
 
         ensure_internal_accounts(Account)
         ensure_categories(Category)
@@ -87,20 +92,19 @@ class Command(BaseCommand):
         self.stdout.write(line)
         self.stdout.flush()  # progress shows as it happens, even through a pipe
 
-    def _check_database(self, *, force: bool) -> None:
-        real, seeded = bulk_load.census()
+    def _check_database(self) -> None:
+        seeded = guards.seeded_by(SeededUser.Loader.SCALE)
         if seeded:
             raise CommandError(
                 f"This database already holds scale data ({seeded:,} seeded customers). "
                 "Load into a fresh database: createdb, then manage.py migrate."
             )
-        if real and not force:
+        if foreign := guards.foreign_customers():
             raise CommandError(
-                f"This database holds {real:,} real customers (not staff, not seeded). seed_scale is for "
-                "benchmark databases; use --force if you really mean to load it here."
+                f"This database holds {foreign:,} customers that no loader made. seed_scale locks the "
+                "ledger, turns its triggers off and rewrites balances: it loads only a database of its own "
+                "(createdb, then manage.py migrate)."
             )
-        if real:
-            self.stderr.write(self.style.WARNING(f"--force: loading beside {real:,} real customers."))
 
     def _summary(self, report: LoadReport, *, password: str | None) -> None:
         timings = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.timings.items())
