@@ -42,7 +42,8 @@ from accounts.stepup import (
     step_up_required,
     step_up_satisfied,
 )
-from portal.audit import audit_record, client_ip
+from portal.audit import audit_record
+from portal.client_address import client_ip
 from portal.ratelimit import by_field, by_ip, by_user, rate_limit
 from transactions.selectors import recent_entries
 

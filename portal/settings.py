@@ -5,6 +5,7 @@ over a folder broker) so that `make run` works on a bare machine. With DATABASE_
 runs on PostgreSQL and Redis, the production stack.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -157,7 +158,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=3
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it carries the email)
 AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_email"
-AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_ip"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False  # else an attacker's own account would reset the count of their address
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins and sign-outs are in the audit trail already
@@ -215,6 +216,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind proxies (portal/client_address.py). Nothing trusted by default: REMOTE_ADDR is
+# the client and forwarding headers are ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])  # networks or addresses: 10.0.0.0/8,192.0.2.7
+CLIENT_IP_HEADER = "HTTP_" + env.str("CLIENT_IP_HEADER", default="X-Forwarded-For").upper().replace("-", "_")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+for _network in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_network!r} is not an address or network") from None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Sessions end after 15 minutes without a request, and 12 hours after sign-in whatever happens, enforced on
