@@ -98,6 +98,15 @@ class _LocalWindows:
                 return 0
             return max(1, times[0] + window_ms - now_ms)
 
+    def count(self, key: str, *, now_ms: int, window_ms: int, add: bool) -> int:
+        with self._lock:
+            times = self._times.setdefault(key, deque())
+            while times and times[0] <= now_ms - window_ms:
+                times.popleft()
+            if add:
+                times.append(now_ms)
+            return len(times)
+
     def clear(self) -> None:
         with self._lock:
             self._times.clear()
@@ -106,16 +115,32 @@ class _LocalWindows:
 local_windows = _LocalWindows()
 
 
+def window_take(key: str, *, window_seconds: int, limit: int) -> int:
+    """Take one of `limit` places in a sliding window of `window_seconds` under `key`: 0 if taken, else the
+    milliseconds until one frees up (nothing is recorded then). Raises if the cache cannot be reached."""
+    cache = caches[settings.RATE_LIMIT_CACHE]
+    take = getattr(cache, "window_hit", None) or local_windows.hit
+    return take(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, limit=limit)
+
+
+def window_count(key: str, *, window_seconds: int, add: bool = False) -> int:
+    """How many times were recorded under `key` in the last `window_seconds` (after recording now, if `add`).
+    A failure of the cache counts as none (logged): like the limiter, fail open."""
+    cache = caches[settings.RATE_LIMIT_CACHE]
+    count = getattr(cache, "window_count", None) or local_windows.count
+    try:
+        return count(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, add=add)
+    except Exception:
+        logger.warning("Window %s not counted: the cache is unavailable", key.split(":")[0], exc_info=True)
+        return 0
+
+
 def hit(scope: str, ident: str) -> Verdict:
     """Count one request of `ident` in `scope` if it is within the limit of the sliding window."""
     limit, seconds = settings.RATE_LIMITS[scope]
-    now_ms = int(time.time() * 1000)
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]  # no emails or addresses in Redis keys
-    key = f"ratelimit:{scope}:{digest}"
-    cache = caches[settings.RATE_LIMIT_CACHE]
-    window_hit = getattr(cache, "window_hit", None) or local_windows.hit
     try:
-        wait_ms = window_hit(key, now_ms=now_ms, window_ms=seconds * 1000, limit=limit)
+        wait_ms = window_take(f"ratelimit:{scope}:{digest}", window_seconds=seconds, limit=limit)
     except Exception:  # any failure of the cache: let the request through (see the module's docstring)
         logger.warning("Rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return Verdict(allowed=True)

@@ -45,6 +45,18 @@ class RedisCache(DjangoRedisCache):
         member = f"{now_ms}:{secrets.token_hex(4)}"  # unique, even for two requests in one millisecond
         return int(script(keys=[key], args=[now_ms, window_ms, limit, member]))
 
+    def window_count(self, key: str, *, now_ms: int, window_ms: int, add: bool) -> int:
+        """The times recorded in the last `window_ms` of a window log (after recording `now_ms` if `add`):
+        one round trip, a pipeline."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now_ms - window_ms)
+        if add:
+            pipe.zadd(key, {f"{now_ms}:{secrets.token_hex(4)}": now_ms})
+            pipe.pexpire(key, window_ms)
+        pipe.zcard(key)
+        return int(pipe.execute()[-1])
+
 
 _WINDOW_LUA = """
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
