@@ -307,3 +307,19 @@ def test_a_flood_for_the_email_does_not_rate_limit_the_owner_s_device(client, al
         _sign_in(Client(), "alice@example.com", ip=f"192.0.2.{n + 1}")
     assert _sign_in(Client(), "alice@example.com", PASSWORD, ip=CAFE).status_code == 429  # rate-limited
     assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302  # her browser: its own bucket
+
+
+def test_the_brakes_let_sign_in_through_when_the_cache_is_down(client, alice, frozen, settings):
+    """Fail open like the rate limits: a Redis outage must not lock every customer out (the pair lock, in
+    PostgreSQL, and the password still stand)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "unreachable": {
+            "BACKEND": "portal.redis_cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.RATE_LIMIT_CACHE = "unreachable"
+    _fail(client, "alice@example.com", 4)
+    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
