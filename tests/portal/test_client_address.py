@@ -2,6 +2,11 @@
 outside, and over a unix socket. Driven through the sign-in page, which records it in the audit trail and
 the session registry and counts it in the rate limits and the lockout."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
@@ -105,3 +110,26 @@ def test_over_a_unix_socket_from_a_local_proxy_the_header_names_the_client(one_p
 
 def test_over_a_unix_socket_trusted_networks_trust_no_header(proxy_network):
     assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=CUSTOMER) is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TRUSTED_PROXIES", "10.0.0.0/8,not-a-network", "TRUSTED_PROXIES: 'not-a-network' is not"),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be 0 or more"),
+    ],
+)
+def test_it_refuses_to_start_with_a_proxy_setting_it_cannot_read(tmp_path, variable, value, message):
+    """A typo must not quietly trust nobody (or everybody)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"DEBUG": "1", "VAR_DIR": str(tmp_path), variable: value})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
