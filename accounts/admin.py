@@ -81,8 +81,9 @@ class GroupAdmin(AuditedAdminMixin, DjangoGroupAdmin):
 
 @admin.register(AccessAttempt)
 class LockoutAdmin(AuditedAdminMixin, AccessAttemptAdmin):
-    """Failed sign-ins as django-axes counts them, per email, address and browser. An email or address is
-    locked while its rows of the last AXES_COOLOFF_TIME add up to AXES_FAILURE_LIMIT failures. Staff clear
+    """Failed sign-ins as django-axes counts them, per email, address and browser. An (email, address) pair
+    is locked while its rows of the last AXES_COOLOFF_TIME add up to AXES_FAILURE_LIMIT failures: only that
+    pair, never the email from elsewhere or the address for other emails (accounts/lockout.py). Staff clear
     a lock by deleting its rows (a customer who proved who they are on the phone); each deletion is an
     audit event with the email and address. Nothing can be added or edited."""
 

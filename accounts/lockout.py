@@ -1,20 +1,49 @@
-"""Lockout after repeated failed sign-ins: the glue between django-axes and the portal.
+"""Slowing down password guessing without letting a stranger lock a customer out.
 
-Axes (settings: AXES_*) counts failures per attempted email and per client address in its AccessAttempt
-table and refuses to authenticate either once it reaches AXES_FAILURE_LIMIT within AXES_COOLOFF_TIME.
-It knows nothing of whether the email has an account, so a locked unknown email looks exactly like a
-locked customer. This module tells axes which email was tried and tells the customer when to come back.
+Three brakes, none of which a stranger can turn into a lockout of the owner:
+
+1. **The (email, address) pair** (django-axes, AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]):
+   AXES_FAILURE_LIMIT failures for one email from one client address lock that pair for AXES_COOLOFF_TIME.
+   Only that pair: the same email from elsewhere, and other emails from that address (customers behind the
+   same carrier-grade NAT), are not refused.
+2. **The email, from anywhere** (here, in the cache): after LOGIN_SLOWDOWN_AFTER failures for one email in
+   AXES_COOLOFF_TIME, from however many addresses, each attempt for that email must wait a growing delay
+   after the previous one (2, 4, 8, ... seconds, at most LOGIN_SLOWDOWN_MAX_SECONDS). An attempt that comes
+   too soon is refused before the password is checked, is not counted, and is told how many seconds to
+   wait. A slowdown, not a lock: whoever waits gets their attempt.
+3. **The address** (portal/ratelimit.py, `login_ip`): sign-in POSTs per address per minute, a sliding window.
+   It refuses nobody with the right password until a whole NAT exceeds it.
+
+**A device the owner signed in on before** (its signed device cookie, accounts/devices.py, matches a sign-in
+of this email in the session registry) is exempt from 1 and 2 (AXES_WHITELIST_CALLABLE) and counted in
+rate-limit buckets of its own: while strangers hammer the email, the owner's own phone still signs in. It
+is not exempt from the rate limits, so a stolen device cookie buys no more than 10 guesses a minute.
+
+Everything is keyed by the email as typed (trimmed, lower-cased), whether or not it has an account, so the
+answers never tell which emails are customers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
 from datetime import datetime
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Q
+from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils import timezone
+
+from accounts import devices
+from accounts.models import User, UserSession
+from accounts.notifications import notify
+from portal import ratelimit
+from portal.audit import audit_record
+from portal.client_address import client_ip, client_key
+
+logger = logging.getLogger(__name__)
 
 
 def attempted_email(request: HttpRequest, credentials: dict | None = None) -> str | None:
@@ -28,10 +57,119 @@ def attempted_email(request: HttpRequest, credentials: dict | None = None) -> st
     return str(value).strip().lower() if value else None
 
 
+# --- The owner's own devices --------------------------------------------------------------------------------
+
+
+def known_device(request: HttpRequest, email: str | None) -> str | None:
+    """The hash of this browser's device cookie if it signed in to `email`'s account before, else None.
+    One indexed query, only on a sign-in POST that carries a device cookie; remembered on the request."""
+    if not email:
+        return None
+    cache_attr = "_known_device_" + email
+    if hasattr(request, cache_attr):
+        return getattr(request, cache_attr)
+    device = devices.device_id(request)
+    known = None
+    if device:
+        device_hash = devices.device_hash(device)
+        if UserSession.objects.filter(user__email=email, device_hash=device_hash).exists():
+            known = device_hash
+    setattr(request, cache_attr, known)
+    return known
+
+
+def known_device_attempt(request: HttpRequest, credentials: dict | None = None) -> bool:
+    """AXES_WHITELIST_CALLABLE: axes neither refuses nor counts an attempt from the owner's own device."""
+    return known_device(request, attempted_email(request, credentials)) is not None
+
+
+def login_ip_key(request: HttpRequest) -> str:
+    """The `login_ip` rate-limit bucket: the client's address, or the owner's device on its own."""
+    ip = client_key(request)
+    device = known_device(request, attempted_email(request))
+    return f"{ip}:{device}" if device else ip
+
+
+def login_email_key(request: HttpRequest) -> str | None:
+    """The `login_email` rate-limit bucket: the email, or (email, the owner's device) on its own."""
+    email = attempted_email(request)
+    device = known_device(request, email)
+    return f"{email}:{device}" if device and email else email
+
+
+# --- The email's slowdown ----------------------------------------------------------------------------------
+
+
+def _digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:32]  # no emails in cache keys
+
+
+def slowdown_delay(failures: int) -> int:
+    """Seconds between attempts for an email with `failures` recent failures: 0 below the threshold, then
+    2, 4, 8, ... up to LOGIN_SLOWDOWN_MAX_SECONDS."""
+    over = failures - settings.LOGIN_SLOWDOWN_AFTER
+    if over < 0:
+        return 0
+    return min(2 ** min(over + 1, 30), settings.LOGIN_SLOWDOWN_MAX_SECONDS)
+
+
+def email_failures(email: str, *, add: bool = False) -> int:
+    """The failures of `email` in the last AXES_COOLOFF_TIME (recording one more first if `add`)."""
+    window = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return ratelimit.window_count(f"login-failures:{_digest(email)}", window_seconds=window, add=add)
+
+
+def email_wait(email: str) -> int:
+    """0 if an attempt for `email` may go ahead now (and then it takes the email's turn), else the seconds
+    to wait. One cache round trip while the email is not under attack, two while it is."""
+    delay = slowdown_delay(email_failures(email))
+    if not delay:
+        return 0
+    try:
+        wait_ms = ratelimit.window_take(f"login-turn:{_digest(email)}", window_seconds=delay, limit=1)
+    except Exception:  # the cache is down: the pair lock and the password still stand (fail open)
+        logger.warning("Sign-in slowdown not checked: the cache is unavailable", exc_info=True)
+        return 0
+    return math.ceil(wait_ms / 1000)
+
+
+def login_failed(request: HttpRequest, email: str) -> None:
+    """A wrong password for `email` (from the login view): counted for the email's slowdown. The failure
+    that starts a slowdown is an audit event (`login.slowdown`) and, once per cool-off, an email to the
+    owner of the address if there is one."""
+    failures = email_failures(email, add=True)
+    if failures != settings.LOGIN_SLOWDOWN_AFTER:
+        return
+    audit_record(action="login.slowdown", after={"email": email, "failures": failures}, request=request)
+    warn_owner(email, ip=client_ip(request), slowdown=True)
+
+
+def warn_owner(email: str, *, ip: str | None, slowdown: bool = False) -> None:
+    """Email the owner of `email` (if it is a customer's) that someone is guessing their password: at most
+    once per AXES_COOLOFF_TIME, however many addresses reach a lock. One indexed query."""
+    owner = User.objects.filter(email=email).first()
+    if owner is not None and first_warning(email):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        notify(owner, "lockout", minutes=minutes, ip=ip, at=timezone.now(), slowdown=slowdown)
+
+
+def first_warning(email: str) -> bool:
+    """Whether the owner of `email` should be told of an attack now: once per AXES_COOLOFF_TIME, however
+    many addresses reach a lock or however long the slowdown lasts."""
+    timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    try:
+        return bool(caches[settings.RATE_LIMIT_CACHE].add(f"login-warned:{_digest(email)}", 1, timeout))
+    except Exception:  # the cache is down: better a second email than none
+        return True
+
+
+# --- The pair's lock ---------------------------------------------------------------------------------------
+
+
 def _unlock_time(attempts: list[tuple[datetime, int]], limit: int) -> datetime | None:
-    """When the failures of one email (or one address) drop below the limit. Axes keeps one row per
-    (email, address, user agent), with its failure count and the time of its latest failure, and forgets a
-    row whole COOLOFF after that time: rows expire oldest first until fewer than `limit` failures remain."""
+    """When the failures of one pair drop below the limit. Axes keeps one row per (email, address, user
+    agent), with its failure count and the time of its latest failure, and forgets a row whole COOLOFF after
+    that time: rows expire oldest first until fewer than `limit` failures remain."""
     remaining = sum(failures for _time, failures in attempts)
     if remaining < limit:
         return None
@@ -43,23 +181,11 @@ def _unlock_time(attempts: list[tuple[datetime, int]], limit: int) -> datetime |
 
 
 def lockout_ends_at(*, email: str | None, ip_address: str | None) -> datetime | None:
-    """The time the lock on this email or this address (whichever ends later) is lifted, or None if
-    neither is locked. One query over axes' rows of the cool-off window."""
+    """The time the lock on this (email, address) pair is lifted, or None if it is not locked. One query
+    over axes' rows of the cool-off window."""
+    if not email:
+        return None
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    match = Q(pk__in=[])
-    if email:
-        match |= Q(username=email)
-    if ip_address:
-        match |= Q(ip_address=ip_address)
-    rows = AccessAttempt.objects.filter(match, attempt_time__gte=since).values_list(
-        "username", "ip_address", "attempt_time", "failures_since_start"
-    )
-    by_email, by_address = [], []
-    for username, address, attempt_time, failures in rows:
-        if email and username == email:
-            by_email.append((attempt_time, failures))
-        if ip_address and address == ip_address:
-            by_address.append((attempt_time, failures))
-    limit = settings.AXES_FAILURE_LIMIT
-    ends = [t for t in (_unlock_time(by_email, limit), _unlock_time(by_address, limit)) if t]
-    return max(ends) if ends else None
+    rows = AccessAttempt.objects.filter(username=email, ip_address=ip_address, attempt_time__gte=since)
+    attempts = list(rows.values_list("attempt_time", "failures_since_start"))
+    return _unlock_time(attempts, settings.AXES_FAILURE_LIMIT)

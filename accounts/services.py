@@ -9,7 +9,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import devices, otp, sessions
 from accounts.models import Account, User, UserSession
 from accounts.notifications import notify
-from portal.audit import audit_record, client_ip
+from portal.audit import audit_record
+from portal.client_address import client_ip
 from portal.models import AuditEvent
 
 

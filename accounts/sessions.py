@@ -31,7 +31,8 @@ from django.utils import timezone
 from accounts import devices
 from accounts.models import User, UserSession
 from accounts.notifications import notify
-from portal.audit import audit_record, client_ip
+from portal.audit import audit_record
+from portal.client_address import client_ip
 
 SESSION_ID = "sb.sid"
 STARTED = "sb.started"

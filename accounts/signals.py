@@ -7,14 +7,11 @@ Connected in `AccountsConfig.ready`. A receiver only records; nothing here decid
 from typing import Any
 
 from axes.signals import user_locked_out
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
-from django.utils import timezone
 
-from accounts import sessions
+from accounts import lockout, sessions
 from accounts.models import User
-from accounts.notifications import notify
 from portal.audit import audit_record
 from portal.metrics import lockout_counted
 
@@ -40,12 +37,11 @@ def _locked_out(
         return
     audit_record(action="login.lockout", after={"email": username or "", "ip": ip_address}, request=request)
     lockout_counted()
-    # The owner of the email, if there is one, hears of it (after the response: a Celery task). The lookup
-    # costs one indexed query, nothing next to the password hash that every attempt pays either way.
-    owner = User.objects.filter(email=username).first() if username else None
-    if owner is not None:
-        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-        notify(owner, "lockout", minutes=minutes, ip=ip_address, at=timezone.now())
+    # The owner of the email, if there is one, hears of it (after the response: a Celery task), once per
+    # cool-off however many addresses are locked. The lookup costs one indexed query, nothing next to the
+    # password hash that every attempt pays either way.
+    if username:
+        lockout.warn_owner(username, ip=ip_address)
 
 
 def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:

@@ -1,6 +1,7 @@
 import datetime
 import math
 from functools import cache
+from typing import Any
 
 import django_otp
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
@@ -23,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import otp, selectors, services
+from accounts import lockout, otp, selectors, services
 from accounts import sessions as session_services
 from accounts.forms import (
     CustomerPasswordChangeForm,
@@ -32,7 +34,6 @@ from accounts.forms import (
     PasswordConfirmForm,
     TOTPConfirmForm,
 )
-from accounts.lockout import attempted_email, lockout_ends_at
 from accounts.stepup import (
     STEP_UP_ACTIONS,
     STEP_UP_MAX_FAILURES,
@@ -42,16 +43,33 @@ from accounts.stepup import (
     step_up_required,
     step_up_satisfied,
 )
-from portal.audit import audit_record, client_ip
-from portal.ratelimit import by_field, by_ip, by_user, rate_limit
+from portal.audit import audit_record
+from portal.client_address import client_ip
+from portal.ratelimit import by_user, rate_limit
 from transactions.selectors import recent_entries
 
 
-@method_decorator(rate_limit("login_ip", key=by_ip), name="post")
-@method_decorator(rate_limit("login_email", key=by_field("username")), name="post")
+@method_decorator(rate_limit("login_ip", key=lockout.login_ip_key), name="post")
+@method_decorator(rate_limit("login_email", key=lockout.login_email_key), name="post")
 class LoginView(auth_views.LoginView):
+    """Sign-in with the brakes of accounts/lockout.py: an email under attack waits its turn (unless this is
+    a device that signed in to it before), a locked (email, address) pair is told until when."""
+
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = lockout.attempted_email(request)
+        if email and lockout.known_device(request, email) is None and (wait := lockout.email_wait(email)):
+            message = ngettext(
+                "Too many failed attempts for this email. For your security, wait %(seconds)d second "
+                "before the next attempt.",
+                "Too many failed attempts for this email. For your security, wait %(seconds)d seconds "
+                "between attempts.",
+                wait,
+            )
+            return self._refused(self.get_form(), message % {"seconds": wait}, wait)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: LoginForm) -> HttpResponse:
         user = form.get_user()
@@ -62,23 +80,38 @@ class LoginView(auth_views.LoginView):
         return super().form_valid(form)
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:
-        """A locked email or address (django-axes refused it, or this failure set the lock) gets the form
-        again with when to come back. The same for an email with no account: the lock counts attempts
-        by email, not by customer."""
-        if not getattr(self.request, "axes_locked_out", False):
+        """A wrong password counts against the email's slowdown. A locked (email, address) pair (django-axes
+        refused it, or this failure set the lock) gets the form again with when to come back. The same for
+        an email with no account: the brakes count attempts by email, not by customer."""
+        request = self.request
+        locked = getattr(request, "axes_locked_out", False)
+        refused_unchecked = locked and getattr(request, "axes_failures_since_start", None) is None
+        email = lockout.attempted_email(request)
+        if email and form.has_error(NON_FIELD_ERRORS, "invalid_login") and not refused_unchecked:
+            lockout.login_failed(request, email)
+        if not locked:
             return super().form_invalid(form)
-        ends = lockout_ends_at(email=attempted_email(self.request), ip_address=client_ip(self.request))
+        ends = lockout.lockout_ends_at(email=email, ip_address=client_ip(request))
         now = timezone.now()
         if ends is None or ends < now:  # lifted a moment ago (or staff cleared it): the next minute
             ends = now + datetime.timedelta(minutes=1)
         # Shown to the minute, rounded up: "after 16:35" must not be refused at 16:35:10.
         shown = timezone.localtime(ends).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
         message = _(
-            "Too many failed attempts. For your security, sign-in is paused. Try again after %(time)s."
+            "Too many failed attempts from here. For your security, sign-in to this email from this "
+            "connection is paused. Try again after %(time)s, or from a device you have signed in on before."
         )
-        form.errors[NON_FIELD_ERRORS] = form.error_class([message % {"time": time_format(shown, "H:i")}])
+        retry_after = max(1, math.ceil((shown - now).total_seconds()))
+        return self._refused(form, message % {"time": time_format(shown, "H:i")}, retry_after)
+
+    def _refused(self, form: LoginForm, message: str, retry_after: int) -> HttpResponse:
+        """The form again (the password is not checked), with `message` and a 429 with `Retry-After`."""
+        if form._errors is None:  # not validated (the slowdown): no full_clean(), so no authentication
+            form._errors = ErrorDict()
+            form.cleaned_data = {}
+        form._errors[NON_FIELD_ERRORS] = form.error_class([message])
         response = self.render_to_response(self.get_context_data(form=form), status=429)
-        response["Retry-After"] = str(max(1, math.ceil((shown - now).total_seconds())))
+        response["Retry-After"] = str(retry_after)
         return response
 
 

@@ -10,7 +10,6 @@ folder (cleared before each start) and run gunicorn with `-c python:portal.gunic
 keeps values in files there, `/metrics` adds up every worker's, and a dead worker's gauges are dropped.
 """
 
-import ipaddress
 import os
 import time
 from typing import Any
@@ -26,6 +25,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from portal.client_address import from_this_host
 
 REQUESTS = Histogram(
     "portal_request_duration_seconds",
@@ -78,17 +79,6 @@ def connect() -> None:
     user_login_failed.connect(_login_failed, dispatch_uid="portal.metrics.login_failed")
 
 
-def _from_this_machine(request: HttpRequest) -> bool:
-    """A scraper on the host itself. A request relayed by a local proxy carries X-Forwarded-For and is
-    from whoever the proxy serves, so it does not count as local."""
-    if "HTTP_X_FORWARDED_FOR" in request.META:
-        return False
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:
-        return False
-
-
 def _registry() -> CollectorRegistry:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
@@ -97,11 +87,18 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The metrics in Prometheus' text format, for a scraper on this machine or signed-in staff; anyone
-    else gets the same 404 as for a page that does not exist."""
+def _verified_staff(request: HttpRequest) -> bool:
+    from accounts.otp import session_verified  # accounts imports this module (its signals count here)
+
     user = getattr(request, "user", None)
-    if not (_from_this_machine(request) or (user is not None and user.is_active and user.is_staff)):
+    return user is not None and user.is_active and user.is_staff and session_verified(request)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The metrics in Prometheus' text format, for a scraper on this machine (by the client address of
+    portal/client_address.py, not relayed by a proxy in any header) or for staff whose session proved
+    their second factor; anyone else gets the same 404 as for a page that does not exist."""
+    if not (from_this_host(request) or _verified_staff(request)):
         raise Http404
     response = HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"

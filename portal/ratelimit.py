@@ -5,11 +5,13 @@
 
 A scope's limit is `settings.RATE_LIMITS[scope] = (requests, seconds)` (each overridable from the
 environment, see settings.py), read on every request so that a test or an operator can change it. The
-counter is a fixed window: one cache key per scope, client and window (`window index = now // seconds`),
-created with `add` and bumped with the cache's atomic `incr`, so concurrent requests on several gunicorn
-workers or machines never lose a count. A fixed window lets a client make up to twice the limit across a
-window boundary; that is fine for slowing down guessing, and it makes the retry time exact and cheap to
-tell ("try again in 23 seconds"), which a sliding window cannot without a sorted set per client.
+counter is a sliding window: in any `seconds` long stretch at most `requests` are let through, wherever
+the stretch starts (a fixed window let twice the limit through across its boundary). In Redis it is a
+sorted set of the allowed requests' times per scope and client, trimmed and checked by one Lua script
+(one round trip: portal/redis_cache.py `window_hit`), so concurrent requests on several gunicorn workers or
+machines never lose a count. The retry time is exact: when the oldest counted request leaves the window.
+Refused requests are not recorded, so hammering does not push the retry time back. On any other cache
+(local memory on embedded defaults, one process) the same window is kept in this process's memory.
 
 Over the limit, the view is not called: the answer is templates/429.html with `Retry-After`, for HTMX the
 page's content only, retargeted to <main> (static/js/portal.js lets htmx swap a 429). If the cache cannot
@@ -23,7 +25,9 @@ import functools
 import hashlib
 import logging
 import math
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +38,7 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from portal.audit import client_ip
+from portal.client_address import client_key
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,9 @@ KeyFunction = Callable[[HttpRequest], str | None]
 
 
 def by_ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
+    """The client's address (portal/client_address.py); every request without one (a unix socket) shares
+    one "unknown" bucket, never unlimited."""
+    return client_key(request)
 
 
 def by_user(request: HttpRequest) -> str | None:
@@ -69,32 +75,76 @@ def by_field(name: str) -> KeyFunction:
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    retry_after: int = 0  # seconds until the window ends
+    retry_after: int = 0  # seconds until one more request fits in the window
+
+
+class _LocalWindows:
+    """The sliding window in this process's memory, for caches that are not our Redis backend."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._times: dict[str, deque[int]] = {}
+
+    def hit(self, key: str, *, now_ms: int, window_ms: int, limit: int) -> int:
+        with self._lock:
+            if len(self._times) > 10_000:  # forget clients whose window has passed
+                for stale in [k for k, t in self._times.items() if not t or t[-1] <= now_ms - window_ms]:
+                    del self._times[stale]
+            times = self._times.setdefault(key, deque())
+            while times and times[0] <= now_ms - window_ms:
+                times.popleft()
+            if len(times) < limit:
+                times.append(now_ms)
+                return 0
+            return max(1, times[0] + window_ms - now_ms)
+
+    def count(self, key: str, *, now_ms: int, window_ms: int, add: bool) -> int:
+        with self._lock:
+            times = self._times.setdefault(key, deque())
+            while times and times[0] <= now_ms - window_ms:
+                times.popleft()
+            if add:
+                times.append(now_ms)
+            return len(times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()
+
+
+local_windows = _LocalWindows()
+
+
+def window_take(key: str, *, window_seconds: int, limit: int) -> int:
+    """Take one of `limit` places in a sliding window of `window_seconds` under `key`: 0 if taken, else the
+    milliseconds until one frees up (nothing is recorded then). Raises if the cache cannot be reached."""
+    cache = caches[settings.RATE_LIMIT_CACHE]
+    take = getattr(cache, "window_hit", None) or local_windows.hit
+    return take(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, limit=limit)
+
+
+def window_count(key: str, *, window_seconds: int, add: bool = False) -> int:
+    """How many times were recorded under `key` in the last `window_seconds` (after recording now, if `add`).
+    A failure of the cache counts as none (logged): like the limiter, fail open."""
+    cache = caches[settings.RATE_LIMIT_CACHE]
+    count = getattr(cache, "window_count", None) or local_windows.count
+    try:
+        return count(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, add=add)
+    except Exception:
+        logger.warning("Window %s not counted: the cache is unavailable", key.split(":")[0], exc_info=True)
+        return 0
 
 
 def hit(scope: str, ident: str) -> Verdict:
-    """Count one request of `ident` in `scope`; allowed while the count is within the limit."""
+    """Count one request of `ident` in `scope` if it is within the limit of the sliding window."""
     limit, seconds = settings.RATE_LIMITS[scope]
-    now = time.time()
-    window = int(now // seconds)
-    retry_after = max(1, math.ceil((window + 1) * seconds - now))
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]  # no emails or addresses in Redis keys
-    key = f"ratelimit:{scope}:{window}:{digest}"
-    cache = caches[settings.RATE_LIMIT_CACHE]
     try:
-        if hasattr(cache, "count"):  # our Redis backend (portal/redis_cache.py): one round trip
-            count = cache.count(key, timeout=seconds + 1)
-        else:  # any other cache (local memory on embedded defaults)
-            cache.add(key, 0, timeout=seconds + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # the key expired between add and incr: this is the window's first request
-                cache.add(key, 1, timeout=seconds + 1)
-                count = 1
+        wait_ms = window_take(f"ratelimit:{scope}:{digest}", window_seconds=seconds, limit=limit)
     except Exception:  # any failure of the cache: let the request through (see the module's docstring)
         logger.warning("Rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return Verdict(allowed=True)
-    return Verdict(allowed=count <= limit, retry_after=retry_after)
+    return Verdict(allowed=wait_ms == 0, retry_after=math.ceil(wait_ms / 1000))
 
 
 def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:

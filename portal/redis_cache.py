@@ -6,6 +6,7 @@ signed-in request at least once (the session). A `redis.Redis` is safe to share 
 pool is enough.
 """
 
+import secrets
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -29,14 +30,42 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict) -> None:
         super().__init__(server, params)
         self._class = _ReusingRedisCacheClient
+        self._window_script: dict[int, Any] = {}
 
-    def count(self, key: str, timeout: int) -> int:
-        """Add one to a counter that lives `timeout` seconds from its first count, and return it: one round
-        trip (INCR and EXPIRE NX in a pipeline), where Django's `add` + `incr` make three (SET NX, EXISTS,
-        INCRBY). For the rate limiter (portal/ratelimit.py), on every sensitive POST."""
+    def window_hit(self, key: str, *, now_ms: int, window_ms: int, limit: int) -> int:
+        """A sliding-window log for the rate limiter (portal/ratelimit.py), in one round trip (a Lua script,
+        EVALSHA): forget the times older than the window, and if fewer than `limit` remain, record this
+        one. Returns 0 when allowed, else the milliseconds until the oldest recorded time leaves the window.
+        The key is a sorted set of at most `limit` times that expires with its newest."""
         key = self.make_and_validate_key(key)
-        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, timeout, nx=True)
-        count, _ = pipe.execute()
-        return count
+        client = self._cache.get_client(key, write=True)
+        script = self._window_script.get(id(client))
+        if script is None:
+            script = self._window_script[id(client)] = client.register_script(_WINDOW_LUA)
+        member = f"{now_ms}:{secrets.token_hex(4)}"  # unique, even for two requests in one millisecond
+        return int(script(keys=[key], args=[now_ms, window_ms, limit, member]))
+
+    def window_count(self, key: str, *, now_ms: int, window_ms: int, add: bool) -> int:
+        """The times recorded in the last `window_ms` of a window log (after recording `now_ms` if `add`):
+        one round trip, a pipeline."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now_ms - window_ms)
+        if add:
+            pipe.zadd(key, {f"{now_ms}:{secrets.token_hex(4)}": now_ms})
+            pipe.pexpire(key, window_ms)
+        pipe.zcard(key)
+        return int(pipe.execute()[-1])
+
+
+_WINDOW_LUA = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""

@@ -5,6 +5,7 @@ over a folder broker) so that `make run` works on a bare machine. With DATABASE_
 runs on PostgreSQL and Redis, the production stack.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,22 +162,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Lockout (django-axes): 5 failed sign-ins lock the email for 30 minutes, and so do 5 from one address
-# (whatever emails they tried). Attempts while locked are refused without being counted, so the lock ends
-# 30 minutes after the failure that set it. The form says so (accounts.views.LoginView): axes' middleware,
-# which would only replace that answer, is left out, so no other page pays for it (hence axes.W002).
+# Lockout (accounts/lockout.py): 5 failed sign-ins for one email from one address lock that pair for 30
+# minutes (django-axes; attempts while locked are refused without being counted). An email failing 5 times
+# from anywhere is slowed down (a growing wait between attempts, at most LOGIN_SLOWDOWN_MAX_SECONDS), never
+# locked; a device that signed in to the account before is exempt from both. The form says so
+# (accounts.views.LoginView): axes' middleware, which would only replace that answer, is left out, so no
+# other page pays for it (hence axes.W002).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked email or address never reaches a password check
     "accounts.backends.UserBackend",  # Django's ModelBackend with a leaner per-request user lookup
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: never the email alone, or the address
+AXES_WHITELIST_CALLABLE = "accounts.lockout.known_device_attempt"  # the owner's own devices
+LOGIN_SLOWDOWN_AFTER = env.int("LOGIN_SLOWDOWN_AFTER", default=5)
+LOGIN_SLOWDOWN_MAX_SECONDS = env.int("LOGIN_SLOWDOWN_MAX_SECONDS", default=60)
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it carries the email)
 AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_email"
-AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_ip"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = False  # else an attacker's own account would reset the count of their address
+AXES_RESET_ON_SUCCESS = False  # a success does not wipe the failures an attacker made from the same pair
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins and sign-outs are in the audit trail already
 AXES_ENABLE_ADMIN = False  # accounts/admin.py registers a read-only, audited admin for lockouts
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
@@ -232,6 +238,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind proxies (portal/client_address.py). Nothing trusted by default: REMOTE_ADDR is
+# the client and forwarding headers are ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])  # networks or addresses: 10.0.0.0/8,192.0.2.7
+CLIENT_IP_HEADER = "HTTP_" + env.str("CLIENT_IP_HEADER", default="X-Forwarded-For").upper().replace("-", "_")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+for _network in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_network!r} is not an address or network") from None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Sessions end after 15 minutes without a request, and 12 hours after sign-in whatever happens, enforced on

@@ -25,7 +25,6 @@ from portal.audit.record import (
     REDACTED,
     USER_AGENT_MAX,
     audit_record,
-    client_ip,
     redact,
 )
 
@@ -45,7 +44,6 @@ __all__ = [
     "audit_seal",
     "audit_verify",
     "canonical",
-    "client_ip",
     "event_hash",
     "parse_head",
     "read_anchors",

@@ -6,7 +6,6 @@ portal/audit/chain.py). Secrets in `before`/`after` are redacted here, before an
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from portal.client_address import client_ip_from_meta
 from portal.logging import current_request_id, current_request_meta
 from portal.models import AuditEvent
 
@@ -93,21 +93,6 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _client_ip(meta: dict) -> str | None:
-    address = meta.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the WSGI server saw it: what the audit trail, the rate limits, lockouts and
-    the session registry all record. Behind a proxy, the proxy must set REMOTE_ADDR from the connection
-    (gunicorn's --forwarded-allow-ips)."""
-    return _client_ip(request.META)
-
-
 def audit_record(
     *,
     action: str,
@@ -144,7 +129,7 @@ def audit_record(
         object_id=str(object_id)[:100],
         before=redact(before) if before is not None else None,
         after=redact(after) if after is not None else None,
-        ip=_client_ip(meta),
+        ip=client_ip_from_meta(meta),
         user_agent=str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX],
         request_id=str(request_id)[:64],
     )

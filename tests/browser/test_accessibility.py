@@ -132,6 +132,8 @@ def login_locked_out(page: Page, live_server, alice, savings: Account, current: 
 
 
 def too_many_requests(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    # A sliding window (portal/ratelimit.py): the second attempt is refused even when the two straddle a
+    # minute, as a fixed window's were not.
     with override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "login_ip": (1, 60)}):
         page.goto("/login/")
         for _ in range(2):

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from portal import metrics
 from tests.factories import PASSWORD, UserFactory
+from tests.twofactor import enrol, force_login_verified
 
 URL = "/metrics"
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -42,12 +43,40 @@ def test_it_hides_the_metrics_from_anyone_else(client, alice):
     assert client.get(URL, **REMOTE).status_code == 404
 
 
-def test_it_serves_the_metrics_to_signed_in_staff(client, db):
+def test_it_serves_the_metrics_to_staff_whose_session_proved_their_second_factor(client, db):
     staff = UserFactory(email="ops@example.com", is_staff=True)
-    client.force_login(staff)
+    force_login_verified(client, staff)
     response = client.get(URL, **REMOTE)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+def test_it_hides_the_metrics_from_staff_signed_in_with_a_password_only(client, db):
+    staff = UserFactory(email="ops@example.com", is_staff=True)
+    client.force_login(staff)  # a stolen staff password, or a session before the code
+    assert client.get(URL, **REMOTE).status_code == 404
+    enrol(staff)  # a device exists, but this session never proved it
+    assert client.get(URL, **REMOTE).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_FORWARDED": "for=203.0.113.9;proto=https"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+    ],
+)
+def test_it_hides_the_metrics_from_a_client_relayed_by_a_proxy_on_this_machine(client, db, header):
+    """nginx on the host relays the internet to 127.0.0.1, saying who its client is in one header or
+    another: none of them is this machine."""
+    assert client.get(URL, REMOTE_ADDR="127.0.0.1", **header).status_code == 404
+
+
+def test_it_hides_the_metrics_from_a_client_of_a_trusted_local_proxy(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client.get(URL, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 404
+    assert client.get(URL, REMOTE_ADDR="127.0.0.1").status_code == 200  # the scraper itself, not relayed
 
 
 def test_it_counts_transfers_by_outcome(client, alice, alice_savings, alice_current):

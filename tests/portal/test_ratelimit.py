@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.http import HttpResponse
 from django.urls import reverse
 
-from portal.ratelimit import rate_limit
+from portal.ratelimit import local_windows, rate_limit
 from tests.factories import PASSWORD
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
@@ -45,11 +45,11 @@ def test_it_answers_429_with_retry_after_and_a_friendly_page(client, alice, limi
         assert _sign_in(client, f"guess{n}@example.com").status_code == 200
     response = _sign_in(client, "alice@example.com", PASSWORD)
     assert response.status_code == 429
-    assert response["Retry-After"] == "40"  # 20 s into a 60 s window
+    assert response["Retry-After"] == "60"  # the oldest of the three leaves the window in 60 s
     assert response.templates[0].name == "429.html"
     page = response.content.decode()
     assert "<h1>Too many attempts</h1>" in page
-    assert "Please wait 40 seconds and try again, from 10:01:00." in page
+    assert "Please wait 60 seconds and try again, from 10:01:20." in page
     assert "_auth_user_id" not in client.session
     assert 'href="/login/"' in page
 
@@ -70,15 +70,41 @@ def test_it_limits_one_email_from_many_addresses(client, alice, limits, frozen):
     assert _sign_in(client, "bob@example.com", ip="192.0.2.51").status_code == 200
 
 
-def test_it_forgets_the_count_when_the_window_ends(client, alice, limits, frozen):
+def test_it_lets_one_more_in_when_the_oldest_leaves_the_window(client, alice, limits, frozen):
     limits(login_ip=(2, 60))
-    _sign_in(client)
-    _sign_in(client)
-    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
-    frozen.shift(datetime.timedelta(seconds=39))
-    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 429
-    frozen.shift(datetime.timedelta(seconds=1))  # 10:01:00, a new window
+    _sign_in(client)  # 10:00:20
+    frozen.shift(datetime.timedelta(seconds=30))
+    _sign_in(client)  # 10:00:50
+    refused = _sign_in(client, "alice@example.com", PASSWORD)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "30"  # 10:01:20, when the first leaves the window
+    frozen.shift(datetime.timedelta(seconds=29))
+    assert _sign_in(client, "alice@example.com", PASSWORD)["Retry-After"] == "1"
+    frozen.shift(datetime.timedelta(seconds=1))  # 10:01:20
     assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("cache", ["default", "local"])
+def test_twice_the_limit_cannot_pass_across_a_minute(client, alice, limits, settings, cache):
+    """A fixed window let 3 through at 10:00:59 and 3 more at 10:01:00. Not a sliding one: in Redis, and in
+    local memory on the embedded defaults."""
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.RATE_LIMIT_CACHE = cache
+    local_windows.clear()
+    limits(login_ip=(3, 60))
+    with time_machine.travel(WINDOW_START + datetime.timedelta(seconds=59), tick=False) as traveller:
+        assert [_sign_in(client, ip="192.0.2.77").status_code for _ in range(3)] == [200, 200, 200]
+        traveller.shift(datetime.timedelta(seconds=1))  # 10:01:00: a new fixed window
+        refused = _sign_in(client, "alice@example.com", PASSWORD, ip="192.0.2.77")
+        assert refused.status_code == 429
+        assert refused["Retry-After"] == "59"
+        traveller.shift(datetime.timedelta(seconds=58))
+        assert _sign_in(client, "alice@example.com", PASSWORD, ip="192.0.2.77").status_code == 429
+        traveller.shift(datetime.timedelta(seconds=1))  # 10:01:59, a minute after the first
+        assert _sign_in(client, "alice@example.com", PASSWORD, ip="192.0.2.77").status_code == 302
 
 
 def test_it_counts_posts_only(client, limits, db):
@@ -112,7 +138,7 @@ def test_it_gives_htmx_the_page_content_for_main(client, alice, limits, frozen):
     assert response.status_code == 429
     assert response["HX-Retarget"] == "#main"
     assert response["HX-Reswap"] == "innerHTML"
-    assert response["Retry-After"] == "40"
+    assert response["Retry-After"] == "60"
     page = response.content.decode()
     assert "<h1>Too many attempts</h1>" in page and "<html" not in page
 
@@ -161,14 +187,16 @@ def test_step_up_answers_are_limited_per_customer(client, alice, limits, frozen)
     assert client.post(url, {"password": PASSWORD}).status_code == 429
 
 
-def test_the_redis_counter_counts_in_one_key_that_expires_from_its_first_count():
+def test_the_redis_window_keeps_at_most_the_limit_and_expires_with_its_newest():
     from django.core.cache import cache
 
-    key = "ratelimit:test:counter"
+    key = "ratelimit:test:window"
     cache.delete(key)
-    assert [cache.count(key, timeout=60) for _ in range(2)] == [1, 2]
-    assert cache.count(key, timeout=3600) == 3  # a later count does not push the expiry back
+    hits = [cache.window_hit(key, now_ms=1_000 + n, window_ms=60_000, limit=2) for n in range(4)]
+    assert hits == [0, 0, 60_000 - 2, 60_000 - 3]  # refused ones are not recorded
     client = cache._cache.get_client(write=True)
-    ttl = client.ttl(cache.make_and_validate_key(key))
-    assert 55 <= ttl <= 60  # set by the first count
+    redis_key = cache.make_and_validate_key(key)
+    assert client.zcard(redis_key) == 2
+    assert 59_000 <= client.pttl(redis_key) <= 60_000
+    assert cache.window_hit(key, now_ms=61_000, window_ms=60_000, limit=2) == 0  # the first has left
     cache.delete(key)
