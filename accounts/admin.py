@@ -3,6 +3,7 @@ from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -12,8 +13,20 @@ from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
 
 
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """Django's form saves every column of the user: this one writes the password only (a session
+    generation bumped meanwhile stays bumped)."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        if commit:
+            user.save(update_fields=["password"])
+        return user
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    change_password_form = PasswordChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "phone", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "full_name", "phone"]
@@ -29,7 +42,8 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ]
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
-        # Django saves the new password and logs it in two statements: one transaction, with the audit event.
+        # Django saves the new password and logs it in two statements: one transaction, with the audit event
+        # (and the user's row locked from the POST's read: AuditedAdminMixin.get_object).
         with transaction.atomic():
             return super().user_change_password(request, id, form_url)
 

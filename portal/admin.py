@@ -19,7 +19,24 @@ class AuditedAdminMixin:
     """Every add, change and delete that staff make through this ModelAdmin is also an audit event
     ("admin.add", "admin.change", "admin.delete") with the changed fields before and after, written in the
     same database transaction as the change: Django's add, change and delete views are atomic, and the
-    actions (bulk delete) are made atomic here. Django's own LogEntry is still written beside it."""
+    actions (bulk delete) are made atomic here. Django's own LogEntry is still written beside it.
+
+    A change writes only the columns its form changed, to a row locked when the POST read it: a posting
+    (an account's balance and ledger version) or a sign-out everywhere (a user's session generation) that
+    commits meanwhile is waited for, never written over by a value read before it (`Model.save()` would
+    write every column)."""
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> models.Model | None:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        using = router.db_for_write(self.model)  # type: ignore[attr-defined]
+        if obj is None or request.method != "POST" or not transaction.get_connection(using).in_atomic_block:
+            return obj
+        # Read it again under a row lock, held until the view's transaction ends (Django's add, change and
+        # delete views are atomic; so is UserAdmin's password change).
+        locked = type(obj)._default_manager.using(using).select_for_update(of=("self",))
+        return locked.filter(pk=obj.pk).first()
 
     def save_model(
         self, request: HttpRequest, obj: models.Model, form: forms.ModelForm, change: bool
@@ -28,7 +45,11 @@ class AuditedAdminMixin:
         obj._audit_changes = {  # type: ignore[attr-defined]
             name: (form.initial.get(name), form.cleaned_data.get(name)) for name in form.changed_data
         }
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        if not change:
+            super().save_model(request, obj, form, change)  # type: ignore[misc]
+            return
+        columns = {f.name for f in obj._meta.concrete_fields if not f.primary_key}
+        obj.save(update_fields=[name for name in form.changed_data if name in columns])
 
     def _audit(self, request: HttpRequest, action: str, obj: models.Model, message: Any) -> None:
         changes = getattr(obj, "_audit_changes", None) or {}

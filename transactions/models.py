@@ -89,6 +89,8 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         indexes = [
             models.Index(fields=["account", "-created", "-id"], name="entry_account_history"),
+            # An account's newest entry by id, whose balance_after the balance must equal (migration 0005).
+            models.Index(fields=["account", "-id"], name="entry_account_latest"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),

@@ -252,6 +252,30 @@ def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[in
     return True
 
 
+def _transfer_description(description: str) -> str:
+    return description or _("Transfer between own accounts")
+
+
+def transfer_replay(
+    *,
+    initiator: "User",
+    source: AccountRef,
+    destination: AccountRef,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+) -> Transaction | None:
+    """The transfer that `transfer_create` would return for a repeat of this request without posting: None
+    if the key is unused, the first transfer if it asked for the same one, and the same TransferError
+    (idempotency_conflict) if the key was used for a different payment. For a caller that must know before
+    posting (a large transfer asks for a step-up only when it would move money)."""
+    existing = _find_existing(initiator, idempotency_key)
+    if existing is None:
+        return None
+    legs = {_ref_key(source): -amount_paise, _ref_key(destination): amount_paise}
+    return _replay(existing, Transaction.Kind.TRANSFER, legs, _transfer_description(description))
+
+
 def transfer_create(
     *,
     initiator: "User",
@@ -273,7 +297,7 @@ def transfer_create(
     return _post(
         kind=Transaction.Kind.TRANSFER,
         legs=[(source, -amount_paise), (destination, amount_paise)],
-        description=description or _("Transfer between own accounts"),
+        description=_transfer_description(description),
         idempotency_key=idempotency_key,
         initiator=initiator,
         category="transfers",

@@ -90,9 +90,20 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
         # it could go through (a code asked for nothing is a code wasted).
         key = data["idempotency_key"]
-        if done := selectors.transaction_by_key(user=request.user, idempotency_key=key):
+        try:  # a resubmit lands on its receipt; the same key with other details is refused, as below
+            done = services.transfer_replay(
+                initiator=request.user,
+                source=data["source"],
+                destination=data["destination"],
+                amount_paise=data["amount"],
+                description=data["description"],
+                idempotency_key=key,
+            )
+        except services.TransferError as error:
+            return _refused(request, form, error)
+        if done:
             transfer_counted("replayed")
-            return _see_other(reverse("transfer_detail", args=[done.pk]))  # a resubmit: its receipt
+            return _see_other(reverse("transfer_detail", args=[done.pk]))
         if not form.check_funds():
             transfer_counted("invalid")
             return _render_step(request, _FORM, {"form": form})
@@ -112,13 +123,18 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             idempotency_key=data["idempotency_key"],
         )
     except services.TransferError as error:
-        transfer_counted(error.code)
-        if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
-            form.data["idempotency_key"] = TransferForm.new_key()
-        form.add_error(None, error.message)
-        return _render_step(request, _FORM, {"form": form})
+        return _refused(request, form, error)
     transfer_counted("posted")
     return _see_other(reverse("transfer_detail", args=[txn.pk]))
+
+
+def _refused(request: HttpRequest, form: TransferForm, error: services.TransferError) -> HttpResponse:
+    """The form again, with the ledger's reason."""
+    transfer_counted(error.code)
+    if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
+        form.data["idempotency_key"] = TransferForm.new_key()
+    form.add_error(None, error.message)
+    return _render_step(request, _FORM, {"form": form})
 
 
 @login_required

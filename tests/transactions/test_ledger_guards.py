@@ -1,6 +1,7 @@
 """PostgreSQL keeps the ledger's rules even when Python does not: raw SQL, bypassing the services, must be
 refused. The deferred triggers fire only at a real COMMIT, hence transaction=True."""
 
+import datetime
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from accounts import internal
 from accounts.models import Account
 from tests.conftest import fund
 from tests.factories import AccountFactory
-from tests.transactions.ledger_checks import assert_books_balance
+from tests.transactions.ledger_checks import assert_books_balance, ledger_state
 from transactions import services
 from transactions.models import Entry, Transaction
 
@@ -152,8 +153,7 @@ def test_it_refuses_a_delete_of_a_transaction(posted):
 
 def test_it_refuses_a_customer_balance_below_the_overdraft_limit(alice):
     account = AccountFactory(owner=alice, kind=Account.Kind.CURRENT, overdraft_limit=500_00)
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE accounts_account SET balance = %s WHERE id = %s", [-500_00, account.pk])
+    services.payment_create(account=account, amount_paise=500_00, description="Rent", idempotency_key="rent")
     account.refresh_from_db()
     assert account.balance == -500_00
 
@@ -181,11 +181,113 @@ def test_it_refuses_a_negative_balance_without_an_overdraft(alice):
 
 
 def test_it_lets_an_internal_account_go_negative():
-    with connection.cursor() as cursor:
+    # The CHECK lets the statement through; the balance trigger would refuse the commit (no entries say
+    # so), hence the rollback.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_account SET balance = %s WHERE number = %s", [-(10**15), internal.SETTLEMENT]
         )
-    assert Account.objects.get(number=internal.SETTLEMENT).balance == -(10**15)
+        assert Account.objects.get(number=internal.SETTLEMENT).balance == -(10**15)
+        transaction.set_rollback(True)
+
+
+# --- A balance that disagrees with the ledger (migration 0005) --------------------------------------------
+
+
+def _assert_balance_refused(sql: str, params: list, match: str = "ledger: the balance of account") -> None:
+    """The statement goes through; its COMMIT is refused."""
+    executed = False
+    with pytest.raises(IntegrityError, match=match), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        executed = True
+    assert executed
+
+
+def test_it_refuses_a_balance_set_in_sql_at_commit(alice_savings):
+    before = ledger_state()
+    for sql, params in [
+        ("UPDATE accounts_account SET balance = balance + 1 WHERE id = %s", [alice_savings.pk]),
+        ("UPDATE accounts_account SET balance = 0 WHERE id = %s", [alice_savings.pk]),
+        (
+            "UPDATE accounts_account SET balance = balance - 100, ledger_version = ledger_version + 1"
+            " WHERE number = %s",
+            [internal.SETTLEMENT],
+        ),
+    ]:
+        _assert_balance_refused(sql, params)
+    # In autocommit too: the statement's own commit is refused.
+    with pytest.raises(IntegrityError, match="ledger: the balance of account"), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET balance = 1 WHERE id = %s", [alice_savings.pk])
+    assert ledger_state() == before
+    assert_books_balance()
+
+
+def test_it_refuses_a_ledger_version_that_goes_back(alice_savings):
+    assert alice_savings.ledger_version == 1
+    _assert_balance_refused(
+        "UPDATE accounts_account SET ledger_version = 0 WHERE id = %s", [alice_savings.pk], match="go back"
+    )
+    alice_savings.refresh_from_db()
+    assert alice_savings.ledger_version == 1
+
+
+def test_it_refuses_an_account_opened_with_money_but_no_entries(alice):
+    with pytest.raises(IntegrityError, match="entries leave it at 0"), transaction.atomic():
+        AccountFactory(owner=alice, balance=1_000_00)
+    assert not Account.objects.filter(owner=alice).exists()
+    AccountFactory(owner=alice)  # at zero it opens
+
+
+def test_it_refuses_a_whole_row_save_of_an_account_read_before_a_posting(alice_savings):
+    stale = Account.objects.get(pk=alice_savings.pk)
+    fund(alice_savings, 1_00)
+    stale.name = "Renamed"
+    with pytest.raises(IntegrityError, match="ledger: "), transaction.atomic():
+        stale.save()  # every column, the balance and ledger version read before the deposit among them
+    alice_savings.refresh_from_db()
+    assert (alice_savings.name, alice_savings.balance) == ("Savings", 50_001_00)
+    stale.save(update_fields=["name"])  # what the admin does: only the column it changed
+    alice_savings.refresh_from_db()
+    assert (alice_savings.name, alice_savings.balance) == ("Renamed", 50_001_00)
+    assert_books_balance()
+
+
+def test_it_commits_a_balance_that_agrees_with_the_ledger(alice_savings):
+    with connection.cursor() as cursor:  # rewriting the same balance is no change
+        cursor.execute("UPDATE accounts_account SET balance = balance WHERE id = %s", [alice_savings.pk])
+    # Several postings on one account in one database transaction: the balance at COMMIT is checked,
+    # not the one each posting left on the way.
+    with transaction.atomic():
+        for i in range(3):
+            services.payment_create(
+                account=alice_savings, amount_paise=1_00, description="Chai", idempotency_key=f"chai-{i}"
+            )
+    alice_savings.refresh_from_db()
+    assert (alice_savings.balance, alice_savings.ledger_version) == (49_997_00, 4)
+    assert_books_balance()
+
+
+def test_it_checks_the_newest_entry_by_id_not_by_date(alice_savings):
+    """A backdated posting (a loader's history, written here in SQL) is the newest entry by id: its
+    balance_after is the balance, though an older-looking entry comes after it by date."""
+    settlement = Account.objects.get(number=internal.SETTLEMENT)
+    old = timezone.now() - datetime.timedelta(days=30)
+    with transaction.atomic(), connection.cursor() as cursor:
+        txn_id = _insert_transaction(cursor, key="old-chai")
+        for account, amount in [(alice_savings, -1_00), (settlement, 1_00)]:
+            cursor.execute(
+                "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [txn_id, account.pk, amount, account.balance + amount, old],
+            )
+            cursor.execute(
+                "UPDATE accounts_account SET balance = balance + %s, ledger_version = ledger_version + 1"
+                " WHERE id = %s",
+                [amount, account.pk],
+            )
+    alice_savings.refresh_from_db()
+    assert alice_savings.balance == 49_999_00
+    assert_books_balance()
 
 
 def test_it_refuses_a_duplicate_key_for_one_initiator(alice, bob):

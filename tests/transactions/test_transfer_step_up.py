@@ -79,3 +79,39 @@ def test_an_unknown_review_sends_the_step_up_back_to_the_form(client, alice, lar
     response = client.post(CONFIRM, {**data, "review": review})
     assert response.status_code == 302
     assert response["Location"].endswith("next=/transfers/new/")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": "9,000.00"},  # more money
+        {"amount": "1,000.02"},
+        {"description": "Rent"},
+        {"swap": True},  # the other way round
+    ],
+)
+def test_a_large_transfer_replayed_with_other_details_is_refused_as_a_small_one_is(
+    client, alice, large, change
+):
+    """The same key with other details is another payment: not its receipt (which would say the money
+    moved), but the form again with a fresh key, as transfer_create answers a small one."""
+    client.force_login(alice)
+    _url, data = _review(client, *large, "1,000.01", "k-large")
+    asked = client.post(CONFIRM, data)
+    client.post(asked["Location"], {"password": PASSWORD})
+    first = client.post(CONFIRM, data)
+    assert first.status_code == 303
+    assert client.post(CONFIRM, data)["Location"] == first["Location"]  # the same request: its receipt
+
+    source, destination = large
+    if change.pop("swap", False):
+        change = {"source": destination.pk, "destination": source.pk}
+        fund(destination, 5_000_00)
+    response = client.post(CONFIRM, {**data, **change})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "already used for a different payment" in page
+    fresh = response.context["form"]["idempotency_key"].value()
+    assert fresh and fresh != "k-large"
+    assert f'value="{fresh}"' in page
+    assert Transaction.objects.filter(initiator=alice).count() == 1
