@@ -113,6 +113,15 @@ else:
         }
     }
 
+# The runtime role (portal/dbroles.py) that `manage.py db_roles` grants to: the user the portal and the
+# workers connect as. manage.py keeps the runtime DATABASE_URL in DATABASE_RUNTIME_URL while an owner command
+# runs on DATABASE_OWNER_URL.
+_runtime_url = env.str("DATABASE_RUNTIME_URL", default="") or DATABASE_URL
+DATABASE_RUNTIME_ROLE = env.str(
+    "DATABASE_RUNTIME_ROLE",
+    default=environ.Env.db_url_config(_runtime_url).get("USER", "") if _runtime_url else "",
+)
+
 if REDIS_URL:
     CACHES = {
         "default": {
