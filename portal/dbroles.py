@@ -109,7 +109,10 @@ def grant_runtime(cursor: Any, role: str, schema: str = "public") -> GrantReport
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(_database(cursor)), ident)
     )
     cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_ident, ident))
-    cursor.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(schema_ident, ident))
+    # PostgreSQL before 15 let PUBLIC create objects in the public schema (a function or table the portal
+    # might pick up); revoking it is a no-op warning where the owner of the schema is someone else.
+    for grantee in (ident, sql.SQL("PUBLIC")):
+        cursor.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(schema_ident, grantee))
     cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema_ident, ident))
     cursor.execute(sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(schema_ident, ident))
     report = GrantReport(role=role, owner=owner)
