@@ -54,3 +54,15 @@ def test_it_clears_only_keys_under_its_own_prefix(alice):
     finally:
         raw.delete(*foreign)
         caches["sessions"].delete("s")
+
+
+def test_it_is_not_ready_when_the_session_store_is_unreachable(client, settings):
+    """With SESSION_REDIS_URL on a server of its own, /ready/ checks that one too: no sign-in could work."""
+    assert client.get(reverse("ready")).json()["cache"] == "ok"
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {**settings.CACHES["sessions"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }
+    response = client.get(reverse("ready"))
+    assert response.status_code == 503
+    assert response.json()["cache"] == "error"
