@@ -3,12 +3,14 @@
 The suite itself connects as the owner (it creates, migrates and flushes the test database). Here a second,
 real connection logs in as the runtime role (DATABASE_RUNTIME_ROLE, `make roles` creates it) after
 `manage.py db_roles`, as a deploy does after migrate: it is refused everything that rewrites the ledger or
-the audit trail, and the portal's own code paths (sign-in, a transfer, sealing, sessions, 2FA, lockouts) run
-on it."""
+the audit trail, and the portal's own code paths (sign-in, a transfer, sealing, sessions, 2FA, lockouts) and
+a real Celery worker run on it."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -25,7 +27,8 @@ from django.urls import reverse
 from accounts import services as account_services
 from accounts.models import Account, UserSession
 from accounts.sessions import session_registry_prune
-from portal.audit import audit_seal, audit_verify
+from portal.audit import audit_record, audit_seal, audit_verify
+from portal.celery import app as celery_app
 from portal.dbroles import PROTECTED_TABLES
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, AccountFactory, UserFactory
@@ -238,3 +241,42 @@ def test_it_grants_to_the_role_of_database_url_when_run_through_manage_py_with_t
     )
     assert refused.returncode != 0
     assert "is (or inherits) the owner" in refused.stderr or "permission denied" in refused.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_a_celery_worker_as_the_runtime_role(runtime_role, tmp_path):
+    """A real worker process with DATABASE_URL the runtime role runs the beat's sealing task (an UPDATE of
+    audit events) on its own queue of the test broker."""
+    event = audit_record(action="test.worker", after={"marker": "runtime"})
+    params = connections["default"].settings_dict
+    where = f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+    queue = f"test-runtime-{uuid.uuid4()}"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_RUNTIME_ROLE"}
+    env.update(
+        {
+            "DATABASE_URL": f"postgres://{runtime_role}@{where}",
+            "VAR_DIR": str(tmp_path / "var"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    celery = str(Path(sys.executable).parent / "celery")
+    command = [celery, "-A", "portal", "worker", "--pool", "solo", "-Q", queue, "--loglevel", "WARNING"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    worker = subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        celery_app.send_task("portal.tasks.audit_seal_task", queue=queue)
+        for _ in range(300):  # up to a minute on this shared machine; done as soon as the event is sealed
+            event.refresh_from_db()
+            if event.sealed or worker.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert event.sealed, (
+            worker.stderr.read().decode() if worker.poll() is not None else "not sealed in time"
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        with celery_app.connection_for_write() as broker:
+            broker.default_channel.queue_delete(queue)
