@@ -5,14 +5,22 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# The test suite runs on PostgreSQL and Redis; override these to point elsewhere.
+# The test suite runs on PostgreSQL and Redis; override these to point elsewhere. The suite connects as the
+# owner of the test database (a superuser by default: it creates and flushes the database, and tests that
+# play the attacker turn triggers off); tests/portal/test_db_roles.py connects as the runtime role as well,
+# after `manage.py db_roles`. `make roles` creates the owner and runtime roles if missing (through
+# PG_ADMIN_URL, a superuser); `make bench` runs the portal with both.
+PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+DB_OWNER_ROLE ?= securebank_owner
+DB_RUNTIME_ROLE ?= securebank_app
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/securebank
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME_ROLE) CONN_MAX_AGE=0 \
+	REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
 	SECRET_KEY=test-only-secret-key AUDIT_HMAC_KEY=test-only-audit-hmac-key-32-chars-long DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
-.PHONY: install run test lint fmt clean vendor bench profile lighthouse
+.PHONY: install run test roles lint fmt clean vendor bench profile lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +32,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+# Debug mode is asked for here only (settings: DEBUG is off unless DEBUG=1).
+run: export DEBUG = 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -35,8 +45,12 @@ run: install
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-test: install
+test: install roles
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The owner (owns the tables, may create databases) and the runtime role (portal/dbroles.py), if missing.
+roles:
+	psql "$(PG_ADMIN_URL)" -q -v ON_ERROR_STOP=1 -v owner=$(DB_OWNER_ROLE) -v runtime=$(DB_RUNTIME_ROLE) -f .ci/roles.sql
 
 lint: install
 	$(BIN)/ruff check .
@@ -58,7 +72,7 @@ vendor:
 
 # Benchmarks (not part of `make test`): gunicorn + PostgreSQL + Redis under wrk, against anchors from one run.
 BENCH_ARGS ?=
-bench: install
+bench: install roles
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

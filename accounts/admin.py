@@ -41,6 +41,11 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})
     ]
 
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # People are deactivated (is_active), never deleted: their history refers to them, and the runtime
+        # database role holds no DELETE on users (portal/dbroles.py).
+        return False
+
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         # Django saves the new password and logs it in two statements: one transaction, with the audit event
         # (and the user's row locked from the POST's read: AuditedAdminMixin.get_object).

@@ -1,9 +1,11 @@
 """`make bench`: the portal under gunicorn on PostgreSQL and Redis, against anchors measured in the same run.
 
 It creates its own database, seeds it (seed_scale, then seed_demo), makes a self-signed certificate, starts
-gunicorn (2 sync workers, DEBUG off, TLS, persistent connections) for the portal and for a trivial Django app,
+gunicorn (2 gthread workers, DEBUG off, TLS, persistent connections) for the portal and a trivial Django app,
 loads each page with wrk from this machine, runs pgbench's TPC-B-like script at the same concurrency, checks
 the ledger's invariants after the HTTP transfers, prints one table, and stops everything it started.
+The database belongs to the owner role, which migrates and loads it; gunicorn connects as the runtime role
+after `manage.py db_roles` (portal/dbroles.py), as in production. `make bench` creates both roles.
 
 The machine is shared and noisy: absolute figures drift from run to run, ratios to the anchors hold.
 """
@@ -36,6 +38,8 @@ WORK = ROOT / "var" / "bench"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("BENCH_DB", "securebank_bench")
 PGBENCH_DB = f"{DB}_pgbench"
+OWNER = os.environ.get("BENCH_OWNER_ROLE", "securebank_owner")
+RUNTIME = os.environ.get("BENCH_RUNTIME_ROLE", "securebank_app")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PORTAL = "https://127.0.0.1:8443"
 TRIVIAL = "https://127.0.0.1:8444"
@@ -56,10 +60,18 @@ def run(*args: str, env: dict | None = None, quiet: bool = True) -> str:
     return result.stdout or ""
 
 
+def _as_role(role: str) -> str:
+    """The bench database's URL with `role` as the user (trust authentication on 127.0.0.1)."""
+    parts = urllib.parse.urlsplit(f"{PG}/{DB}")
+    return parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}").geturl()
+
+
 def portal_env() -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": f"{PG}/{DB}",
+        # The portal as the runtime role; migrate, db_roles and the loaders as the owner (manage.py).
+        "DATABASE_URL": _as_role(RUNTIME),
+        "DATABASE_OWNER_URL": _as_role(OWNER),
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": "bench",
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -69,7 +81,6 @@ def portal_env() -> dict:
         "HTTPS": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": PORTAL,
-        "CONN_MAX_AGE": "600",
         "VAR_DIR": str(WORK / "var"),
         "LOG_LEVEL": "WARNING",
         # One customer posts thousands of transfers a second here; a real one is held to 10 a minute.
@@ -81,10 +92,13 @@ def prepare_database(env: dict, customers: int, entries: int) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         for name in (DB, PGBENCH_DB):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(
+                f'CREATE DATABASE "{name}" OWNER "{OWNER}"' if name == DB else f'CREATE DATABASE "{name}"'
+            )
     run("redis-cli", "-u", REDIS_URL, "FLUSHDB")
     say(f"migrating {DB}")
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    run(PYTHON, "manage.py", "db_roles", env=env)
     say(f"seed_scale: {customers:,} customers, {entries:,} entries")
     started = time.monotonic()
     run(
@@ -334,6 +348,8 @@ def main() -> int:
     env = portal_env()
     if not options.skip_seed:
         prepare_database(env, options.customers, options.entries)
+    else:
+        run(PYTHON, "manage.py", "db_roles", env=env)  # this version's grants on the last run's database
     dsn = f"{PG}/{DB}"
     heavy, source, destination = bench_accounts(dsn)
     alice = "alice@example.com"

@@ -1,9 +1,13 @@
-"""Django's Redis cache backend, keeping one redis client per connection pool.
+"""Django's Redis cache backend, keeping one redis client per connection pool, and clearing only its own keys.
 
 Django's RedisCacheClient builds a new `redis.Redis` for every cache call. With redis-py 8 that costs
 about 0.2 ms of Python (the client rebuilds its response-callback table each time), paid by every
 signed-in request at least once (the session). A `redis.Redis` is safe to share over its pool, so one per
 pool is enough.
+
+Django's `clear()` is FLUSHDB: it would end every session and drop the Celery broker's queues if they share
+the Redis database, and wipe a concurrent test run's keys. Here it deletes only the keys under this cache's
+KEY_PREFIX (SCAN and UNLINK in batches).
 """
 
 import secrets
@@ -26,11 +30,29 @@ class _ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
+_GLOB_SPECIAL = str.maketrans({c: f"\\{c}" for c in "*?[]\\"})
+
+
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict) -> None:
         super().__init__(server, params)
         self._class = _ReusingRedisCacheClient
         self._window_script: dict[int, Any] = {}
+
+    def clear(self) -> bool:
+        """Delete every key of this cache (any version) and nothing else. Keys are `prefix:version:key`
+        (Django's default KEY_FUNCTION)."""
+        pattern = f"{self.key_prefix.translate(_GLOB_SPECIAL)}:*"
+        client = self._cache.get_client(None, write=True)  # the primary, as Django's FLUSHDB; replicas follow
+        deleted, batch = 0, []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += client.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += client.unlink(*batch)
+        return bool(deleted)
 
     def window_hit(self, key: str, *, now_ms: int, window_ms: int, limit: int) -> int:
         """A sliding-window log for the rate limiter (portal/ratelimit.py), in one round trip (a Lua script,

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -32,10 +32,13 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
+    """The cache and, in production, the session store (its own alias, possibly its own Redis)."""
     token = uuid.uuid4().hex
-    cache.set("portal:ready", token, timeout=30)
-    if cache.get("portal:ready") != token:
-        raise RuntimeError("the cache did not return what was just stored")
+    for alias in settings.CACHES:
+        store = caches[alias]
+        store.set("portal:ready", token, timeout=30)
+        if store.get("portal:ready") != token:
+            raise RuntimeError(f"the {alias} cache did not return what was just stored")
 
 
 def _check_broker() -> None:

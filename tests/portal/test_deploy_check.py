@@ -1,5 +1,6 @@
 """`manage.py check --deploy` is clean with production settings (DEBUG off, HTTPS, a strong secret key,
-ALLOWED_HOSTS), and fails when one of them is weak: the test can tell the difference."""
+ALLOWED_HOSTS), and fails when one of them is weak: the test can tell the difference. Production is the
+default: DEBUG is not set at all here, and the fast defaults (persistent connections) need no variable."""
 
 import os
 import secrets
@@ -14,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def production_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"BEHIND_PROXY", "CSRF_TRUSTED_ORIGINS"}}
+    unset = {"BEHIND_PROXY", "CSRF_TRUSTED_ORIGINS", "DEBUG", "CONN_MAX_AGE", "SESSION_REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(
         {
-            "DEBUG": "0",
             "HTTPS": "1",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "ALLOWED_HOSTS": "bank.example",
@@ -43,6 +44,32 @@ def test_it_passes_the_deploy_check_with_production_settings(production_env):
     result = _check_deploy(production_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+SETTINGS_SCRIPT = """
+from django.conf import settings
+db = settings.DATABASES["default"]
+print("DEBUG", settings.DEBUG)
+print("CONN", db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"])
+print("SESSIONS", settings.SESSION_ENGINE, settings.SESSION_CACHE_ALIAS)
+print("PREFIXES", settings.CACHES["default"]["KEY_PREFIX"], settings.CACHES["sessions"]["KEY_PREFIX"])
+"""
+
+
+def test_it_defaults_to_persistent_checked_connections_and_sessions_apart_from_the_cache(production_env):
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", SETTINGS_SCRIPT],
+        cwd=ROOT,
+        env={**production_env, "CACHE_KEY_PREFIX": "portal"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+    assert "CONN 600 True" in result.stdout
+    assert "SESSIONS django.contrib.sessions.backends.cache sessions" in result.stdout
+    assert "PREFIXES portal portal-sessions" in result.stdout
 
 
 @pytest.mark.parametrize(

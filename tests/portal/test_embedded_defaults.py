@@ -1,5 +1,6 @@
 """With no DATABASE_URL or REDIS_URL the portal runs on embedded defaults: SQLite under var/, a local-memory
-cache and Celery over a folder broker. `make run` depends on it, so it is tested in a clean process."""
+cache and Celery over a folder broker. `make run` depends on it (and asks for DEBUG=1), so it is tested in a
+clean process. Debug mode is never the default: with nothing set the portal refuses to start."""
 
 import os
 import subprocess
@@ -20,6 +21,7 @@ from transactions import services
 assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3", settings.DATABASES
 assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
 assert settings.CELERY_BROKER_URL == "filesystem://"
+assert settings.DEBUG
 alice = User.objects.create_user("alice@example.com", "correct-horse-battery-staple", full_name="Alice Iyer")
 savings = Account.objects.create(owner=alice, number="100000000001", name="Salary savings", kind="savings")
 current = Account.objects.create(owner=alice, number="100000000002", name="Everyday current", kind="current")
@@ -51,6 +53,11 @@ def bare_env(tmp_path):
             "HTTPS",
             "ALLOWED_HOSTS",
             "CACHE_KEY_PREFIX",
+            "CONN_MAX_AGE",
+            "DATABASE_OWNER_URL",
+            "DATABASE_RUNTIME_ROLE",
+            "SESSION_REDIS_URL",
+            "CELERY_BROKER_URL",
         }
     }
     env["VAR_DIR"] = str(tmp_path / "var")
@@ -69,6 +76,7 @@ def _manage(env, *args):
 
 
 def test_it_migrates_and_serves_the_dashboard_on_sqlite_and_a_folder_broker(bare_env, tmp_path):
+    bare_env["DEBUG"] = "1"  # as `make run` asks
     migrated = _manage(bare_env, "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
     assert (tmp_path / "var" / "portal.sqlite3").exists()
@@ -78,6 +86,24 @@ def test_it_migrates_and_serves_the_dashboard_on_sqlite_and_a_folder_broker(bare
     assert "EMBEDDED-OK" in served.stdout
     queued = list((tmp_path / "var" / "broker" / "queue").iterdir())
     assert len(queued) == 1  # the task message waits in the folder broker for a worker
+
+
+def test_it_refuses_to_start_with_nothing_set(bare_env):
+    """No DATABASE_URL is no longer "debug mode on a key from the repo": a host with a typo in its
+    environment does not start."""
+    result = _manage(bare_env, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", "false", "yes-please"])
+def test_it_turns_debug_on_only_when_asked_with_a_true_value(bare_env, debug):
+    bare_env.update({"DEBUG": debug, "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "bank.example"})
+    result = _manage(
+        bare_env, "shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
 
 
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(bare_env):
