@@ -16,7 +16,17 @@ from django.db import transaction
 
 from accounts.models import Account, User
 
-KINDS = frozenset({"new_device_login", "lockout", "two_factor_changed", "payee_added", "compromise_reported"})
+KINDS = frozenset(
+    {
+        "new_device_login",
+        "lockout",
+        "two_factor_changed",
+        "payee_added",
+        "compromise_reported",
+        "password_reset",  # the forgotten-password link: sent by accounts.tasks.password_reset_email_task
+        "password_changed",
+    }
+)
 
 
 def _plain(value: Any) -> Any:
