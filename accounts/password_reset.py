@@ -135,6 +135,7 @@ class Link:
     """The reset this browser is in the middle of: whose, and whether the code step is still due."""
 
     user: User
+    token: str
     needs_code: bool
 
 
@@ -147,7 +148,8 @@ def link_current(request: HttpRequest) -> Link | None:
     if user is None:
         link_drop(request)
         return None
-    return Link(user=user, needs_code=otp.has_two_factor(user) and not data.get("code_ok"))
+    needs_code = otp.has_two_factor(user) and not data.get("code_ok")
+    return Link(user=user, token=str(data["token"]), needs_code=needs_code)
 
 
 def link_drop(request: HttpRequest) -> None:
@@ -190,10 +192,17 @@ def link_code_check(request: HttpRequest, *, link: Link, code: str) -> tuple[otp
     return check, False
 
 
-def password_reset_complete(request: HttpRequest, *, link: Link, new_password: str) -> None:
-    """Set the (validated) new password: the password change service, which ends every session of the
-    customer and records `password.reset`; then the link is spent (its token no longer matches)."""
+def password_reset_complete(request: HttpRequest, *, link: Link, new_password: str) -> bool:
+    """Set the (validated) new password through the password change service, which ends every session of
+    the customer and records `password.reset`; the link is spent (its token no longer matches). The
+    customer's row is locked and the token checked again under the lock, so two tabs posting the same link
+    at once set one password, not two. Returns False when the link was spent meanwhile."""
     if link.needs_code:
         raise ValueError("The second factor was not proved for this reset.")
-    services.user_password_change(user=link.user, new_password=new_password, request=request, reset=True)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=link.user.pk, is_active=True).first()
+        usable = user is not None and tokens.check_token(user, link.token)
+        if usable:
+            services.user_password_change(user=user, new_password=new_password, request=request, reset=True)
     link_drop(request)
+    return usable

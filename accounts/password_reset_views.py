@@ -87,9 +87,9 @@ def password_reset_new(request: HttpRequest) -> HttpResponse:
         return redirect("password_reset_code")
     form = CustomerSetPasswordForm(link.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        password_reset.password_reset_complete(
-            request, link=link, new_password=form.cleaned_data["new_password1"]
-        )
+        new_password = form.cleaned_data["new_password1"]
+        if not password_reset.password_reset_complete(request, link=link, new_password=new_password):
+            return _link_invalid(request)  # used in another tab a moment ago
         if request.user.is_authenticated:
             auth_logout(request)
         messages.success(

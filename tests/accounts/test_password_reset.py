@@ -4,6 +4,7 @@ rate limits, a single-use link that works for 30 minutes, every session ended, e
 
 import datetime
 import re
+import threading
 import time
 
 import pytest
@@ -488,3 +489,39 @@ def test_password_change_emails_the_customer_too(client, alice, django_capture_o
         )
     assert [(c.args[0], c.args[1]) for c in tasks] == [(alice.pk, "password_changed")]
     assert tasks[0].args[2]["reset"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_posting_the_same_link_at_once_set_one_password():
+    """Both tabs passed the token check before either set the password: the customer's row is locked and
+    the token checked again under the lock, so exactly one password is set (real threads and connections)."""
+    alice = UserFactory(email="alice@example.com", full_name="Alice Iyer")
+    path = password_reset.link_path(alice)
+    tabs = [Client(), Client()]
+    for tab in tabs:
+        assert tab.get(path)["Location"] == NEW_PASSWORD
+    passwords = ["Tamarind-Harbour-Lantern-19", "Quiet-Mango-Orchard-Seven-4"]
+    barrier = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def post(n: int) -> None:
+        try:
+            barrier.wait()
+            answers[n] = _set(tabs[n], passwords[n])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 302]
+    (refused,) = [a for a in answers if a.status_code == 200]
+    assert "This link doesn't work" in refused.content.decode()
+    winner = passwords[[a.status_code for a in answers].index(302)]
+    alice.refresh_from_db()
+    assert alice.check_password(winner)
+    assert AuditEvent.objects.filter(action="password.reset").count() == 1
