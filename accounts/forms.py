@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
@@ -70,3 +70,29 @@ class PasswordConfirmForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         error_messages={"required": _("Type your password.")},
     )
+
+
+class PasswordResetRequestForm(forms.Form):
+    """The email a forgotten-password link goes to (accounts/password_reset.py)."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("The email you sign in with. We'll send a link to choose a new password."),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+        error_messages={
+            "required": _("Type the email you sign in with."),
+            "invalid": _("Type an email address like name@example.com."),
+        },
+    )
+
+
+class CustomerSetPasswordForm(SetPasswordForm):
+    """A new password from a forgotten-password link: Django's form (typed twice, the project's validators),
+    worded as the password change is."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+        self.fields["new_password1"].widget.attrs["autofocus"] = True
+        self.fields["new_password2"].label = _("New password again")

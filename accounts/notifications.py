@@ -19,7 +19,17 @@ from django.db import transaction
 from accounts.models import Account, User
 from portal.celery import app as celery_app
 
-KINDS = frozenset({"new_device_login", "lockout", "two_factor_changed", "payee_added", "compromise_reported"})
+KINDS = frozenset(
+    {
+        "new_device_login",
+        "lockout",
+        "two_factor_changed",
+        "payee_added",
+        "compromise_reported",
+        "password_reset",  # the forgotten-password link: sent by accounts.tasks.password_reset_email_task
+        "password_changed",
+    }
+)
 SEND_TASK = "accounts.tasks.notification_send_task"
 
 

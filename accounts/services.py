@@ -23,17 +23,30 @@ def user_remember_previous_login(*, user: User) -> None:
     user.previous_login = user.last_login
 
 
-def user_password_change(*, user: User, new_password: str, request: HttpRequest | None = None) -> None:
+def user_password_change(
+    *, user: User, new_password: str, request: HttpRequest | None = None, reset: bool = False
+) -> None:
     """Set a new (already validated) password and record it, in one transaction. The audit event says
-    that the password changed, never what to. Every session of the user made before this ends at its next
-    request: Django checks each session against a hash of the password (the caller keeps its own session
-    with `update_session_auth_hash`)."""
+    that the password changed (`password.change`, or `password.reset` from a forgotten-password link),
+    never what to. Every session of the user made before this ends at its next request: Django checks each
+    session against a hash of the password, and the session generation is bumped. A change keeps the
+    caller's own session (it calls `update_session_auth_hash`); a reset keeps none, as nobody is signed in
+    by it. The customer is emailed that the password changed."""
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
         if request is not None:  # the other sessions die by the new hash; the registry says so too
-            sessions.sessions_revoke(user=user, request=request, keep_current=True)
-        audit_record(action="password.change", actor=user, obj=user, request=request)
+            sessions.sessions_revoke(user=user, request=request, keep_current=not reset)
+        audit_record(
+            action="password.reset" if reset else "password.change", actor=user, obj=user, request=request
+        )
+        where: dict = {}
+        if request is not None:
+            where = {
+                "ip": client_ip(request),
+                "device": devices.describe_user_agent(request.META.get("HTTP_USER_AGENT", "")),
+            }
+        notify(user, "password_changed", reset=reset, at=timezone.now(), **where)
 
 
 # --- Two-factor auth (django-otp devices; the checks are in accounts/otp.py) -------------------------------

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from accounts import password_reset
 from accounts.models import User
 from accounts.notifications import KINDS
 from accounts.sessions import session_registry_prune
@@ -52,3 +53,23 @@ def notification_send_task(user_id: int, kind: str, context: dict) -> bool:
 def session_registry_prune_task() -> int:
     """Daily: forget sign-ins older than 180 days. Safe to run twice (a second run finds nothing)."""
     return session_registry_prune()
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def password_reset_email_task(email: str, site: str) -> bool:
+    """Email a forgotten-password link to the customer with this email, if there is one who may have it
+    (accounts/password_reset.py). Queued for every request, known email or not; the link is made here, so
+    its token never travels through the broker. Returns whether an email went out."""
+    found = password_reset.email_context(email=email, site=site)
+    if found is None:
+        return False
+    user, context = found
+    return notification_send_task(user.pk, "password_reset", context)

@@ -1,12 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import password_reset_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/verify/", views.login_verify, name="login_verify"),
+    path("password-reset/", password_reset_views.password_reset_ask, name="password_reset"),
+    path("password-reset/sent/", password_reset_views.password_reset_sent, name="password_reset_sent"),
+    path("password-reset/code/", password_reset_views.password_reset_code, name="password_reset_code"),
+    path("password-reset/new-password/", password_reset_views.password_reset_new, name="password_reset_new"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset_views.password_reset_link,
+        name="password_reset_link",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("security/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("security/2fa/", views.two_factor, name="two_factor"),

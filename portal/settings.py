@@ -173,6 +173,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# A forgotten-password link works for 30 minutes, once (accounts/password_reset.py).
+PASSWORD_RESET_TIMEOUT = 30 * 60
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -219,6 +221,8 @@ _RATE_LIMIT_DEFAULTS = {
     "otp": "5/60",  # one-time code entries per user
     "transfer_confirm": "10/60",  # transfer confirmations per user
     "password_change": "5/60",  # password change POSTs per user (each checks the old password)
+    "password_reset": "3/900",  # forgotten-password requests per email, known or not (no mail bombing)
+    "password_reset_ip": "10/900",  # forgotten-password requests from one address
 }
 
 

@@ -26,6 +26,8 @@ CONTEXTS = {
     "two_factor_changed": {"change": "an authenticator app was added"},
     "payee_added": {"payee_name": "Ravi Kumar", "payee_account": {"last4": "4321"}},
     "compromise_reported": {"accounts": [{"name": "Savings", "last4": "0042"}], "reference": "SR0000000001"},
+    "password_reset": {"reset_url": "https://bank.example/password-reset/MQ/token/", "minutes": 30},
+    "password_changed": {"reset": True, "at": "2026-11-27T10:00:00+00:00", "ip": "203.0.113.9"},
 }
 
 

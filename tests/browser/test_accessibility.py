@@ -11,6 +11,7 @@ from django.test import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
+from accounts import password_reset as password_reset_rules
 from accounts.models import Account
 from tests.browser.conftest import DESKTOP, MOBILE, login, open_two_factor_setup
 from tests.factories import PASSWORD, UserFactory
@@ -200,6 +201,50 @@ def report_compromise_done(page: Page, live_server, alice, savings: Account, cur
     _heading(page, "Your accounts are frozen")
 
 
+def password_reset(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    _heading(page, "Forgot your password?")
+
+
+def password_reset_with_error(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/password-reset/")
+    page.get_by_label("Email").fill("not an email")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
+def password_reset_sent(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/password-reset/")
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_role("button", name="Email me a link").click()
+    _heading(page, "Check your email")
+
+
+def password_reset_link_invalid(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/password-reset/MQ/made-up-token/")
+    _heading(page, "This link doesn't work")
+
+
+def password_reset_new_with_errors(
+    page: Page, live_server, alice, savings: Account, current: Account
+) -> None:
+    page.goto(password_reset_rules.link_path(alice))
+    _heading(page, "Choose a new password")
+    page.get_by_label("New password", exact=True).fill("1qaz2wsx3edc4rfv")
+    page.get_by_label("New password again").fill("1qaz2wsx3edc4rfv")
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
+def password_reset_code(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    enrol(alice)
+    page.goto(password_reset_rules.link_path(alice))
+    _heading(page, "Enter your code to reset your password")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -222,6 +267,12 @@ PAGES: list[Callable[..., None]] = [
     security,
     report_compromise,
     report_compromise_done,
+    password_reset,
+    password_reset_with_error,
+    password_reset_sent,
+    password_reset_link_invalid,
+    password_reset_new_with_errors,
+    password_reset_code,
 ]
 
 

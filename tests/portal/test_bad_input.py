@@ -10,6 +10,7 @@ from transactions.models import Transaction
 
 JUNK = {
     "username": "x" * 300,
+    "email": "\x00@" + "x" * 300,
     "password": "\u202e\x00'; DROP TABLE accounts_account; --",
     "code": "１２３４５６",  # full-width digits
     "source": "../../etc/passwd",

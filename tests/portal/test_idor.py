@@ -110,6 +110,12 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_review": _own_review,
 }
 
+# Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
+# link: an id and a secret token). Without the token no customer's object is behind the id;
+# `test_a_capability_url_with_someone_elses_id_opens_nothing` proves a made-up token for A's id answers as one
+# for nobody's id does and changes nothing, and tests/accounts/test_password_reset.py tests the link itself.
+CAPABILITIES = {"password_reset_link"}
+
 # An id of the same kind that belongs to nobody: B's answer to A's id must be the same as to this one.
 _NOBODYS = {
     IntConverter: 2_000_000_000,
@@ -167,6 +173,8 @@ def test_the_walk_finds_the_known_parameterised_urls():
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_every_parameterised_url_has_an_idor_check(name):
     route, params = PATTERNS[name]
+    if name in CAPABILITIES:
+        return
     assert name in OWNED, (
         f"{route!r} ({name}) takes {sorted(params)} but has no IDOR check: add a factory to OWNED in "
         f"{__name__} that makes customer A's object and returns the URL's kwargs."
@@ -177,6 +185,32 @@ def test_every_parameterised_url_has_an_idor_check(name):
 
 def test_the_registry_names_only_urls_that_exist():
     assert set(OWNED) <= set(PATTERNS), f"stale IDOR entries: {sorted(set(OWNED) - set(PATTERNS))}"
+    stale = CAPABILITIES - set(PATTERNS)
+    assert not stale, f"stale capability entries: {sorted(stale)}"
+    assert not CAPABILITIES & set(OWNED)
+
+
+@pytest.mark.parametrize("name", sorted(CAPABILITIES))
+def test_a_capability_url_with_someone_elses_id_opens_nothing(name, owner, intruder, client):
+    """B (signed in, or anyone signed out) puts A's id in the URL with a token of their own making: the
+    same answer as for an id that belongs to nobody, and A's password and sessions are untouched."""
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    a_id = urlsafe_base64_encode(force_bytes(owner.user.pk))
+    nobody = urlsafe_base64_encode(force_bytes(2_000_000_000))
+    password = owner.user.password
+    for visitor in (intruder, client):
+        answers = []
+        for uid in (a_id, nobody):
+            url = reverse(name, kwargs={"uidb64": uid, "token": "cxyz12-0123456789abcdef0123456789abcdef"})
+            got, posted = visitor.get(url), visitor.post(url, {"new_password1": "x", "new_password2": "x"})
+            answers.append((got.status_code, got.get("Location"), posted.status_code))
+        assert answers[0] == answers[1], "B must not learn that A's id exists"
+        assert answers[0][1] is None, "nothing to go on to"
+    owner.user.refresh_from_db()
+    assert owner.user.password == password
+    assert owner.client.get(reverse("dashboard")).status_code == 200
 
 
 @pytest.mark.parametrize("name", sorted(OWNED))
