@@ -55,5 +55,6 @@ def notify(user: User, kind: str, **context: Any) -> None:
 
 
 def _queue(user_id: int, kind: str, context: dict) -> None:
-    """Queue the task by its name (the task module is not imported here: see the module's docstring)."""
-    celery_app.send_task(SEND_TASK, args=(user_id, kind, context))
+    """Queue the task by its name (the task module is not imported here: see the module's docstring); a
+    signature, unlike send_task, still honours task_always_eager."""
+    celery_app.signature(SEND_TASK, args=(user_id, kind, context)).delay()
