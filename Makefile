@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/securebank
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
-	SECRET_KEY=test-only-secret-key DEBUG=0 HTTPS=0 ALLOWED_HOSTS=localhost,127.0.0.1,testserver
+	SECRET_KEY=test-only-secret-key OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 ALLOWED_HOSTS=localhost,127.0.0.1,testserver
 
 .PHONY: install run test lint fmt clean vendor bench profile lighthouse
 

@@ -9,6 +9,7 @@ The machine is shared and noisy: absolute figures drift from run to run, ratios 
 """
 
 import argparse
+import base64
 import contextlib
 import http.cookiejar
 import os
@@ -63,6 +64,7 @@ def portal_env() -> dict:
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": "bench",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "OTP_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "DEBUG": "0",
         "HTTPS": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import AuthenticatorApp
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import code_now
@@ -22,7 +22,7 @@ def test_it_prints_a_key_that_signs_staff_into_the_admin(client, staff):
     out = io.StringIO()
     call_command("enrol_totp", "Staff@Example.com", "--no-qr", stdout=out)
     text = out.getvalue()
-    device = TOTPDevice.objects.get(user=staff, confirmed=True)
+    device = AuthenticatorApp.objects.get(user=staff, confirmed=True)
     assert device.config_url in text
     assert len(re.findall(r"[a-z2-9]{5}-[a-z2-9]{5}", text)) == 10
     assert AuditEvent.objects.get(action="2fa.enable").object_id == str(staff.pk)
@@ -44,6 +44,6 @@ def test_it_refuses_customers_and_an_existing_device_without_replace(staff, alic
     call_command("enrol_totp", staff.email, "--no-qr", stdout=io.StringIO())
     with pytest.raises(CommandError, match="already on"):
         call_command("enrol_totp", staff.email, "--no-qr", stdout=io.StringIO())
-    first = TOTPDevice.objects.get(user=staff).key
+    first = AuthenticatorApp.objects.get(user=staff).key
     call_command("enrol_totp", staff.email, "--no-qr", "--replace", stdout=io.StringIO())
-    assert TOTPDevice.objects.get(user=staff).key != first
+    assert AuthenticatorApp.objects.get(user=staff).key != first
