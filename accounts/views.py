@@ -1,6 +1,8 @@
 import datetime
 import math
+from collections.abc import Callable
 from functools import cache, wraps
+from typing import Any
 
 import django_otp
 from django.conf import settings
@@ -170,12 +172,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 _NEW_CODES = "otp.new_backup_codes"  # shown once on the next page, then dropped
 
 
-def _customers_only(view):  # type: ignore[no-untyped-def]
+def _customers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The customer's own 2FA pages refuse staff with a page that says why (403): a staff second factor is
     provisioned out of band (accounts.services._refuse_staff)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and request.user.is_staff:
             return render(request, "accounts/two_factor_staff.html", status=403)
         return view(request, *args, **kwargs)
