@@ -23,6 +23,7 @@ authenticator apps are always used through `accounts.models.AuthenticatorApp`, w
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts import otp_secrets
 from accounts.models import AuthenticatorApp, User
+
+logger = logging.getLogger(__name__)
 
 VERIFIED_USER_SESSION_KEY = "otp.verified_user"
 
@@ -114,7 +117,11 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
         return CodeCheck(locked_until=(details or {}).get("locked_until"))
     if model is StaticDevice:
         return CodeCheck(device=_backup_code_use(user, device.pk, code))
-    verified = verify_token(user, device.persistent_id, code)
+    try:
+        verified = verify_token(user, device.persistent_id, code)
+    except otp_secrets.SeedError:  # a wrong OTP_ENCRYPTION_KEY or a changed row: the operator's problem
+        logger.error("Authenticator seed of user %s cannot be opened", user.pk, exc_info=True)
+        return CodeCheck()
     return CodeCheck(device=verified)
 
 

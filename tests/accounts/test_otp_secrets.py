@@ -17,6 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import otp, otp_secrets
 from accounts.models import AuthenticatorApp
+from tests.factories import PASSWORD
 from tests.twofactor import BACKUP_CODES, code_now, enrol, step_up_with_password
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,11 +75,16 @@ def test_a_seed_is_refused_under_another_key_and_opens_after_a_rotation(alice, s
     assert otp.code_check(alice, BACKUP_CODES[0]).ok
 
 
-def test_a_seed_written_in_clear_is_never_used(alice):
+def test_a_seed_written_in_clear_is_never_used(client, alice):
     device = enrol(alice)
     AuthenticatorApp.objects.filter(pk=device.pk).update(key="3132333435363738393031323334353637383930")
     with pytest.raises(otp_secrets.SeedError):
         assert AuthenticatorApp.objects.get(pk=device.pk).bin_key
+    # At sign-in it is a code that does not work (and an error in the log), not a 500.
+    client.post(reverse("login"), {"username": alice.email, "password": PASSWORD})
+    response = client.post(reverse("login_verify"), {"code": "123456"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.django_db(transaction=True)
