@@ -24,7 +24,9 @@ def staff(db):
 @pytest.fixture
 def admin_user(db):
     user = UserFactory(email="admin@example.com", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="provision_staff_device"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["provision_staff_device", "view_user"])
+    )
     return user
 
 
@@ -47,6 +49,8 @@ def test_it_lets_a_verified_colleague_with_the_permission_provision_a_staff_devi
     victim_session = Client()
     victim_session.force_login(staff)
     force_login_verified(provider := Client(), admin_user)
+    change = provider.get(reverse("admin:accounts_user_change", args=[staff.pk])).content.decode()
+    assert _provision_url(staff) in change  # the link on the colleague's page in the admin
     page = provider.get(_provision_url(staff))
     assert page.status_code == 200 and "<form" in page.content.decode()
 
