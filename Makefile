@@ -17,7 +17,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/securebank
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME_ROLE) CONN_MAX_AGE=0 \
 	REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=test \
-	SECRET_KEY=test-only-secret-key AUDIT_HMAC_KEY=test-only-audit-hmac-key-32-chars-long DEBUG=0 HTTPS=0 \
+	SECRET_KEY=test-only-secret-key AUDIT_HMAC_KEY=test-only-audit-hmac-key-32-chars-long \
+	OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
 .PHONY: install run test roles lint fmt clean vendor bench profile lighthouse

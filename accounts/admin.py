@@ -7,6 +7,8 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Account, User, UserSession
 from portal.admin import AuditedAdminMixin
@@ -141,3 +143,11 @@ class UserSessionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: UserSession | None = None) -> bool:
         return False
+
+
+# django-otp's own device admins would show an authenticator seed (its QR view draws it for any staff who may
+# view devices) and would let staff add devices and backup codes outside the provisioning rules
+# (accounts/admin_site.py `provision_staff_device`): left out.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)

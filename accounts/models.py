@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -5,6 +7,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import otp_secrets
 
 
 class UserManager(BaseUserManager["User"]):
@@ -54,6 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        permissions = [
+            ("provision_staff_device", "Can give another member of staff an authenticator app"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -184,3 +192,23 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.device or 'an unknown device'} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuthenticatorApp(TOTPDevice):
+    """django-otp's TOTPDevice (same table, same checks) whose seed is encrypted at rest: `key` holds the
+    sealed seed (accounts/otp_secrets.py), sealed on save, opened only by `bin_key`, which is where
+    django-otp's code check and the otpauth:// address read it. Every authenticator app is used through
+    this model; a seed left in clear (not written through it) is refused, never used."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        return otp_secrets.seed_open(self.key)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not otp_secrets.seed_is_sealed(self.key):
+            self.key = otp_secrets.seed_seal(self.key)
+        super().save(*args, **kwargs)

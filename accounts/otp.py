@@ -5,17 +5,25 @@ This module reads and checks; the writes (enrol, confirm, disable, new backup co
 (SELECT ... FOR UPDATE) for the check, so two requests racing with one code cannot both pass:
 - an app code (6 digits) is accepted once: django-otp keeps `last_t`, the time step of the last code
   accepted, and refuses any code of that step or an earlier one;
-- a backup code is deleted when it is used;
+- a backup code is deleted when it is used (`_backup_code_use`: the device row locked, the stored hashes
+  compared in constant time, the matched row deleted only if it still exists);
 - each device throttles itself (django-otp's ThrottlingMixin: after n wrong codes in a row, no code is
   accepted for 2^(n-1) seconds), which holds across sessions, unlike a per-session counter.
 
 A session is "verified" (it signed in or stepped up with a code) when it holds the device's id under
-`django_otp.DEVICE_ID_SESSION_KEY`, as `django_otp.login` writes it. We do not install django-otp's
-OTPMiddleware, which would load the device on every request: only the admin asks (`session_verified`).
+`django_otp.DEVICE_ID_SESSION_KEY`, as `django_otp.login` writes it, and the id of the user who proved
+it under VERIFIED_USER_SESSION_KEY: a session that changes hands (another sign-in in the same browser) is
+not verified for the new user. We do not install django-otp's OTPMiddleware, which would load the device on
+every request: only the admin asks (`session_verified`).
+
+Secrets at rest: the seed is encrypted and backup codes are stored as keyed hashes (accounts/otp_secrets.py);
+authenticator apps are always used through `accounts.models.AuthenticatorApp`, which opens the seed.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,14 +31,19 @@ from datetime import datetime
 
 import segno
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY, verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts import otp_secrets
+from accounts.models import AuthenticatorApp, User
+
+logger = logging.getLogger(__name__)
+
+VERIFIED_USER_SESSION_KEY = "otp.verified_user"
 
 BACKUP_CODE_COUNT = 10
 # Backup codes: 10 characters without look-alikes (0/o, 1/l/i), shown as two groups of five.
@@ -53,9 +66,9 @@ def normalize_code(raw: str) -> str:
     return _SEPARATORS.sub("", raw or "").lower()
 
 
-def totp_device(user: User, *, confirmed: bool | None = True) -> TOTPDevice | None:
+def totp_device(user: User, *, confirmed: bool | None = True) -> AuthenticatorApp | None:
     """The person's authenticator app device (`confirmed=False`: one being enrolled)."""
-    devices = TOTPDevice.objects.filter(user=user)
+    devices = AuthenticatorApp.objects.filter(user=user)
     if confirmed is not None:
         devices = devices.filter(confirmed=confirmed)
     return devices.order_by("id").first()
@@ -63,7 +76,7 @@ def totp_device(user: User, *, confirmed: bool | None = True) -> TOTPDevice | No
 
 def has_two_factor(user: User) -> bool:
     """Two-factor auth is on when the person has a confirmed authenticator app."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
 
 
 def backup_codes_left(user: User) -> int:
@@ -95,15 +108,52 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
     code = normalize_code(raw_code)
     if not code:
         return CodeCheck()
-    model = TOTPDevice if _APP_CODE.fullmatch(code) else StaticDevice
+    model = AuthenticatorApp if _APP_CODE.fullmatch(code) else StaticDevice
     device = model.objects.filter(user=user, confirmed=True).order_by("id").first()
     if device is None:
         return CodeCheck()
     allowed, details = device.verify_is_allowed()
     if not allowed:
         return CodeCheck(locked_until=(details or {}).get("locked_until"))
-    verified = verify_token(user, device.persistent_id, code)
+    if model is StaticDevice:
+        return CodeCheck(device=_backup_code_use(user, device.pk, code))
+    try:
+        verified = verify_token(user, device.persistent_id, code)
+    except otp_secrets.SeedError:  # a wrong OTP_ENCRYPTION_KEY or a changed row: the operator's problem
+        logger.error("Authenticator seed of user %s cannot be opened", user.pk, exc_info=True)
+        return CodeCheck()
     return CodeCheck(device=verified)
+
+
+def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | None:
+    """Use up a backup code: django-otp's StaticDevice.verify_token, for codes stored as hashes. The device
+    row is locked (two requests with one code take turns), every stored hash is compared in constant time,
+    and the match counts only if this request deleted its row. A wrong code counts towards the throttle."""
+    with transaction.atomic():
+        device = (
+            StaticDevice.objects.select_for_update().filter(pk=device_pk, user=user, confirmed=True).first()
+        )
+        if device is None or not device.verify_is_allowed()[0]:
+            return None
+        candidates = otp_secrets.backup_code_digests(code)
+        match = None
+        for token in device.token_set.all():
+            for candidate in candidates:
+                if hmac.compare_digest(token.token, candidate):
+                    match = token
+        if match is not None and StaticToken.objects.filter(pk=match.pk).delete()[0] == 1:
+            device.throttle_reset(commit=False)
+            device.set_last_used_timestamp(commit=False)
+            device.save()
+            return device
+        device.throttle_increment()
+    return None
+
+
+def backup_codes_store(device: StaticDevice, codes: list[str]) -> None:
+    """Keep new backup codes for `device`, as hashes only."""
+    tokens = [StaticToken(device=device, token=otp_secrets.backup_code_digest(code)) for code in codes]
+    StaticToken.objects.bulk_create(tokens)
 
 
 def session_mark_verified(request: HttpRequest, device: Device) -> None:
@@ -111,6 +161,7 @@ def session_mark_verified(request: HttpRequest, device: Device) -> None:
     does), with a new session key: a privilege change."""
     request.session.cycle_key()
     request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    request.session[VERIFIED_USER_SESSION_KEY] = request.user.pk
     request.user.otp_device = device  # type: ignore[union-attr]
 
 
@@ -123,14 +174,14 @@ def session_verified(request: HttpRequest) -> bool:
     user = request.user
     persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
     verified = False
-    if user.is_authenticated and persistent_id:
+    if user.is_authenticated and persistent_id and request.session.get(VERIFIED_USER_SESSION_KEY) == user.pk:
         device = Device.from_persistent_id(persistent_id)
         verified = device is not None and device.user_id == user.pk and device.confirmed
     request._otp_session_verified = verified  # type: ignore[attr-defined]
     return verified
 
 
-def secret_display(device: TOTPDevice) -> str:
+def secret_display(device: AuthenticatorApp) -> str:
     """The secret in base32 (what apps accept when typed), in groups of four for reading aloud."""
     from base64 import b32encode
 
@@ -138,7 +189,7 @@ def secret_display(device: TOTPDevice) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def qr_svg(device: TOTPDevice) -> str:
+def qr_svg(device: AuthenticatorApp) -> str:
     """The otpauth:// address of the device as an inline SVG QR code: a viewBox, a white quiet zone, no
     style attributes (the CSP allows none), a <title> for screen readers."""
     qr = segno.make(device.config_url, error="m")

@@ -3,11 +3,10 @@
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import devices, otp, sessions
-from accounts.models import Account, User, UserSession
+from accounts.models import Account, AuthenticatorApp, User, UserSession
 from accounts.notifications import notify
 from portal.audit import audit_record
 from portal.client_address import client_ip
@@ -61,12 +60,15 @@ class TwoFactorError(Exception):
         self.code = code
 
 
-def _two_factor_changed(*, user: User, request: HttpRequest | None, change: str) -> None:
+def _two_factor_changed(
+    *, user: User, request: HttpRequest | None, change: str, keep_current: bool = True
+) -> None:
     """Every 2FA change is a privilege change: every other session ends (the view keeps this one with
-    `sessions.keep_signed_in` after the commit), and the customer is told by email."""
+    `sessions.keep_signed_in` after the commit; without a request, e.g. from the shell, every session
+    ends), and the customer is told by email."""
+    sessions.sessions_revoke(user=user, request=request, keep_current=keep_current and request is not None)
     where: dict = {}
     if request is not None:
-        sessions.sessions_revoke(user=user, request=request, keep_current=True)
         where = {
             "ip": client_ip(request),
             "device": devices.describe_user_agent(request.META.get("HTTP_USER_AGENT", "")),
@@ -74,12 +76,22 @@ def _two_factor_changed(*, user: User, request: HttpRequest | None, change: str)
     notify(user, "two_factor_changed", change=change, at=timezone.now(), **where)
 
 
-def two_factor_enrolment_device(*, user: User) -> TOTPDevice:
+def _refuse_staff(user: User) -> None:
+    """Staff get their second factor out of band (`manage.py enrol_totp`, or another verified member of
+    staff with the permission: `two_factor_provision_staff`), never from a password-only session."""
+    if user.is_staff:
+        raise TwoFactorError(
+            "Staff two-factor authentication is set up by an administrator, not on this page.", code="staff"
+        )
+
+
+def two_factor_enrolment_device(*, user: User) -> AuthenticatorApp:
     """The authenticator app being enrolled: the same unconfirmed device (and so the same QR code) until the
     customer confirms it with a first code."""
+    _refuse_staff(user)
     device = otp.totp_device(user, confirmed=False)
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device
 
 
@@ -89,17 +101,18 @@ def _backup_codes_replace(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [otp.backup_code_new() for _ in range(otp.BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    otp.backup_codes_store(device, codes)  # hashes only
     return codes
 
 
 def two_factor_confirm(
     *, user: User, code: str, request: HttpRequest | None = None
-) -> tuple[TOTPDevice, list[str]]:
+) -> tuple[AuthenticatorApp, list[str]]:
     """Turn two-factor auth on once the customer proves the app shows the right codes; returns the device
     and the ten backup codes. Raises TwoFactorError for a wrong code or when it is already on."""
+    _refuse_staff(user)
     with transaction.atomic():
-        unconfirmed = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False)
+        unconfirmed = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False)
         device = unconfirmed.order_by("id").first()
         if device is None or otp.has_two_factor(user):
             raise TwoFactorError(
@@ -109,7 +122,7 @@ def two_factor_confirm(
         if verified:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            AuthenticatorApp.objects.filter(user=user).exclude(pk=device.pk).delete()
             codes = _backup_codes_replace(user=user)
             audit_record(
                 action="2fa.enable",
@@ -131,9 +144,10 @@ def two_factor_confirm(
 
 def two_factor_disable(*, user: User, request: HttpRequest | None = None) -> None:
     """Turn two-factor auth off: the app and every backup code stop working."""
+    _refuse_staff(user)
     with transaction.atomic():
         left = otp.backup_codes_left(user)
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        removed, _ = AuthenticatorApp.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         if removed:
             audit_record(
@@ -149,6 +163,7 @@ def two_factor_disable(*, user: User, request: HttpRequest | None = None) -> Non
 
 def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
     """Ten new backup codes for a customer with two-factor auth on; the old ones stop working."""
+    _refuse_staff(user)
     with transaction.atomic():
         if not otp.has_two_factor(user):
             raise TwoFactorError("Turn on two-factor authentication first.", code="state")
@@ -166,18 +181,69 @@ def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -
     return codes
 
 
-def two_factor_enrol_by_operator(*, user: User) -> tuple[TOTPDevice, list[str]]:
+def _staff_device_replace(*, user: User) -> tuple[AuthenticatorApp, list[str], bool]:
+    """A new confirmed authenticator app and ten backup codes, replacing any the person had (and whether
+    they had one)."""
+    replaced = AuthenticatorApp.objects.filter(user=user).delete()[0] > 0
+    device = AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return device, _backup_codes_replace(user=user), replaced
+
+
+def two_factor_enrol_by_operator(*, user: User) -> tuple[AuthenticatorApp, list[str]]:
     """Two-factor auth turned on from the shell (`manage.py enrol_totp`): a new confirmed authenticator app,
-    replacing any other, and ten backup codes. For staff who cannot reach the admin without it."""
+    replacing any other, and ten backup codes. For staff who cannot reach the admin without it. Like every
+    2FA change it ends the person's sessions and tells them by email."""
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-        codes = _backup_codes_replace(user=user)
+        device, codes, replaced = _staff_device_replace(user=user)
         audit_record(
             action="2fa.enable",
             actor=None,
             obj=user,
-            after={"app": device.name, "backup_code_count": len(codes), "by": "manage.py enrol_totp"},
+            after={
+                "app": device.name,
+                "backup_code_count": len(codes),
+                "by": "manage.py enrol_totp",
+                "replaced": replaced,
+            },
+        )
+        change = "an authenticator app was set up by an operator" + (
+            ", replacing the old one" if replaced else ""
+        )
+        _two_factor_changed(user=user, request=None, change=change)
+    return device, codes
+
+
+def two_factor_provision_staff(
+    *, user: User, by: User, request: HttpRequest
+) -> tuple[AuthenticatorApp, list[str]]:
+    """Another member of staff, holding `accounts.provision_staff_device` (and, as the admin requires, a
+    verified session), gives `user` (staff) a new authenticator app and backup codes, to hand over once.
+    Every session of `user` ends; they are told by email. Nobody provisions their own device."""
+    if not by.is_active or not by.is_staff or not by.has_perm("accounts.provision_staff_device"):
+        raise TwoFactorError("You may not set up authenticator apps for staff.", code="permission")
+    if not user.is_staff or not user.is_active:
+        raise TwoFactorError("Only active staff get an authenticator app here.", code="not_staff")
+    if user.pk == by.pk:
+        raise TwoFactorError("Another member of staff must set up your authenticator app.", code="self")
+    with transaction.atomic():
+        device, codes, replaced = _staff_device_replace(user=user)
+        audit_record(
+            action="2fa.enable",
+            actor=by,
+            obj=user,
+            after={
+                "app": device.name,
+                "backup_code_count": len(codes),
+                "by": "admin provisioning",
+                "replaced": replaced,
+            },
+            request=request,
+        )
+        _two_factor_changed(
+            user=user,
+            request=request,
+            change=f"an authenticator app was set up by {by.email}",
+            keep_current=False,
         )
     return device, codes
 

@@ -166,15 +166,20 @@ def session_registry_prune(*, keep_days: int = 180) -> int:
 
 
 def sessions_revoke(
-    *, user: User, request: HttpRequest, keep_current: bool, reason: str = UserSession.EndReason.REVOKED
+    *,
+    user: User,
+    request: HttpRequest | None,
+    keep_current: bool,
+    reason: str = UserSession.EndReason.REVOKED,
 ) -> int:
     """End every session of `user` (but the current one if `keep_current`) by bumping its session
-    generation; mark their registry rows ended. Returns how many registered sessions were ended. Call it
-    inside the caller's transaction; a kept session needs `keep_signed_in` after the commit."""
+    generation; mark their registry rows ended (no request, e.g. from the shell: every session). Returns how
+    many registered sessions were ended. Call it inside the caller's transaction; a kept session needs
+    `keep_signed_in` after the commit."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
     others = UserSession.objects.filter(user=user, ended_at__isnull=True)
-    current = request.session.get(SESSION_ID)
+    current = request.session.get(SESSION_ID) if request is not None else None
     if keep_current and current is not None:
         others = others.exclude(pk=current)
     return others.update(ended_at=timezone.now(), end_reason=reason)

@@ -1,6 +1,7 @@
 import datetime
 import math
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from typing import Any
 
 import django_otp
@@ -23,6 +24,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import lockout, otp, selectors, services
@@ -70,6 +72,12 @@ class LoginView(auth_views.LoginView):
             )
             return self._refused(self.get_form(), message % {"seconds": wait}, wait)
         return super().post(request, *args, **kwargs)
+
+    def get_redirect_url(self) -> str:
+        """`next`, unless it is this page: a signed-in customer sent to /login/?next=/login/ goes to the
+        dashboard (Django would raise its redirect-loop error, a 500)."""
+        url = super().get_redirect_url()
+        return "" if url and url.split("?", 1)[0] == self.request.path else url
 
     def form_valid(self, form: LoginForm) -> HttpResponse:
         user = form.get_user()
@@ -132,6 +140,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return redirect("dashboard")
 
 
+@sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @rate_limit("otp", key=otp.pending_login_key)
 def login_verify(request: HttpRequest) -> HttpResponse:
@@ -148,7 +157,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             otp.pending_login_drop(request)
             services.user_remember_previous_login(user=pending.user)
             auth_login(request, pending.user, backend=pending.backend)
-            django_otp.login(request, check.device)
+            otp.session_mark_verified(request, check.device)
             return redirect(pending.next_url)
         failures = otp.pending_login_failed(request)
         audit_record(
@@ -194,7 +203,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 _NEW_CODES = "otp.new_backup_codes"  # shown once on the next page, then dropped
 
 
+def _customers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The customer's own 2FA pages refuse staff with a page that says why (403): a staff second factor is
+    provisioned out of band (accounts.services._refuse_staff)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and request.user.is_staff:
+            return render(request, "accounts/two_factor_staff.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@sensitive_post_parameters()
 @login_required
+@_customers_only
 @require_http_methods(["GET", "POST"])
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Two-factor status when it is on; otherwise the enrolment: QR code, secret, first code."""
@@ -240,7 +264,9 @@ def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/two_factor_backup_codes.html", context)
 
 
+@sensitive_post_parameters()
 @login_required
+@_customers_only
 @require_http_methods(["GET", "POST"])
 @step_up_required("2fa.backup_codes.regenerate")
 def two_factor_backup_codes_new(request: HttpRequest) -> HttpResponse:
@@ -256,7 +282,9 @@ def two_factor_backup_codes_new(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/two_factor_confirm.html", {"action": "regenerate"})
 
 
+@sensitive_post_parameters()
 @login_required
+@_customers_only
 @require_http_methods(["GET", "POST"])
 @step_up_required("2fa.disable")
 def two_factor_disable(request: HttpRequest) -> HttpResponse:
@@ -272,6 +300,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
 _STEP_UP_FAILURES = "stepup.failures"
 
 
+@sensitive_post_parameters()
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("otp", key=by_user)
@@ -359,6 +388,7 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     return redirect("security")
 
 
+@sensitive_post_parameters()
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def report_compromise(request: HttpRequest) -> HttpResponse:

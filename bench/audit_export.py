@@ -45,6 +45,7 @@ def setup_django() -> None:
             "REDIS_URL": "",
             "SECRET_KEY": "bench-only-secret-key-for-a-scratch-database",
             "AUDIT_HMAC_KEY": "bench-only-audit-key-for-a-scratch-database",
+            "OTP_ENCRYPTION_KEY": "YmVuY2gtb25seS1vdHAta2V5LW5vLXNlY3JldHMhISE=",
             "DEBUG": "0",
             "HTTPS": "0",
             "ALLOWED_HOSTS": "testserver,localhost",

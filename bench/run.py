@@ -11,6 +11,7 @@ The machine is shared and noisy: absolute figures drift from run to run, ratios 
 """
 
 import argparse
+import base64
 import contextlib
 import http.cookiejar
 import os
@@ -76,6 +77,7 @@ def portal_env() -> dict:
         "CACHE_KEY_PREFIX": "bench",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "AUDIT_HMAC_KEY": secrets.token_hex(32),
+        "OTP_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "DEBUG": "0",
         "SEEDING_ENABLED": "1",  # the loaders (portal/seeding) and their commands
         "HTTPS": "1",

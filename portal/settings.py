@@ -362,6 +362,16 @@ TRANSFER_STEP_UP_PAISE = env.int("TRANSFER_STEP_UP_PAISE", default=50_000_00)  #
 
 # Two-factor auth (django-otp, accounts/otp.py): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "SecureBank"
+# The key that encrypts authenticator seeds and keys the backup codes' hashes (accounts/otp_secrets.py):
+# 32 bytes, urlsafe base64; several, comma-separated, to rotate (the first is current). Kept out of the
+# database on purpose. Required when DEBUG is off; with DEBUG on a dev-only key stands in.
+OTP_ENCRYPTION_KEY = env.str("OTP_ENCRYPTION_KEY", default="")
+if not OTP_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("OTP_ENCRYPTION_KEY must be set when DEBUG is off.")
+    OTP_ENCRYPTION_KEY = (
+        "ZGV2LW9ubHktb3RwLWtleS1uZXZlci1pbi1wcm9kISE="  # dev only: "dev-only-otp-key-never-in-prod!!"
+    )
 
 # One JSON object per line, each with the request id (portal/logging.py): structlog's ProcessorFormatter
 # renders every record, from `logging` (Django, Celery, axes, our getLogger calls) and structlog alike.

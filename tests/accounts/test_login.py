@@ -67,3 +67,12 @@ def test_a_session_naming_a_user_that_is_not_there_is_anonymous(client, alice):
     session["_auth_user_id"] = str(alice.pk + 1000)
     session.save()
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_it_sends_a_signed_in_customer_asked_back_to_the_sign_in_page_to_the_dashboard(client, alice):
+    """/login/?next=/login/ raised Django's redirect-loop error (a 500) for a signed-in customer."""
+    client.force_login(alice)
+    for url in ("/login/?next=/login/", "/login/?next=/login/%3Fnext%3D/login/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("dashboard")

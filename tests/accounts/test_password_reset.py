@@ -122,9 +122,7 @@ def test_it_answers_a_known_and_an_unknown_email_the_same(alice, django_capture_
     assert "If the email you typed belongs to a SecureBank account" in known_answer[2]
     # The same work in the request: the same statements, and one task queued after the commit either way.
     assert [q["sql"].split()[0] for q in known_sql] == [q["sql"].split()[0] for q in unknown_sql]
-    assert (
-        [c.func for c in known_tasks] == [c.func for c in unknown_tasks] == [password_reset._queue_email]
-    )
+    assert [c.func for c in known_tasks] == [c.func for c in unknown_tasks] == [password_reset._queue_email]
     assert known_tasks[0].args == ("alice@example.com", "http://testserver")
     assert unknown_tasks[0].args == ("nobody@example.com", "http://testserver")
 

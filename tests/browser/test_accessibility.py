@@ -8,11 +8,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import override_settings
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from accounts import password_reset as password_reset_rules
-from accounts.models import Account
+from accounts.models import Account, AuthenticatorApp
 from tests.browser.conftest import DESKTOP, MOBILE, login, open_two_factor_setup
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import code_now, enrol
@@ -154,7 +153,7 @@ def two_factor_enrol(page: Page, live_server, alice, savings: Account, current: 
 def backup_codes(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     open_two_factor_setup(page)
-    page.get_by_label("Code from the app").fill(code_now(TOTPDevice.objects.get(user=alice)))
+    page.get_by_label("Code from the app").fill(code_now(AuthenticatorApp.objects.get(user=alice)))
     page.get_by_role("button", name="Turn on two-factor authentication").click()
     _heading(page, "Your backup codes")
 

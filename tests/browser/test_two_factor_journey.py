@@ -6,9 +6,9 @@ import datetime
 import pytest
 import time_machine
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from accounts.models import AuthenticatorApp
 from tests.browser.conftest import login, open_two_factor_setup
 from tests.factories import PASSWORD
 from tests.twofactor import code_now
@@ -26,7 +26,7 @@ def test_it_enrols_an_app_then_signs_in_with_its_code(new_page, live_server, jav
         open_two_factor_setup(page)
         expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
         expect(page.get_by_role("img", name="QR code to scan with your authenticator app")).to_be_visible()
-        device = TOTPDevice.objects.get(user=alice)
+        device = AuthenticatorApp.objects.get(user=alice)
         secret = page.locator(".secret code").inner_text()
         assert secret.replace(" ", "") in device.config_url
 

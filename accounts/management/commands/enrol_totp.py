@@ -1,9 +1,11 @@
 """`manage.py enrol_totp staff@example.com`: give a member of staff an authenticator app from the shell.
 
-Staff enter the admin only with two-factor auth (accounts/admin_site.py). A staff member can enrol at
-/security/2fa/ like a customer; this command is for the first one (e.g. the demo's staff user): it turns
-two-factor auth on and prints the setup key, the otpauth:// address (as a QR code in the terminal too) and
-ten backup codes. Whoever can run it can already change the database, so it asks for no step-up.
+Staff enter the admin only with two-factor auth (accounts/admin_site.py), and get it only out of band: from
+this command, or from a verified colleague holding `accounts.provision_staff_device` (the admin's staff-device
+page); the customer's /security/2fa/ refuses staff. The command turns two-factor auth on and prints the setup
+key, the otpauth:// address (as a QR code in the terminal too) and ten backup codes. Like every 2FA change it
+ends every session of the person and tells them by email. Whoever can run it can already change the
+database, so it asks for no step-up.
 """
 
 from typing import Any
