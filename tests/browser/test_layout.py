@@ -1,0 +1,63 @@
+"""The portal's layout as a customer sees it on a 390 px phone and a 1280 px desktop: amounts are never cut,
+the phone's header is one row, the desktop's flows line up, and long text stays inside its box."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import MOBILE, login
+from tests.conftest import fund
+
+pytestmark = pytest.mark.browser
+
+
+def _whole(page: Page, selector: str) -> list[str]:
+    """The texts of the elements matching `selector` that are cut (wider than their box or the screen)."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter((el) => el.scrollWidth > el.clientWidth
+                || el.getBoundingClientRect().right > document.documentElement.clientWidth)
+            .map((el) => el.textContent)""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_it_shows_each_balance_whole_on_the_transfer_form_on_a_phone(
+    new_page, live_server, javascript, alice, alice_savings, alice_current
+):
+    fund(alice_savings, 6_43_220_41)  # ₹6,93,220.41, the balance a select cut to "₹6,93,22"
+    page = new_page(viewport=MOBILE, javascript=javascript)
+    login(page, live_server, alice.email)
+    page.goto("/transfers/new/")
+
+    accounts = page.get_by_role("list").filter(has_text=alice_savings.masked_number)
+    expect(accounts.get_by_role("listitem").filter(has_text="Savings")).to_contain_text("₹6,93,220.41")
+    expect(accounts.get_by_role("listitem").filter(has_text="Current")).to_contain_text("₹0.00")
+    assert _whole(page, "[data-balance]") == []
+    # The options name the account only: a select cuts its option's text at its width.
+    source = page.get_by_label("From")
+    expect(source.locator("option")).to_have_text(
+        [
+            "Choose an account",
+            f"Savings · {alice_savings.masked_number}",
+            f"Current · {alice_current.masked_number}",
+        ]
+    )
+    if not javascript:
+        return
+
+    source.select_option(str(alice_savings.pk))
+    expect(source).to_have_accessible_description(re.compile(r"Balance ₹6,93,220\.41"))
+    expect(page.locator("#id_source_balance")).to_have_text("Balance ₹6,93,220.41")
+    assert _whole(page, "#id_source_balance .amount") == []
+    destination = page.get_by_label("To", exact=True)
+    destination.select_option(str(alice_current.pk))
+    expect(page.locator("#id_destination_balance")).to_have_text("Balance ₹0.00")
+    # The form comes back from the server (htmx) with an error: the balances are still under the selects.
+    page.get_by_label("Amount (₹)").fill("12.345")
+    page.get_by_role("button", name="Review transfer").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct")
+    expect(page.locator("#id_source_balance")).to_have_text("Balance ₹6,93,220.41")
+    expect(page.locator("#id_destination_balance")).to_have_text("Balance ₹0.00")
