@@ -61,3 +61,35 @@ def test_it_shows_each_balance_whole_on_the_transfer_form_on_a_phone(
     expect(page.get_by_role("alert")).to_contain_text("Please correct")
     expect(page.locator("#id_source_balance")).to_have_text("Balance ₹6,93,220.41")
     expect(page.locator("#id_destination_balance")).to_have_text("Balance ₹0.00")
+
+
+def _left_and_width(page: Page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return round(box["x"]), round(box["width"])
+
+
+def test_it_lines_up_the_heading_steps_and_card_of_the_transfer_flow_on_a_desktop(
+    page, live_server, alice, alice_savings, alice_current
+):
+    login(page, live_server, alice.email)
+    page.goto("/transfers/new/")
+    for step in ("Move money between your accounts", "Review your transfer", "Money moved"):
+        expect(page.get_by_role("heading", level=1)).to_have_text(step)
+        card_left = _left_and_width(page, ".card")[0]
+        assert card_left > 200, "the card is centred on a wide screen"
+        assert _left_and_width(page, "h1")[0] == card_left, step
+        assert _left_and_width(page, ".steps")[0] == card_left, step
+        if step == "Move money between your accounts":
+            page.get_by_label("From").select_option(str(alice_savings.pk))
+            page.get_by_label("To", exact=True).select_option(str(alice_current.pk))
+            page.get_by_label("Amount (₹)").fill("1")
+            page.get_by_role("button", name="Review transfer").click()
+        elif step == "Review your transfer":
+            page.get_by_role("button", name="Confirm and move ₹1.00").click()
+
+
+def test_it_puts_a_message_in_line_with_the_card_below_it_on_a_desktop(page, live_server, db):
+    page.goto("/login/verify/")  # no sign-in under way: back to the login page with a message
+    expect(page.get_by_role("status")).to_contain_text("Your sign-in timed out")
+    assert _left_and_width(page, ".messages") == _left_and_width(page, ".card")
