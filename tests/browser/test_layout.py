@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import MOBILE, login
+from tests.browser.conftest import DESKTOP, MOBILE, UPI_REFERENCE, login, post_long_texts
 from tests.conftest import fund
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,65 @@ def test_it_shows_each_balance_whole_on_the_transfer_form_on_a_phone(
     expect(page.get_by_role("alert")).to_contain_text("Please correct")
     expect(page.locator("#id_source_balance")).to_have_text("Balance ₹6,93,220.41")
     expect(page.locator("#id_destination_balance")).to_have_text("Balance ₹0.00")
+
+
+def test_it_fits_the_phone_header_in_one_row_and_puts_the_navigation_in_a_tab_bar(
+    new_page, live_server, alice, alice_savings, alice_current
+):
+    page = new_page(viewport=MOBILE)
+    login(page, live_server, alice.email)
+
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= 64, f"the header is {header} high"
+    expect(page.locator(".site-header").get_by_text("Alice", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
+    # The main navigation sits at the foot of the screen, each tab a thumb-sized target.
+    nav = page.get_by_role("navigation", name="Main")
+    box = nav.bounding_box()
+    assert box is not None and box["y"] + box["height"] == MOBILE["height"], box
+    for name in ("Accounts", "Move money", "Security"):
+        tab = nav.get_by_role("link", name=name).bounding_box()
+        assert tab is not None and tab["height"] >= 44 and tab["width"] >= 44, (name, tab)
+    expect(nav.get_by_role("link", name="Accounts")).to_have_attribute("aria-current", "page")
+    # Scrolled to the end, nothing of the page is left under the tab bar.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    footer = page.locator(".site-footer").bounding_box()
+    assert footer is not None and footer["y"] + footer["height"] <= box["y"] + 1, (footer, box)
+
+
+def test_it_makes_the_total_the_largest_amount_on_the_dashboard(
+    page, live_server, alice, alice_savings, alice_current
+):
+    login(page, live_server, alice.email)
+    sizes = page.evaluate(
+        """() => [document.querySelector('.total .amount'), ...document.querySelectorAll('.balance .amount')]
+            .map((el) => parseFloat(getComputedStyle(el).fontSize))"""
+    )
+    total, balances = sizes[0], sizes[1:]
+    assert len(balances) == 2 and all(total > balance for balance in balances), sizes
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
+def test_it_cuts_long_descriptions_to_two_lines_and_keeps_the_amounts_whole(
+    new_page, live_server, viewport, alice, alice_savings, alice_current
+):
+    post_long_texts(alice_savings, alice_current)
+    page = new_page(viewport=viewport)
+    login(page, live_server, alice.email)
+
+    savings = page.get_by_role("region", name="Savings", exact=True)
+    row = savings.get_by_role("row").filter(has_text=UPI_REFERENCE[:40])
+    expect(row).to_contain_text("-₹1.00")
+    description = row.locator(".clamp").first
+    expect(description).to_have_attribute("title", UPI_REFERENCE)  # the whole text, where it is cut
+    lines = description.evaluate(
+        "el => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)"
+    )
+    assert lines <= 2.05, f"the description takes {lines:.1f} lines"
+    assert _whole(page, ".account .num") == []
+    # The amount column takes no more than the amounts need: the description has the rest.
+    widths = row.evaluate("tr => [...tr.cells].map((td) => td.getBoundingClientRect().width)")
+    assert widths[-1] < 0.4 * sum(widths), widths
 
 
 def _left_and_width(page: Page, selector: str) -> tuple[float, float]:
