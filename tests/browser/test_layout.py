@@ -2,24 +2,31 @@
 the phone's header is one row, the desktop's flows line up, and long text stays inside its box."""
 
 import re
+import uuid
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, MOBILE, UPI_REFERENCE, login, post_long_texts
+from tests.browser.conftest import DESKTOP, MOBILE, TAMIL_ACCOUNT_NAME, UPI_REFERENCE, login, post_long_texts
 from tests.conftest import fund
+from tests.factories import AccountFactory, UserFactory
+from tests.twofactor import force_login_verified
+from transactions import services
 
 pytestmark = pytest.mark.browser
 
 
-def _whole(page: Page, selector: str) -> list[str]:
-    """The texts of the elements matching `selector` that are cut (wider than their box or the screen)."""
+def _whole(page: Page, selector: str, *, on_screen: bool = True) -> list[str]:
+    """The texts of the elements matching `selector` that are cut: wider than their box, or (`on_screen`)
+    reaching past the screen's right edge."""
     return page.evaluate(
-        """(selector) => [...document.querySelectorAll(selector)]
+        """([selector, onScreen]) => [...document.querySelectorAll(selector)]
             .filter((el) => el.scrollWidth > el.clientWidth
-                || el.getBoundingClientRect().right > document.documentElement.clientWidth)
+                || (onScreen && el.getBoundingClientRect().right > document.documentElement.clientWidth))
             .map((el) => el.textContent)""",
-        selector,
+        [selector, on_screen],
     )
 
 
@@ -152,3 +159,42 @@ def test_it_puts_a_message_in_line_with_the_card_below_it_on_a_desktop(page, liv
     page.goto("/login/verify/")  # no sign-in under way: back to the login page with a message
     expect(page.get_by_role("status")).to_contain_text("Your sign-in timed out")
     assert _left_and_width(page, ".messages") == _left_and_width(page, ".card")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
+def test_it_wraps_long_text_in_the_admin(new_page, live_server, viewport, alice, alice_savings):
+    """Staff see the same customers' text: a long note wraps in the ledger's list and on the transaction's
+    page (a list wider than the screen scrolls inside its own box, as Django's admin does)."""
+    current = AccountFactory(owner=alice, name=TAMIL_ACCOUNT_NAME)
+    post_long_texts(alice_savings, current)
+    transfer = services.transfer_create(
+        initiator=alice,
+        source=alice_savings,
+        destination=current,
+        amount_paise=1_00,
+        description=UPI_REFERENCE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    staff = UserFactory(email="ops@example.com", is_staff=True, is_superuser=True)
+    client = Client()
+    force_login_verified(client, staff)
+    page = new_page(viewport=viewport)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    pages = [
+        reverse("admin:transactions_transaction_changelist"),
+        reverse("admin:transactions_transaction_change", args=[transfer.pk]),
+        reverse("admin:accounts_account_changelist"),
+        reverse("admin:accounts_account_change", args=[current.pk]),
+    ]
+    for url in pages:
+        page.goto(url)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{url} is {overflow} px wider than the screen"
+        # Each text fits its cell or field (the list itself may scroll sideways in .results on a phone).
+        assert (
+            _whole(page, "#result_list td, div.readonly, #content h2, .breadcrumbs", on_screen=False) == []
+        ), url
