@@ -9,12 +9,15 @@ from portal.money import AmountError, format_paise, parse_rupees
 
 
 class AccountChoiceField(forms.ChoiceField):
-    """A choice among accounts the form was given (one query for both fields); cleans to the Account."""
+    """A choice among accounts the form was given (one query for both fields); cleans to the Account.
+
+    An option names the account without its balance: a select on a phone cuts its text at its width, and a
+    balance cut mid-number ("₹6,93,22") reads as a wrong amount. The form's template lists the balances."""
 
     def set_accounts(self, accounts: list[Account]) -> None:
         self.accounts = {str(a.pk): a for a in accounts}
         self.choices = [("", _("Choose an account"))] + [
-            (str(a.pk), f"{a.name} · {a.masked_number} · {format_paise(a.balance)}") for a in accounts
+            (str(a.pk), f"{a.name} · {a.masked_number}") for a in accounts
         ]
 
     def clean(self, value: object) -> Account:
@@ -55,6 +58,7 @@ class TransferForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         accounts = list(account_list(user=user))
+        self.accounts = accounts  # the template lists them with their balances
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
         self.fields["destination"].set_accounts(accounts)
 

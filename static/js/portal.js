@@ -101,3 +101,37 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 
   schedule(Number(body.dataset.sessionRemaining));
 })();
+
+// The transfer form: the chosen account's balance, in full, under its select. A select cuts its option's
+// text at its width, so the options name the account only; the balances come from the list of accounts
+// above the form (which shows them without JavaScript too). Runs again on each htmx swap of the form.
+(() => {
+  const show = (select) => {
+    const card = select.closest("[data-account-balances]");
+    let hint = document.getElementById(`${select.id}_balance`);
+    if (!hint) {
+      hint = document.createElement("p");
+      hint.className = "hint selected-balance";
+      hint.id = `${select.id}_balance`;
+      select.after(hint);
+      const described = select.getAttribute("aria-describedby");
+      select.setAttribute("aria-describedby", described ? `${described} ${hint.id}` : hint.id);
+    }
+    const item = select.value && card.querySelector(`[data-account="${CSS.escape(select.value)}"]`);
+    const balance = item && item.querySelector("[data-balance]");
+    hint.replaceChildren();
+    if (balance) {
+      const amount = document.createElement("span");
+      amount.className = "amount";
+      amount.textContent = balance.textContent;
+      hint.append("Balance ", amount);
+    }
+    hint.hidden = !balance;
+  };
+  const init = (root) => root.querySelectorAll("[data-account-balances] select").forEach(show);
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("[data-account-balances] select")) show(event.target);
+  });
+  document.addEventListener("htmx:load", (event) => init(event.target));
+  init(document);
+})();

@@ -6,13 +6,16 @@ transactional: the root conftest puts the internal accounts and categories back 
 
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
+from accounts.models import Account
 from tests.factories import PASSWORD
+from transactions import services
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,6 +32,44 @@ MOBILE = {"width": 390, "height": 844}
 SCREENSHOTS = Path("/tmp/securebank-browser")  # noqa: S108 - a scratch folder for failure screenshots
 
 expect.set_options(timeout=5_000)
+
+# Text as customers, merchants and payees write it, at the longest the fields take and without a space to
+# break at: a UPI-style reference (a transfer's note is at most 140 characters), Hindi and Tamil joined
+# without spaces, and account names (at most 60) in the same three scripts. Pages must wrap or cut it,
+# never grow wider than the screen (tests/browser/test_accessibility.py, test_layout.py).
+UPI_REFERENCE = ("UPI" + "412345678901HDFC0001234RAVIKUMAR" * 5)[:140]
+HINDI_NOTE = ("बिजलीकाबिलऔरघरकाकिरायाभुगतान" * 6)[:140]
+TAMIL_NOTE = ("வாடகைமற்றும்மின்சாரக்கட்டணம்" * 6)[:140]
+HINDI_ACCOUNT_NAME = ("बच्चोंकीपढ़ाईकेलिएबचतखाता" * 3)[:60]
+TAMIL_ACCOUNT_NAME = ("வீட்டுச்செலவுகளுக்கானநடப்புக்கணக்கு" * 2)[:60]
+LATIN_ACCOUNT_NAME = ("HouseholdAndChildrensEducationSavingsJointAccount" * 2)[:60]
+
+
+def post_long_texts(savings: Account, current: Account) -> None:
+    """Postings through the ledger (as a payment or a salary arrives) whose descriptions and counterparties
+    are the long unbroken texts above, so that the dashboard's recent transactions show every one of them.
+    `savings` needs ₹10 of funds."""
+    services.payment_create(
+        account=savings,
+        amount_paise=4_99,
+        description=HINDI_NOTE,
+        counterparty=TAMIL_NOTE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    services.payment_create(
+        account=savings,
+        amount_paise=1_00,
+        description=UPI_REFERENCE,
+        counterparty=UPI_REFERENCE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    services.deposit_create(
+        account=current,
+        amount_paise=12_34_567_89,
+        description=TAMIL_NOTE,
+        counterparty=HINDI_NOTE,
+        idempotency_key=uuid.uuid4().hex,
+    )
 
 
 @pytest.fixture(scope="package")

@@ -1,5 +1,7 @@
 """axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
-journey, of two-factor auth and of the security pages, on a desktop screen and on a 390 px phone."""
+journey, of two-factor auth and of the security pages, on a desktop screen and on a 390 px phone; and no
+page is wider than the screen. The pages hold the longest text customers can write: account names,
+descriptions, counterparties and the transfer's note are long unbroken words in three scripts."""
 
 import uuid
 from collections.abc import Callable
@@ -11,9 +13,20 @@ from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from accounts import password_reset as password_reset_rules
-from accounts.models import Account, AuthenticatorApp
-from tests.browser.conftest import DESKTOP, MOBILE, login, open_two_factor_setup
-from tests.factories import PASSWORD, UserFactory
+from accounts.models import Account, AuthenticatorApp, User
+from tests.browser.conftest import (
+    DESKTOP,
+    HINDI_ACCOUNT_NAME,
+    LATIN_ACCOUNT_NAME,
+    MOBILE,
+    TAMIL_ACCOUNT_NAME,
+    UPI_REFERENCE,
+    login,
+    open_two_factor_setup,
+    post_long_texts,
+)
+from tests.conftest import fund
+from tests.factories import PASSWORD, AccountFactory, UserFactory
 from tests.twofactor import code_now, enrol
 from transactions import services
 
@@ -28,6 +41,28 @@ AXE_OPTIONS = {
 }
 
 
+@pytest.fixture
+def alice(db) -> User:
+    """Alice with a first name longer than any header has room for."""
+    return UserFactory(email="alice@example.com", full_name="Alamelumangathayarammalvenkatalakshmi Iyer")
+
+
+@pytest.fixture
+def alice_savings(alice) -> Account:
+    savings = AccountFactory(owner=alice, name=HINDI_ACCOUNT_NAME, kind=Account.Kind.SAVINGS)
+    return fund(savings, 50_000_00)
+
+
+@pytest.fixture
+def alice_current(alice, alice_savings) -> Account:
+    current = AccountFactory(owner=alice, name=TAMIL_ACCOUNT_NAME, kind=Account.Kind.CURRENT)
+    AccountFactory(owner=alice, name=LATIN_ACCOUNT_NAME, kind=Account.Kind.CURRENT)
+    post_long_texts(alice_savings, current)
+    alice_savings.refresh_from_db()
+    current.refresh_from_db()
+    return current
+
+
 def _heading(page: Page, text: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(text)
 
@@ -37,6 +72,7 @@ def _fill_transfer(page: Page, savings: Account, current: Account) -> None:
     page.get_by_label("From").select_option(str(savings.pk))
     page.get_by_label("To", exact=True).select_option(str(current.pk))
     page.get_by_label("Amount (₹)").fill("1,250.50")
+    page.get_by_label("Note (optional)").fill(UPI_REFERENCE)
 
 
 def login_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -91,7 +127,7 @@ def receipt(page: Page, live_server, alice, savings: Account, current: Account) 
         source=savings,
         destination=current,
         amount_paise=1_250_50,
-        description="Rent share",
+        description=UPI_REFERENCE,
         idempotency_key=uuid.uuid4().hex,
     )
     login(page, live_server, alice.email)
@@ -289,3 +325,10 @@ def test_it_has_no_accessibility_violations(
     # WCAG 1.4.10 (reflow): nothing wider than the screen, so no page scrolls sideways on a phone.
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than the {viewport['width']} px screen"
+    # Nor does anything spill out of its card (a table that scrolls inside its .table-wrap is fine).
+    spills = page.evaluate(
+        """() => [...document.querySelectorAll('.card, .site-header')]
+            .filter((box) => box.scrollWidth > box.clientWidth)
+            .map((box) => `${box.className}: ${box.scrollWidth - box.clientWidth} px`)"""
+    )
+    assert spills == [], f"content spills out of {spills}"
