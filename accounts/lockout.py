@@ -14,6 +14,10 @@ Three brakes, none of which a stranger can turn into a lockout of the owner:
 3. **The address** (portal/ratelimit.py, `login_ip`): sign-in POSTs per address per minute, a sliding window.
    It refuses nobody with the right password until a whole NAT exceeds it.
 
+**A request without a client address** (a unix socket without a proxy setting, portal/client_address.py) is
+exempt from 1 (AXES_WHITELIST_CALLABLE): one (email, unknown) lock would refuse the email to every such
+client. 2 and 3 still brake it (3 in one "unknown" bucket shared by all of them).
+
 **A device the owner signed in on before** (its signed device cookie, accounts/devices.py, matches a sign-in
 of this email in the session registry) is exempt from 1 and 2 (AXES_WHITELIST_CALLABLE) and counted in
 rate-limit buckets of its own: while strangers hammer the email, the owner's own phone still signs in. It
@@ -78,8 +82,13 @@ def known_device(request: HttpRequest, email: str | None) -> str | None:
     return known
 
 
-def known_device_attempt(request: HttpRequest, credentials: dict | None = None) -> bool:
-    """AXES_WHITELIST_CALLABLE: axes neither refuses nor counts an attempt from the owner's own device."""
+def pair_lock_exempt(request: HttpRequest, credentials: dict | None = None) -> bool:
+    """AXES_WHITELIST_CALLABLE: axes neither refuses nor counts an attempt from the owner's own device, nor
+    one without a client address: the pair (email, unknown) would be the email for every client without an
+    address (all of them, over a unix socket without a proxy setting), a lock of the owner by anyone. Those
+    are braked by the email's slowdown and the rate limits."""
+    if client_ip(request) is None:
+        return True
     return known_device(request, attempted_email(request, credentials)) is not None
 
 

@@ -200,7 +200,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: never the email alone, or the address
-AXES_WHITELIST_CALLABLE = "accounts.lockout.known_device_attempt"  # the owner's own devices
+AXES_WHITELIST_CALLABLE = "accounts.lockout.pair_lock_exempt"  # the owner's own devices, no address
 LOGIN_SLOWDOWN_AFTER = env.int("LOGIN_SLOWDOWN_AFTER", default=5)
 LOGIN_SLOWDOWN_MAX_SECONDS = env.int("LOGIN_SLOWDOWN_MAX_SECONDS", default=60)
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it carries the email)

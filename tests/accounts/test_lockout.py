@@ -152,6 +152,28 @@ def test_a_stranger_s_failures_from_many_addresses_do_not_lock_the_owner_for_thi
     assert _sign_in(client, "alice@example.com", PASSWORD, ip=CAFE).status_code == 302
 
 
+def test_failures_without_an_address_do_not_lock_the_owner_from_a_real_address(client, alice, frozen):
+    """Over a unix socket without a proxy setting no request has an address. Five failures from such
+    requests lock no pair (a pair with no address would be the email for every such client)."""
+    _fail(Client(), "alice@example.com", 5, ip="")
+    assert not AccessAttempt.objects.exists()
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=HOME).status_code == 302
+
+
+def test_failures_without_an_address_are_braked_by_the_email_slowdown_only(client, alice, frozen):
+    stranger = Client()
+    _fail(stranger, "alice@example.com", 6, ip="")  # the sixth takes the email's first slowed turn
+    too_soon = _sign_in(stranger, "alice@example.com", ip="")
+    assert too_soon.status_code == 429
+    assert _errors(too_soon) == [
+        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts."
+    ]
+    assert not AuditEvent.objects.filter(action="login.lockout").exists()
+    # The owner, also without an address, waits her turn, not thirty minutes.
+    frozen.shift(datetime.timedelta(seconds=int(too_soon["Retry-After"])))
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip="").status_code == 302
+
+
 def test_it_unlocks_thirty_minutes_after_the_failure_that_locked(client, alice, frozen):
     _fail(client, "alice@example.com", 4)
     assert _sign_in(client, "alice@example.com").status_code == 429
