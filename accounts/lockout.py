@@ -122,23 +122,27 @@ def slowdown_delay(failures: int) -> int:
     return min(2 ** min(over + 1, 30), settings.LOGIN_SLOWDOWN_MAX_SECONDS)
 
 
-def email_failures(email: str, *, add: bool = False) -> int:
-    """The failures of `email` in the last AXES_COOLOFF_TIME (recording one more first if `add`)."""
+def email_failures(email: str, *, add: bool = False, fail_closed: bool = False) -> int:
+    """The failures of `email` in the last AXES_COOLOFF_TIME (recording one more first if `add`). If the
+    cache cannot be reached: LimiterUnavailable if `fail_closed`, else none (logged)."""
     window = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    return ratelimit.window_count(f"login-failures:{_digest(email)}", window_seconds=window, add=add)
+    key = f"login-failures:{_digest(email)}"
+    return ratelimit.window_count(key, window_seconds=window, add=add, fail_closed=fail_closed)
 
 
 def email_wait(email: str) -> int:
     """0 if an attempt for `email` may go ahead now (and then it takes the email's turn), else the seconds
-    to wait. One cache round trip while the email is not under attack, two while it is."""
-    delay = slowdown_delay(email_failures(email))
+    to wait. One cache round trip while the email is not under attack, two while it is. Fails closed: if
+    the cache cannot be reached, raises ratelimit.LimiterUnavailable (the view answers 503 before any
+    password is checked)."""
+    delay = slowdown_delay(email_failures(email, fail_closed=True))
     if not delay:
         return 0
     try:
         wait_ms = ratelimit.window_take(f"login-turn:{_digest(email)}", window_seconds=delay, limit=1)
-    except Exception:  # the cache is down: the pair lock and the password still stand (fail open)
-        logger.warning("Sign-in slowdown not checked: the cache is unavailable", exc_info=True)
-        return 0
+    except Exception as error:
+        logger.error("Sign-in slowdown not checked: the cache is unavailable; refused", exc_info=True)
+        raise ratelimit.LimiterUnavailable("login-turn") from error
     return math.ceil(wait_ms / 1000)
 
 

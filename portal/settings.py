@@ -238,6 +238,12 @@ def _rate(scope: str, default: str) -> tuple[int, int]:
 
 
 RATE_LIMITS = {scope: _rate(scope, default) for scope, default in _RATE_LIMIT_DEFAULTS.items()}
+# When the cache cannot be reached, these scopes answer 503 (a secret is checked or an email sent: failing
+# open would mean unlimited guesses); the others (transfer_confirm) let the request through. The sign-in's
+# per-email slowdown (accounts/lockout.py) fails closed too.
+RATE_LIMIT_FAIL_CLOSED = frozenset(
+    {"login_ip", "login_email", "otp", "password_change", "password_reset", "password_reset_ip"}
+)
 RATE_LIMIT_CACHE = "default"
 
 LANGUAGE_CODE = "en-IN"

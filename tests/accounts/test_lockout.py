@@ -331,9 +331,9 @@ def test_a_flood_for_the_email_does_not_rate_limit_the_owner_s_device(client, al
     assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302  # her browser: its own bucket
 
 
-def test_the_brakes_let_sign_in_through_when_the_cache_is_down(client, alice, frozen, settings):
-    """Fail open like the rate limits: a Redis outage must not lock every customer out (the pair lock, in
-    PostgreSQL, and the password still stand)."""
+def test_the_email_slowdown_fails_closed_when_the_cache_is_down(client, alice, frozen, settings):
+    """Even were the sign-in's rate limits to fail open, the per-email slowdown does not: a 503 before the
+    password is checked (failing open gave unlimited guesses from many addresses)."""
     settings.CACHES = {
         **settings.CACHES,
         "unreachable": {
@@ -343,5 +343,9 @@ def test_the_brakes_let_sign_in_through_when_the_cache_is_down(client, alice, fr
         },
     }
     settings.RATE_LIMIT_CACHE = "unreachable"
-    _fail(client, "alice@example.com", 4)
-    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+    settings.RATE_LIMIT_FAIL_CLOSED = frozenset()
+    response = _sign_in(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 503
+    assert "Signing in is unavailable for a moment." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AuditEvent.objects.filter(action__startswith="login.").exists()
