@@ -24,7 +24,8 @@ rate-limit buckets of its own: while strangers hammer the email, the owner's own
 is not exempt from the rate limits, so a stolen device cookie buys no more than 10 guesses a minute.
 
 Everything is keyed by the email as typed (trimmed, lower-cased), whether or not it has an account, so the
-answers never tell which emails are customers.
+answers never tell which emails are customers; it is matched to a customer's saved email without regard to
+case (the device exemption, the warning email), as the sign-in itself does.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from datetime import datetime
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import caches
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -61,6 +64,12 @@ def attempted_email(request: HttpRequest, credentials: dict | None = None) -> st
     return str(value).strip().lower() if value else None
 
 
+def _email_is(field: str, email: str) -> Exact:
+    """`field` is `email` whatever the case either is saved or typed in (an admin may have saved "Alice@..."):
+    LOWER(email), which the users' unique index (user_email_ci_unique) covers."""
+    return Exact(Lower(field), email.strip().lower())
+
+
 # --- The owner's own devices --------------------------------------------------------------------------------
 
 
@@ -76,7 +85,8 @@ def known_device(request: HttpRequest, email: str | None) -> str | None:
     known = None
     if device:
         device_hash = devices.device_hash(device)
-        if UserSession.objects.filter(user__email=email, device_hash=device_hash).exists():
+        sessions = UserSession.objects.filter(_email_is("user__email", email), device_hash=device_hash)
+        if sessions.exists():
             known = device_hash
     setattr(request, cache_attr, known)
     return known
@@ -160,7 +170,7 @@ def login_failed(request: HttpRequest, email: str) -> None:
 def warn_owner(email: str, *, ip: str | None, slowdown: bool = False) -> None:
     """Email the owner of `email` (if it is a customer's) that someone is guessing their password: at most
     once per AXES_COOLOFF_TIME, however many addresses reach a lock. One indexed query."""
-    owner = User.objects.filter(email=email).first()
+    owner = User.objects.filter(_email_is("email", email)).first()
     if owner is not None and first_warning(email):
         minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         notify(owner, "lockout", minutes=minutes, ip=ip, at=timezone.now(), slowdown=slowdown)

@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import User
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import force_login_verified
@@ -132,6 +133,31 @@ def test_the_owner_signs_in_at_once_from_a_device_she_used_before(client, alice,
     _attack("alice@example.com", 12, frozen, ip=NAT)
     assert _sign_in(Client(), "alice@example.com", PASSWORD, ip=NAT).status_code == 429  # a new device
     assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302  # her phone
+
+
+@pytest.fixture
+def alice_mixed_case(alice):
+    """Alice's email as an admin saved it, in mixed case (she types it in lower case)."""
+    User.objects.filter(pk=alice.pk).update(email="Alice@Example.com")
+    alice.refresh_from_db()
+    return alice
+
+
+def test_the_owner_s_device_is_known_whatever_the_case_of_her_saved_email(client, alice_mixed_case, frozen):
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302
+    client.post(reverse("logout"))
+    _attack("alice@example.com", 12, frozen, ip=NAT)
+    assert _sign_in(Client(), "alice@example.com", PASSWORD, ip=NAT).status_code == 429  # a new device
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302  # her phone
+
+
+def test_the_owner_is_warned_whatever_the_case_of_her_saved_email(
+    client, alice_mixed_case, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _fail(client, "alice@example.com", 4)
+        _sign_in(client, "alice@example.com")  # the fifth failure locks
+    assert [c.args[:2] for c in callbacks] == [(alice_mixed_case.pk, "lockout")]
 
 
 def test_a_neighbour_behind_the_same_nat_signs_in_with_the_right_password(client, alice, bob, frozen):
