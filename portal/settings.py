@@ -8,6 +8,7 @@ runs on PostgreSQL and Redis, the production stack.
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,13 @@ if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where links in emails point (the password reset's), e.g. https://bank.example. Unset: the scheme and host
+# of the request that asked (get_host() keeps to ALLOWED_HOSTS).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if SITE_URL:
+    _site = urlsplit(SITE_URL)
+    if _site.scheme not in {"http", "https"} or not _site.hostname or _site.query or _site.fragment:
+        raise ImproperlyConfigured("SITE_URL must look like https://bank.example")
 
 # The audit chain's HMAC key (portal/audit/chain.py): kept out of the database, so that whoever can write the
 # audit table cannot recompute a chain that verifies. Losing it means the chain cannot be verified.
