@@ -14,6 +14,9 @@ Three brakes, none of which a stranger can turn into a lockout of the owner:
 3. **The address** (portal/ratelimit.py, `login_ip`): sign-in POSTs per address per minute, a sliding window.
    It refuses nobody with the right password until a whole NAT exceeds it.
 
+If the cache cannot be reached, 2 and 3 fail closed: the sign-in answers 503 before the password is checked
+(portal/ratelimit.py). 1 lives in PostgreSQL.
+
 **A request without a client address** (a unix socket without a proxy setting, portal/client_address.py) is
 exempt from 1 (AXES_WHITELIST_CALLABLE): one (email, unknown) lock would refuse the email to every such
 client. 2 and 3 still brake it (3 in one "unknown" bucket shared by all of them).
