@@ -14,13 +14,21 @@ Three brakes, none of which a stranger can turn into a lockout of the owner:
 3. **The address** (portal/ratelimit.py, `login_ip`): sign-in POSTs per address per minute, a sliding window.
    It refuses nobody with the right password until a whole NAT exceeds it.
 
+If the cache cannot be reached, 2 and 3 fail closed: the sign-in answers 503 before the password is checked
+(portal/ratelimit.py). 1 lives in PostgreSQL.
+
+**A request without a client address** (a unix socket without a proxy setting, portal/client_address.py) is
+exempt from 1 (AXES_WHITELIST_CALLABLE): one (email, unknown) lock would refuse the email to every such
+client. 2 and 3 still brake it (3 in one "unknown" bucket shared by all of them).
+
 **A device the owner signed in on before** (its signed device cookie, accounts/devices.py, matches a sign-in
 of this email in the session registry) is exempt from 1 and 2 (AXES_WHITELIST_CALLABLE) and counted in
 rate-limit buckets of its own: while strangers hammer the email, the owner's own phone still signs in. It
 is not exempt from the rate limits, so a stolen device cookie buys no more than 10 guesses a minute.
 
 Everything is keyed by the email as typed (trimmed, lower-cased), whether or not it has an account, so the
-answers never tell which emails are customers.
+answers never tell which emails are customers; it is matched to a customer's saved email without regard to
+case (the device exemption, the warning email), as the sign-in itself does.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from datetime import datetime
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import caches
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -57,6 +67,12 @@ def attempted_email(request: HttpRequest, credentials: dict | None = None) -> st
     return str(value).strip().lower() if value else None
 
 
+def _email_is(field: str, email: str) -> Exact:
+    """`field` is `email` whatever the case either is saved or typed in (an admin may have saved "Alice@..."):
+    LOWER(email), which the users' unique index (user_email_ci_unique) covers."""
+    return Exact(Lower(field), email.strip().lower())
+
+
 # --- The owner's own devices --------------------------------------------------------------------------------
 
 
@@ -72,14 +88,20 @@ def known_device(request: HttpRequest, email: str | None) -> str | None:
     known = None
     if device:
         device_hash = devices.device_hash(device)
-        if UserSession.objects.filter(user__email=email, device_hash=device_hash).exists():
+        sessions = UserSession.objects.filter(_email_is("user__email", email), device_hash=device_hash)
+        if sessions.exists():
             known = device_hash
     setattr(request, cache_attr, known)
     return known
 
 
-def known_device_attempt(request: HttpRequest, credentials: dict | None = None) -> bool:
-    """AXES_WHITELIST_CALLABLE: axes neither refuses nor counts an attempt from the owner's own device."""
+def pair_lock_exempt(request: HttpRequest, credentials: dict | None = None) -> bool:
+    """AXES_WHITELIST_CALLABLE: axes neither refuses nor counts an attempt from the owner's own device, nor
+    one without a client address: the pair (email, unknown) would be the email for every client without an
+    address (all of them, over a unix socket without a proxy setting), a lock of the owner by anyone. Those
+    are braked by the email's slowdown and the rate limits."""
+    if client_ip(request) is None:
+        return True
     return known_device(request, attempted_email(request, credentials)) is not None
 
 
@@ -113,23 +135,27 @@ def slowdown_delay(failures: int) -> int:
     return min(2 ** min(over + 1, 30), settings.LOGIN_SLOWDOWN_MAX_SECONDS)
 
 
-def email_failures(email: str, *, add: bool = False) -> int:
-    """The failures of `email` in the last AXES_COOLOFF_TIME (recording one more first if `add`)."""
+def email_failures(email: str, *, add: bool = False, fail_closed: bool = False) -> int:
+    """The failures of `email` in the last AXES_COOLOFF_TIME (recording one more first if `add`). If the
+    cache cannot be reached: LimiterUnavailable if `fail_closed`, else none (logged)."""
     window = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    return ratelimit.window_count(f"login-failures:{_digest(email)}", window_seconds=window, add=add)
+    key = f"login-failures:{_digest(email)}"
+    return ratelimit.window_count(key, window_seconds=window, add=add, fail_closed=fail_closed)
 
 
 def email_wait(email: str) -> int:
     """0 if an attempt for `email` may go ahead now (and then it takes the email's turn), else the seconds
-    to wait. One cache round trip while the email is not under attack, two while it is."""
-    delay = slowdown_delay(email_failures(email))
+    to wait. One cache round trip while the email is not under attack, two while it is. Fails closed: if
+    the cache cannot be reached, raises ratelimit.LimiterUnavailable (the view answers 503 before any
+    password is checked)."""
+    delay = slowdown_delay(email_failures(email, fail_closed=True))
     if not delay:
         return 0
     try:
         wait_ms = ratelimit.window_take(f"login-turn:{_digest(email)}", window_seconds=delay, limit=1)
-    except Exception:  # the cache is down: the pair lock and the password still stand (fail open)
-        logger.warning("Sign-in slowdown not checked: the cache is unavailable", exc_info=True)
-        return 0
+    except Exception as error:
+        logger.error("Sign-in slowdown not checked: the cache is unavailable; refused", exc_info=True)
+        raise ratelimit.LimiterUnavailable("login-turn") from error
     return math.ceil(wait_ms / 1000)
 
 
@@ -147,7 +173,7 @@ def login_failed(request: HttpRequest, email: str) -> None:
 def warn_owner(email: str, *, ip: str | None, slowdown: bool = False) -> None:
     """Email the owner of `email` (if it is a customer's) that someone is guessing their password: at most
     once per AXES_COOLOFF_TIME, however many addresses reach a lock. One indexed query."""
-    owner = User.objects.filter(email=email).first()
+    owner = User.objects.filter(_email_is("email", email)).first()
     if owner is not None and first_warning(email):
         minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         notify(owner, "lockout", minutes=minutes, ip=ip, at=timezone.now(), slowdown=slowdown)

@@ -9,7 +9,8 @@ worker looks the customer up again, makes the link and sends it through the noti
 password it sends nothing. So the token never travels through the broker, and an email's existence shows
 neither in the page nor in the time it takes.
 
-The link (`link_path`): /password-reset/<uidb64>/<token>/ with Django's PasswordResetTokenGenerator. The
+The link (`link_path`): /password-reset/<uidb64>/<token>/ with Django's PasswordResetTokenGenerator, after
+settings.SITE_URL if set, else the scheme and host of the request that asked (within ALLOWED_HOSTS). The
 token is an HMAC (SECRET_KEY) of the user's id, password hash, last sign-in, email and the time it was made:
 it stops working after settings.PASSWORD_RESET_TIMEOUT (30 minutes), once the password changes (so it is
 single-use by construction), and once the customer signs in (last_login changes).
@@ -77,7 +78,7 @@ def password_reset_request(*, email: str, request: HttpRequest) -> None:
     one lookup, one audit event, one task queued after the commit (see the module's docstring)."""
     email = email.strip().lower()
     user = _eligible(email)
-    site = f"{request.scheme}://{request.get_host()}"  # get_host() keeps to ALLOWED_HOSTS
+    site = settings.SITE_URL or f"{request.scheme}://{request.get_host()}"  # get_host(): ALLOWED_HOSTS only
     with transaction.atomic():
         audit_record(
             action="password.reset_requested",

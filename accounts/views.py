@@ -47,7 +47,7 @@ from accounts.stepup import (
 )
 from portal.audit import audit_record
 from portal.client_address import client_ip
-from portal.ratelimit import by_user, rate_limit
+from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
 from transactions.selectors import recent_entries
 
 
@@ -62,7 +62,13 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         email = lockout.attempted_email(request)
-        if email and lockout.known_device(request, email) is None and (wait := lockout.email_wait(email)):
+        wait = 0
+        if email and lockout.known_device(request, email) is None:
+            try:
+                wait = lockout.email_wait(email)
+            except LimiterUnavailable:  # the cache is down: no password is checked (portal/ratelimit.py)
+                return unavailable(request)
+        if wait:
             message = ngettext(
                 "Too many failed attempts for this email. For your security, wait %(seconds)d second "
                 "before the next attempt.",

@@ -20,15 +20,18 @@ Only the header the proxies set is read (`CLIENT_IP_HEADER`, default `X-Forwarde
 pick are python-ipware's (the engine of django-ipware; django-ipware itself wants a request, and the audit
 trail resolves from the META snapshot of the request being served, see portal/logging.py).
 
-Over a unix socket REMOTE_ADDR is empty. With `TRUSTED_PROXY_COUNT` set the socket's peer is taken for the
-nearest proxy (only a process on this machine can open the socket: nginx). Otherwise the address is None
-(recorded as unknown) and `client_key` puts every such request in one shared "unknown" bucket, so the rate
-limits still hold.
+Over a unix socket REMOTE_ADDR is empty. With `TRUSTED_PROXY_COUNT` or `TRUSTED_PROXIES` set, the socket's
+peer is taken for the nearest trusted proxy (only a process on this machine can open the socket: nginx), and
+the client is read from the header as above. With no proxy setting the address is None (recorded as unknown;
+the first such request logs an error, once per process, since a unix socket needs a proxy setting):
+`client_key` puts every such request in one shared "unknown" bucket, so the rate limits still hold, and the
+lockout never locks an (email, unknown) pair (accounts/lockout.py: the email's slowdown brakes those).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -38,6 +41,8 @@ from django.http import HttpRequest
 from python_ipware import IpWare
 from python_ipware.modern.defaults import DEFAULT_PRECEDENCE
 from python_ipware.modern.parsers import parse_ip, split_proxy_chain
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 
@@ -60,15 +65,25 @@ def _is_trusted(address: Any, networks: tuple[Network, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
+@cache
+def _report_no_address() -> None:
+    """Once per process: requests arrive without an address and no proxy setting says who sent them."""
+    logger.error(
+        "A request arrived without a client address (a unix socket?) and neither TRUSTED_PROXY_COUNT nor "
+        "TRUSTED_PROXIES is set: every such client shares one rate-limit bucket. Set the proxy setting."
+    )
+
+
 def client_ip_from_meta(meta: Mapping[str, Any]) -> str | None:
     """`client_ip` for a META dict (the WSGI environ)."""
     peer = parse_ip(str(meta.get("REMOTE_ADDR") or ""))
     count: int = settings.TRUSTED_PROXY_COUNT
     networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
     if peer is None:  # a unix socket (or something that is not an address)
-        if not count or networks:
+        if not count and not networks:
+            _report_no_address()
             return None
-        chain, count = [], count - 1  # only a local process reaches a socket: the nearest proxy
+        chain, count = [], max(count - 1, 0)  # only a local process reaches a socket: the nearest proxy
     elif not count and not networks:
         return str(peer)
     elif networks and not _is_trusted(peer, networks):

@@ -6,7 +6,12 @@ connection after every response, which over TLS costs a handshake per request), 
 connections (settings' CONN_MAX_AGE, 600 s by default, checked before reuse).
 
 - GUNICORN_BIND (default 127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set): where to listen; several
-  addresses separated by commas (e.g. unix:/run/securebank.sock).
+  addresses separated by commas (e.g. unix:/run/securebank.sock). A unix socket gives the portal no client
+  address (REMOTE_ADDR is empty): set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES as well, so that the proxy on
+  this machine (nginx) counts as the nearest proxy and its X-Forwarded-For names the client
+  (portal/client_address.py). Without either, every request is of unknown address (one shared rate-limit
+  bucket; logged as an error). gunicorn itself believes a unix-socket peer's X-Forwarded-Proto whatever
+  FORWARDED_ALLOW_IPS says: only processes allowed to open the socket should be able to.
 - WEB_CONCURRENCY (2), GUNICORN_THREADS (1), GUNICORN_TIMEOUT (30 s: a request stuck longer is killed and
   logged), GUNICORN_GRACEFUL_TIMEOUT (30 s), GUNICORN_KEEPALIVE (5 s, behind a load balancer keep it above
   the balancer's idle timeout), GUNICORN_MAX_REQUESTS (0: never recycle).

@@ -14,9 +14,19 @@ Refused requests are not recorded, so hammering does not push the retry time bac
 (local memory on embedded defaults, one process) the same window is kept in this process's memory.
 
 Over the limit, the view is not called: the answer is templates/429.html with `Retry-After`, for HTMX the
-page's content only, retargeted to <main> (static/js/portal.js lets htmx swap a 429). If the cache cannot
-be reached the request is let through with a warning in the log: a limiter must never turn an outage of
-Redis into a 500 of its own (and the session, in the same Redis, decides what happens next).
+page's content only, retargeted to <main> (static/js/portal.js lets htmx swap a 429).
+
+If the cache cannot be reached, what happens is the scope's (`settings.RATE_LIMIT_FAIL_CLOSED`):
+
+- A scope that guards a secret (sign-in, codes, the current password) or sends email fails **closed**: the
+  view is not called and the answer is templates/503.html with `Retry-After` ("Signing in is unavailable
+  for a moment"), logged as an error. Letting these through would give an attacker with many addresses
+  unlimited guesses, and (the sessions living in the same Redis) a right password would end in a 500 and
+  a wrong one in a 200: a password oracle.
+- Any other scope (transfer_confirm) fails **open**: the request is let through with a warning in the log,
+  so that a limiter that only paces a signed-in customer's own clicks does not stop payments of its own.
+
+On the embedded defaults (local memory) the cache is always reachable.
 """
 
 from __future__ import annotations
@@ -72,6 +82,10 @@ def by_field(name: str) -> KeyFunction:
 # --- Counting ---------------------------------------------------------------------------------------------
 
 
+class LimiterUnavailable(Exception):
+    """The cache behind a limiter that fails closed cannot be reached: answer with `unavailable()`."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -123,25 +137,32 @@ def window_take(key: str, *, window_seconds: int, limit: int) -> int:
     return take(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, limit=limit)
 
 
-def window_count(key: str, *, window_seconds: int, add: bool = False) -> int:
+def window_count(key: str, *, window_seconds: int, add: bool = False, fail_closed: bool = False) -> int:
     """How many times were recorded under `key` in the last `window_seconds` (after recording now, if `add`).
-    A failure of the cache counts as none (logged): like the limiter, fail open."""
+    A failure of the cache raises LimiterUnavailable if `fail_closed`, else counts as none (logged)."""
     cache = caches[settings.RATE_LIMIT_CACHE]
     count = getattr(cache, "window_count", None) or local_windows.count
     try:
         return count(key, now_ms=int(time.time() * 1000), window_ms=window_seconds * 1000, add=add)
-    except Exception:
+    except Exception as error:
+        if fail_closed:
+            logger.error("Window %s not counted: the cache is unavailable", key.split(":")[0], exc_info=True)
+            raise LimiterUnavailable(key.split(":")[0]) from error
         logger.warning("Window %s not counted: the cache is unavailable", key.split(":")[0], exc_info=True)
         return 0
 
 
 def hit(scope: str, ident: str) -> Verdict:
-    """Count one request of `ident` in `scope` if it is within the limit of the sliding window."""
+    """Count one request of `ident` in `scope` if it is within the limit of the sliding window. If the cache
+    cannot be reached: LimiterUnavailable for a scope in settings.RATE_LIMIT_FAIL_CLOSED, else allowed."""
     limit, seconds = settings.RATE_LIMITS[scope]
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]  # no emails or addresses in Redis keys
     try:
         wait_ms = window_take(f"ratelimit:{scope}:{digest}", window_seconds=seconds, limit=limit)
-    except Exception:  # any failure of the cache: let the request through (see the module's docstring)
+    except Exception as error:  # any failure of the cache (see the module's docstring)
+        if scope in settings.RATE_LIMIT_FAIL_CLOSED:
+            logger.error("Rate limit %s not checked: the cache is unavailable; refused", scope, exc_info=True)
+            raise LimiterUnavailable(scope) from error
         logger.warning("Rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return Verdict(allowed=True)
     return Verdict(allowed=wait_ms == 0, retry_after=math.ceil(wait_ms / 1000))
@@ -163,11 +184,28 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     return response
 
 
+UNAVAILABLE_RETRY_AFTER = 120  # seconds: "try again in a few minutes"
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 page of a limiter that fails closed: nothing was checked, the account is safe, come back."""
+    htmx = getattr(request, "htmx", False)
+    template = "503.html#unavailable" if htmx else "503.html"
+    response = render(request, template, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    if htmx:
+        response["HX-Retarget"] = "#main"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def rate_limit(
     scope: str, *, key: KeyFunction, methods: tuple[str, ...] = ("POST",)
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Limit a view's `methods` requests per `key(request)` to `settings.RATE_LIMITS[scope]`. A request
-    whose key is None (no address, no user, an empty field) is not counted by this scope."""
+    whose key is None (no address, no user, an empty field) is not counted by this scope. If the cache
+    cannot be reached, a scope in `settings.RATE_LIMIT_FAIL_CLOSED` answers the 503 page, any other lets
+    the request through."""
     if scope not in settings.RATE_LIMITS:
         raise KeyError(f"settings.RATE_LIMITS has no scope {scope!r}")
 
@@ -175,7 +213,10 @@ def rate_limit(
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method in methods and (ident := key(request)) is not None:
-                verdict = hit(scope, ident)
+                try:
+                    verdict = hit(scope, ident)
+                except LimiterUnavailable:
+                    return unavailable(request)
                 if not verdict.allowed:
                     logger.warning("Rate limit %s exceeded; retry in %d s", scope, verdict.retry_after)
                     return too_many_requests(request, verdict.retry_after)

@@ -8,6 +8,7 @@ runs on PostgreSQL and Redis, the production stack.
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,13 @@ if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where links in emails point (the password reset's), e.g. https://bank.example. Unset: the scheme and host
+# of the request that asked (get_host() keeps to ALLOWED_HOSTS).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if SITE_URL:
+    _site = urlsplit(SITE_URL)
+    if _site.scheme not in {"http", "https"} or not _site.hostname or _site.query or _site.fragment:
+        raise ImproperlyConfigured("SITE_URL must look like https://bank.example")
 
 # The audit chain's HMAC key (portal/audit/chain.py): kept out of the database, so that whoever can write the
 # audit table cannot recompute a chain that verifies. Losing it means the chain cannot be verified.
@@ -200,7 +208,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: never the email alone, or the address
-AXES_WHITELIST_CALLABLE = "accounts.lockout.known_device_attempt"  # the owner's own devices
+AXES_WHITELIST_CALLABLE = "accounts.lockout.pair_lock_exempt"  # the owner's own devices, no address
 LOGIN_SLOWDOWN_AFTER = env.int("LOGIN_SLOWDOWN_AFTER", default=5)
 LOGIN_SLOWDOWN_MAX_SECONDS = env.int("LOGIN_SLOWDOWN_MAX_SECONDS", default=60)
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it carries the email)
@@ -238,6 +246,12 @@ def _rate(scope: str, default: str) -> tuple[int, int]:
 
 
 RATE_LIMITS = {scope: _rate(scope, default) for scope, default in _RATE_LIMIT_DEFAULTS.items()}
+# When the cache cannot be reached, these scopes answer 503 (a secret is checked or an email sent: failing
+# open would mean unlimited guesses); the others (transfer_confirm) let the request through. The sign-in's
+# per-email slowdown (accounts/lockout.py) fails closed too.
+RATE_LIMIT_FAIL_CLOSED = frozenset(
+    {"login_ip", "login_email", "otp", "password_change", "password_reset", "password_reset_ip"}
+)
 RATE_LIMIT_CACHE = "default"
 
 LANGUAGE_CODE = "en-IN"

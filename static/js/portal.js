@@ -10,9 +10,10 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 document.addEventListener("htmx:beforeSwap", (event) => {
-  // htmx does not swap error answers. A 429 (rate limit) is a page for the customer, not an error: the
-  // server retargets it to <main> (HX-Retarget), so let htmx show it.
-  if (event.detail.xhr.status === 429) {
+  // htmx does not swap error answers. A 429 (rate limit) or a limiter's 503 is a page for the customer, not
+  // an error: the server retargets it to <main> (HX-Retarget), so let htmx show it.
+  const status = event.detail.xhr.status;
+  if (status === 429 || (status === 503 && event.detail.xhr.getResponseHeader("HX-Retarget"))) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

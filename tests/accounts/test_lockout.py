@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import User
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import force_login_verified
@@ -134,6 +135,31 @@ def test_the_owner_signs_in_at_once_from_a_device_she_used_before(client, alice,
     assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302  # her phone
 
 
+@pytest.fixture
+def alice_mixed_case(alice):
+    """Alice's email as an admin saved it, in mixed case (she types it in lower case)."""
+    User.objects.filter(pk=alice.pk).update(email="Alice@Example.com")
+    alice.refresh_from_db()
+    return alice
+
+
+def test_the_owner_s_device_is_known_whatever_the_case_of_her_saved_email(client, alice_mixed_case, frozen):
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302
+    client.post(reverse("logout"))
+    _attack("alice@example.com", 12, frozen, ip=NAT)
+    assert _sign_in(Client(), "alice@example.com", PASSWORD, ip=NAT).status_code == 429  # a new device
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=NAT).status_code == 302  # her phone
+
+
+def test_the_owner_is_warned_whatever_the_case_of_her_saved_email(
+    client, alice_mixed_case, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _fail(client, "alice@example.com", 4)
+        _sign_in(client, "alice@example.com")  # the fifth failure locks
+    assert [c.args[:2] for c in callbacks] == [(alice_mixed_case.pk, "lockout")]
+
+
 def test_a_neighbour_behind_the_same_nat_signs_in_with_the_right_password(client, alice, bob, frozen):
     stranger = Client()
     for n in range(5):
@@ -150,6 +176,28 @@ def test_a_stranger_s_failures_from_many_addresses_do_not_lock_the_owner_for_thi
         _sign_in(Client(), "alice@example.com", ip=f"192.0.2.{n + 1}")
     frozen.shift(datetime.timedelta(seconds=2))
     assert _sign_in(client, "alice@example.com", PASSWORD, ip=CAFE).status_code == 302
+
+
+def test_failures_without_an_address_do_not_lock_the_owner_from_a_real_address(client, alice, frozen):
+    """Over a unix socket without a proxy setting no request has an address. Five failures from such
+    requests lock no pair (a pair with no address would be the email for every such client)."""
+    _fail(Client(), "alice@example.com", 5, ip="")
+    assert not AccessAttempt.objects.exists()
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip=HOME).status_code == 302
+
+
+def test_failures_without_an_address_are_braked_by_the_email_slowdown_only(client, alice, frozen):
+    stranger = Client()
+    _fail(stranger, "alice@example.com", 6, ip="")  # the sixth takes the email's first slowed turn
+    too_soon = _sign_in(stranger, "alice@example.com", ip="")
+    assert too_soon.status_code == 429
+    assert _errors(too_soon) == [
+        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts."
+    ]
+    assert not AuditEvent.objects.filter(action="login.lockout").exists()
+    # The owner, also without an address, waits her turn, not thirty minutes.
+    frozen.shift(datetime.timedelta(seconds=int(too_soon["Retry-After"])))
+    assert _sign_in(client, "alice@example.com", PASSWORD, ip="").status_code == 302
 
 
 def test_it_unlocks_thirty_minutes_after_the_failure_that_locked(client, alice, frozen):
@@ -309,9 +357,9 @@ def test_a_flood_for_the_email_does_not_rate_limit_the_owner_s_device(client, al
     assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302  # her browser: its own bucket
 
 
-def test_the_brakes_let_sign_in_through_when_the_cache_is_down(client, alice, frozen, settings):
-    """Fail open like the rate limits: a Redis outage must not lock every customer out (the pair lock, in
-    PostgreSQL, and the password still stand)."""
+def test_the_email_slowdown_fails_closed_when_the_cache_is_down(client, alice, frozen, settings):
+    """Even were the sign-in's rate limits to fail open, the per-email slowdown does not: a 503 before the
+    password is checked (failing open gave unlimited guesses from many addresses)."""
     settings.CACHES = {
         **settings.CACHES,
         "unreachable": {
@@ -321,5 +369,9 @@ def test_the_brakes_let_sign_in_through_when_the_cache_is_down(client, alice, fr
         },
     }
     settings.RATE_LIMIT_CACHE = "unreachable"
-    _fail(client, "alice@example.com", 4)
-    assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+    settings.RATE_LIMIT_FAIL_CLOSED = frozenset()
+    response = _sign_in(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 503
+    assert "Signing in is unavailable for a moment." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AuditEvent.objects.filter(action__startswith="login.").exists()

@@ -3,9 +3,13 @@ when two-factor auth is on, choose a new password; the same answer whether or no
 rate limits, a single-use link that works for 30 minutes, every session ended, emails, audit events."""
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -201,6 +205,45 @@ def test_a_real_worker_sends_the_link_after_the_commit(client):
             time.sleep(0.05)
     message = _reset_email()
     assert client.get(_link(message))["Location"] == NEW_PASSWORD
+
+
+def test_the_link_uses_site_url_when_it_is_set(
+    client, alice, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://bank.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        _ask(client, alice.email, HTTP_HOST="localhost")
+    body = _reset_email().body
+    assert re.search(r"^https://bank\.example/password-reset/[^/\s]+/[^/\s]+/$", body, re.MULTILINE), body
+    assert "localhost" not in body
+
+
+def test_without_site_url_the_link_uses_the_request_s_scheme_and_host(
+    client, alice, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _ask(client, alice.email, HTTP_HOST="localhost")
+    assert re.search(r"^http://localhost/password-reset/[^/\s]+/[^/\s]+/$", _reset_email().body, re.MULTILINE)
+    # A host outside ALLOWED_HOSTS never gets that far: Django refuses it.
+    assert _ask(client, alice.email, HTTP_HOST="evil.example").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "value", ["bank.example", "ftp://bank.example", "https://", "https://bank.example?x=1"]
+)
+def test_it_refuses_to_start_with_a_site_url_it_cannot_use(tmp_path, value):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"DEBUG": "1", "VAR_DIR": str(tmp_path), "SITE_URL": value})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SITE_URL must look like https://bank.example" in result.stderr
 
 
 # --- The link -------------------------------------------------------------------------------------------

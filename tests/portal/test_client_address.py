@@ -2,6 +2,7 @@
 outside, and over a unix socket. Driven through the sign-in page, which records it in the audit trail and
 the session registry and counts it in the rate limits and the lockout."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.models import UserSession
+from portal import client_address
 from portal.client_address import client_ip, client_key
 from portal.models import AuditEvent
 from tests.factories import PASSWORD
@@ -108,8 +110,25 @@ def test_over_a_unix_socket_from_a_local_proxy_the_header_names_the_client(one_p
     assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {CUSTOMER}") == CUSTOMER
 
 
-def test_over_a_unix_socket_trusted_networks_trust_no_header(proxy_network):
-    assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=CUSTOMER) is None
+def test_over_a_unix_socket_behind_trusted_networks_the_header_names_the_client(client, alice, proxy_network):
+    # nginx on this machine relays to gunicorn's socket: with TRUSTED_PROXIES too, the socket's peer is the
+    # nearest trusted proxy, and trusted hops before it are skipped.
+    assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {CUSTOMER}") == CUSTOMER
+    assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {CUSTOMER}, 10.1.2.3") == CUSTOMER
+    assert _ip(REMOTE_ADDR="") is None  # nothing relayed: still no address
+    response = _sign_in(client, REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {CUSTOMER}")
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(action="login.success").ip == CUSTOMER
+
+
+def test_over_a_unix_socket_without_a_proxy_setting_it_logs_an_error_once(caplog):
+    client_address._report_no_address.cache_clear()  # a new process
+    with caplog.at_level(logging.ERROR, logger="portal.client_address"):
+        assert _ip(REMOTE_ADDR="") is None
+        assert _ip(REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=CUSTOMER) is None
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert "neither TRUSTED_PROXY_COUNT nor TRUSTED_PROXIES is set" in record.getMessage()
 
 
 @pytest.mark.parametrize(

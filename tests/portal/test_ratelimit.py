@@ -5,12 +5,15 @@ import logging
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.http import HttpResponse
 from django.urls import reverse
 
+from portal.models import AuditEvent
 from portal.ratelimit import local_windows, rate_limit
 from tests.factories import PASSWORD
+from tests.twofactor import enrol
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 WINDOW_START = datetime.datetime(2026, 3, 2, 10, 0, 0, tzinfo=IST)  # a multiple of 60 s since the epoch
@@ -143,9 +146,12 @@ def test_it_gives_htmx_the_page_content_for_main(client, alice, limits, frozen):
     assert "<h1>Too many attempts</h1>" in page and "<html" not in page
 
 
-def test_it_lets_requests_through_when_the_cache_is_down(client, alice, limits, settings, caplog):
-    """Fail open: a Redis outage must not turn every sign-in into a 429 or a 500."""
-    limits(login_ip=(1, 60))
+UNAVAILABLE = "Signing in is unavailable for a moment. Your account is safe; try again in a few minutes."
+
+
+@pytest.fixture
+def limiter_down(settings):
+    """The limiter's Redis cannot be reached (the sessions' Redis still answers)."""
     settings.CACHES = {
         **django_settings.CACHES,
         "unreachable": {
@@ -154,11 +160,94 @@ def test_it_lets_requests_through_when_the_cache_is_down(client, alice, limits, 
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
     }
-    settings.RATE_LIMIT_CACHE = "unreachable"
+
+    def down():
+        settings.RATE_LIMIT_CACHE = "unreachable"
+
+    return down
+
+
+def test_a_sign_in_fails_closed_when_the_cache_is_down(client, alice, limiter_down, caplog):
+    """Failing open gave an attacker with many addresses unlimited guesses, and (the sessions in the same
+    Redis) a right password a 500 where a wrong one got a 200. Now a 503 before any password is checked."""
+    limiter_down()
+    with caplog.at_level(logging.ERROR, logger="portal.ratelimit"):
+        wrong = _sign_in(client)
+        right = _sign_in(client, "alice@example.com", PASSWORD)
+    for response in (wrong, right):
+        assert response.status_code == 503
+        assert response["Retry-After"] == "120"
+        assert response.templates[0].name == "503.html"
+        assert UNAVAILABLE in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AccessAttempt.objects.exists()  # axes never saw a password
+    assert not AuditEvent.objects.filter(action__startswith="login.").exists()
+    assert "Rate limit login_ip not checked: the cache is unavailable; refused" in caplog.text
+    assert client.get(reverse("login")).status_code == 200  # the page itself is there
+
+
+def test_it_gives_htmx_the_unavailable_page_for_main(client, alice, limiter_down):
+    limiter_down()
+    response = _sign_in(client, HTTP_HX_REQUEST="true")
+    assert response.status_code == 503
+    assert response["HX-Retarget"] == "#main"
+    page = response.content.decode()
+    assert UNAVAILABLE in page and "<html" not in page
+
+
+def test_code_entries_fail_closed_when_the_cache_is_down(client, alice, limiter_down):
+    enrol(alice)
+    _sign_in(client, password=PASSWORD)  # the code step comes next
+    limiter_down()
+    response = client.post(reverse("login_verify"), {"code": "000000"})
+    assert response.status_code == 503 and UNAVAILABLE in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AuditEvent.objects.filter(action="login.otp_failure").exists()
+
+
+def test_step_up_and_password_change_fail_closed_when_the_cache_is_down(client, alice, limiter_down):
+    client.force_login(alice)
+    limiter_down()
+    step_up = client.post(reverse("step_up") + "?action=payee.add&next=/", {"password": WRONG})
+    change = client.post(
+        reverse("password_change"),
+        {
+            "old_password": WRONG,
+            "new_password1": "a-new-long-password",
+            "new_password2": "a-new-long-password",
+        },
+    )
+    for response in (step_up, change):
+        assert response.status_code == 503
+        assert "This is unavailable for a moment. Your account is safe" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="stepup.failure").exists()
+
+
+def test_password_reset_requests_fail_closed_when_the_cache_is_down(
+    client, alice, limiter_down, django_capture_on_commit_callbacks
+):
+    limiter_down()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert response.status_code == 503 and UNAVAILABLE in response.content.decode()
+    assert callbacks == []  # no email queued
+    assert not AuditEvent.objects.filter(action="password.reset_requested").exists()
+
+
+def test_a_transfer_confirmation_fails_open_when_the_cache_is_down(
+    client, alice, alice_savings, alice_current, limits, limiter_down, caplog
+):
+    """Documented: the transfer limit only paces a signed-in customer's own clicks (the session, CSRF, the
+    ledger's rules and step-up still stand), so a Redis outage of the limiter alone does not stop payments."""
+    limits(transfer_confirm=(1, 60))
+    client.force_login(alice)
+    limiter_down()
+    data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
     with caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
-        assert _sign_in(client).status_code == 200
-        assert _sign_in(client, "alice@example.com", PASSWORD).status_code == 302
-    assert "Rate limit login_ip not checked: the cache is unavailable" in caplog.text
+        for n in range(2):
+            response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
+            assert response.status_code == 303
+    assert "Rate limit transfer_confirm not checked: the cache is unavailable" in caplog.text
 
 
 def test_it_refuses_an_unknown_scope_when_the_view_is_defined():
@@ -167,8 +256,6 @@ def test_it_refuses_an_unknown_scope_when_the_view_is_defined():
 
 
 def test_codes_typed_at_sign_in_are_limited_per_customer(client, alice, limits, frozen):
-    from tests.twofactor import enrol
-
     limits(otp=(2, 60))
     enrol(alice)
     _sign_in(client, password=PASSWORD)  # the password is right: the code step comes next
