@@ -16,8 +16,9 @@ it under VERIFIED_USER_SESSION_KEY: a session that changes hands (another sign-i
 not verified for the new user. We do not install django-otp's OTPMiddleware, which would load the device on
 every request: only the admin asks (`session_verified`).
 
-Secrets at rest: the seed is encrypted and backup codes are stored as keyed hashes (accounts/otp_secrets.py);
-authenticator apps are always used through `accounts.models.AuthenticatorApp`, which opens the seed.
+Secrets at rest: the seed is encrypted and backup codes are stored as keyed hashes, both bound to their user
+(accounts/otp_secrets.py); authenticator apps are always used through `accounts.models.AuthenticatorApp`,
+which opens the seed.
 """
 
 from __future__ import annotations
@@ -119,8 +120,14 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
         return CodeCheck(device=_backup_code_use(user, device.pk, code))
     try:
         verified = verify_token(user, device.persistent_id, code)
-    except otp_secrets.SeedError:  # a wrong OTP_ENCRYPTION_KEY or a changed row: the operator's problem
-        logger.error("Authenticator seed of user %s cannot be opened", user.pk, exc_info=True)
+    except otp_secrets.SeedError:
+        # A wrong OTP_ENCRYPTION_KEY, or a row changed, moved or copied in the database (which may be an
+        # attack: see otp_secrets): the code does not work, the operator is told.
+        logger.error(
+            "Authenticator seed of user %s cannot be opened (wrong key, or the row was changed)",
+            user.pk,
+            exc_info=True,
+        )
         return CodeCheck()
     return CodeCheck(device=verified)
 
@@ -135,7 +142,7 @@ def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | No
         )
         if device is None or not device.verify_is_allowed()[0]:
             return None
-        candidates = otp_secrets.backup_code_digests(code)
+        candidates = otp_secrets.backup_code_digests(code, user_id=user.pk)
         match = None
         for token in device.token_set.all():
             for candidate in candidates:
@@ -151,8 +158,11 @@ def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | No
 
 
 def backup_codes_store(device: StaticDevice, codes: list[str]) -> None:
-    """Keep new backup codes for `device`, as hashes only."""
-    tokens = [StaticToken(device=device, token=otp_secrets.backup_code_digest(code)) for code in codes]
+    """Keep new backup codes for `device`, as hashes only, bound to the device's user."""
+    tokens = [
+        StaticToken(device=device, token=otp_secrets.backup_code_digest(code, user_id=device.user_id))
+        for code in codes
+    ]
     StaticToken.objects.bulk_create(tokens)
 
 
