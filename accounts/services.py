@@ -248,6 +248,38 @@ def two_factor_provision_staff(
     return device, codes
 
 
+def two_factor_remove_on_promotion(*, user: User, request: HttpRequest | None = None) -> bool:
+    """Someone just made staff keeps no second factor they set up themselves as a customer: their
+    authenticator app and backup codes are deleted, and until a colleague provisions them
+    (`two_factor_provision_staff`) or an operator runs `manage.py enrol_totp`, they cannot enter the admin.
+    Every session of theirs ends (one verified with the old app would otherwise open the admin) and they
+    are told by email. Call it in the transaction that sets `is_staff` (the admin's change view is one).
+    Returns whether there was anything to remove."""
+    if not user.is_staff:
+        raise TwoFactorError("Only staff lose their own second factor this way.", code="not_staff")
+    with transaction.atomic():
+        left = otp.backup_codes_left(user)
+        had_app = AuthenticatorApp.objects.filter(user=user).delete()[0] > 0
+        had_codes = StaticDevice.objects.filter(user=user).delete()[0] > 0
+        if not (had_app or had_codes):
+            return False
+        audit_record(
+            action="2fa.disable",
+            obj=user,
+            before={"app": had_app, "backup_code_count": left},
+            after={"app": False, "backup_code_count": 0, "reason": "promoted to staff"},
+            request=request,
+        )
+        _two_factor_changed(
+            user=user,
+            request=request,
+            change="your authenticator app and backup codes were removed, as you are now staff: an "
+            "administrator sets up your second factor",
+            keep_current=False,
+        )
+    return True
+
+
 def compromise_report(*, user: User, request: HttpRequest) -> AuditEvent:
     """This wasn't me: freeze outgoing payments on every active account of the customer, end all their
     sessions, and record `security.compromise_reported` for staff to follow up; all in one transaction,
