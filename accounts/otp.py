@@ -75,6 +75,26 @@ def totp_device(user: User, *, confirmed: bool | None = True) -> AuthenticatorAp
     return devices.order_by("id").first()
 
 
+def _seed_error_log(user_id: int | None) -> None:
+    """Called from an `except SeedError` block: the operator is told, with the traceback."""
+    logger.error(
+        "Authenticator seed of user %s cannot be opened (wrong key, or the row was changed)",
+        user_id,
+        exc_info=True,
+    )
+
+
+def seed_opens(device: AuthenticatorApp) -> bool:
+    """Whether the device's seed opens for its user; if not (a wrong key, a row changed, moved or copied in
+    the database), an error is logged, as when a code is checked."""
+    try:
+        device.bin_key  # noqa: B018 (opening it is the check)
+    except otp_secrets.SeedError:
+        _seed_error_log(device.user_id)
+        return False
+    return True
+
+
 def has_two_factor(user: User) -> bool:
     """Two-factor auth is on when the person has a confirmed authenticator app."""
     return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
@@ -123,11 +143,7 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
     except otp_secrets.SeedError:
         # A wrong OTP_ENCRYPTION_KEY, or a row changed, moved or copied in the database (which may be an
         # attack: see otp_secrets): the code does not work, the operator is told.
-        logger.error(
-            "Authenticator seed of user %s cannot be opened (wrong key, or the row was changed)",
-            user.pk,
-            exc_info=True,
-        )
+        _seed_error_log(user.pk)
         return CodeCheck()
     return CodeCheck(device=verified)
 

@@ -87,9 +87,13 @@ def _refuse_staff(user: User) -> None:
 
 def two_factor_enrolment_device(*, user: User) -> AuthenticatorApp:
     """The authenticator app being enrolled: the same unconfirmed device (and so the same QR code) until the
-    customer confirms it with a first code."""
+    customer confirms it with a first code. One whose seed does not open for this customer (moved from
+    another user's row in the database, or under a lost key) is replaced, not drawn."""
     _refuse_staff(user)
     device = otp.totp_device(user, confirmed=False)
+    if device is not None and not otp.seed_opens(device):
+        AuthenticatorApp.objects.filter(pk=device.pk, confirmed=False).delete()
+        device = None
     if device is None:
         device = AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device

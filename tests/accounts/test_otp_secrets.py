@@ -15,7 +15,7 @@ from django.db import connection, connections
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from accounts import otp, otp_secrets
+from accounts import otp, otp_secrets, services
 from accounts.models import AuthenticatorApp
 from tests.factories import PASSWORD, UserFactory
 from tests.twofactor import BACKUP_CODES, code_now, enrol, step_up_with_password
@@ -160,6 +160,24 @@ def test_a_backup_code_device_moved_to_another_user_works_for_nobody(alice, bob)
     assert otp.backup_codes_left(bob) == len(BACKUP_CODES)
     assert not otp.code_check(bob, BACKUP_CODES[0]).ok
     assert not otp.code_check(alice, BACKUP_CODES[0]).ok
+
+
+def test_an_app_being_enrolled_moved_to_another_customer_is_replaced_on_their_page(
+    client, alice, bob, caplog
+):
+    pending = services.two_factor_enrolment_device(user=alice)
+    assert _execute("UPDATE otp_totp_totpdevice SET user_id = %s WHERE id = %s", bob.pk, pending.pk) == 1
+    client.force_login(bob)
+    step_up_with_password(client)
+
+    page = client.get(reverse("two_factor"))  # the QR code of a seed that opens for him, not a 500
+    assert page.status_code == 200
+    assert not AuthenticatorApp.objects.filter(pk=pending.pk).exists()
+    fresh = AuthenticatorApp.objects.get(user=bob, confirmed=False)
+    assert otp.secret_display(fresh) in page.content.decode()
+    assert f"Authenticator seed of user {bob.pk} cannot be opened" in caplog.text
+    assert client.post(reverse("two_factor"), {"code": code_now(fresh)}).status_code == 302
+    assert otp.has_two_factor(bob)
 
 
 @pytest.mark.django_db(transaction=True)
