@@ -1,5 +1,6 @@
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services
 from accounts.models import Account, User, UserSession
 from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
@@ -42,6 +44,12 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})
     ]
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        promoted = obj.is_staff and "is_staff" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if promoted:  # in the change view's transaction: the promotion and the removal commit together
+            services.two_factor_remove_on_promotion(user=obj, request=request)
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # People are deactivated (is_active), never deleted: their history refers to them, and the runtime

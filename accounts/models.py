@@ -196,9 +196,10 @@ class UserSession(models.Model):
 
 class AuthenticatorApp(TOTPDevice):
     """django-otp's TOTPDevice (same table, same checks) whose seed is encrypted at rest: `key` holds the
-    sealed seed (accounts/otp_secrets.py), sealed on save, opened only by `bin_key`, which is where
-    django-otp's code check and the otpauth:// address read it. Every authenticator app is used through
-    this model; a seed left in clear (not written through it) is refused, never used."""
+    sealed seed (accounts/otp_secrets.py), sealed on save for the device's user, opened only by `bin_key`,
+    which is where django-otp's code check and the otpauth:// address read it. Every authenticator app is
+    used through this model; a seed left in clear (not written through it), or sealed for another user (a
+    row moved or copied in the database), is refused, never used."""
 
     class Meta:
         proxy = True
@@ -206,9 +207,9 @@ class AuthenticatorApp(TOTPDevice):
 
     @property
     def bin_key(self) -> bytes:
-        return otp_secrets.seed_open(self.key)
+        return otp_secrets.seed_open(self.key, user_id=self.user_id)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not otp_secrets.seed_is_sealed(self.key):
-            self.key = otp_secrets.seed_seal(self.key)
+            self.key = otp_secrets.seed_seal(self.key, user_id=self.user_id)
         super().save(*args, **kwargs)

@@ -16,8 +16,9 @@ it under VERIFIED_USER_SESSION_KEY: a session that changes hands (another sign-i
 not verified for the new user. We do not install django-otp's OTPMiddleware, which would load the device on
 every request: only the admin asks (`session_verified`).
 
-Secrets at rest: the seed is encrypted and backup codes are stored as keyed hashes (accounts/otp_secrets.py);
-authenticator apps are always used through `accounts.models.AuthenticatorApp`, which opens the seed.
+Secrets at rest: the seed is encrypted and backup codes are stored as keyed hashes, both bound to their user
+(accounts/otp_secrets.py); authenticator apps are always used through `accounts.models.AuthenticatorApp`,
+which opens the seed.
 """
 
 from __future__ import annotations
@@ -74,6 +75,26 @@ def totp_device(user: User, *, confirmed: bool | None = True) -> AuthenticatorAp
     return devices.order_by("id").first()
 
 
+def _seed_error_log(user_id: int | None) -> None:
+    """Called from an `except SeedError` block: the operator is told, with the traceback."""
+    logger.error(
+        "Authenticator seed of user %s cannot be opened (wrong key, or the row was changed)",
+        user_id,
+        exc_info=True,
+    )
+
+
+def seed_opens(device: AuthenticatorApp) -> bool:
+    """Whether the device's seed opens for its user; if not (a wrong key, a row changed, moved or copied in
+    the database), an error is logged, as when a code is checked."""
+    try:
+        device.bin_key  # noqa: B018 (opening it is the check)
+    except otp_secrets.SeedError:
+        _seed_error_log(device.user_id)
+        return False
+    return True
+
+
 def has_two_factor(user: User) -> bool:
     """Two-factor auth is on when the person has a confirmed authenticator app."""
     return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
@@ -119,8 +140,10 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
         return CodeCheck(device=_backup_code_use(user, device.pk, code))
     try:
         verified = verify_token(user, device.persistent_id, code)
-    except otp_secrets.SeedError:  # a wrong OTP_ENCRYPTION_KEY or a changed row: the operator's problem
-        logger.error("Authenticator seed of user %s cannot be opened", user.pk, exc_info=True)
+    except otp_secrets.SeedError:
+        # A wrong OTP_ENCRYPTION_KEY, or a row changed, moved or copied in the database (which may be an
+        # attack: see otp_secrets): the code does not work, the operator is told.
+        _seed_error_log(user.pk)
         return CodeCheck()
     return CodeCheck(device=verified)
 
@@ -135,7 +158,7 @@ def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | No
         )
         if device is None or not device.verify_is_allowed()[0]:
             return None
-        candidates = otp_secrets.backup_code_digests(code)
+        candidates = otp_secrets.backup_code_digests(code, user_id=user.pk)
         match = None
         for token in device.token_set.all():
             for candidate in candidates:
@@ -151,8 +174,11 @@ def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | No
 
 
 def backup_codes_store(device: StaticDevice, codes: list[str]) -> None:
-    """Keep new backup codes for `device`, as hashes only."""
-    tokens = [StaticToken(device=device, token=otp_secrets.backup_code_digest(code)) for code in codes]
+    """Keep new backup codes for `device`, as hashes only, bound to the device's user."""
+    tokens = [
+        StaticToken(device=device, token=otp_secrets.backup_code_digest(code, user_id=device.user_id))
+        for code in codes
+    ]
     StaticToken.objects.bulk_create(tokens)
 
 

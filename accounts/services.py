@@ -87,9 +87,13 @@ def _refuse_staff(user: User) -> None:
 
 def two_factor_enrolment_device(*, user: User) -> AuthenticatorApp:
     """The authenticator app being enrolled: the same unconfirmed device (and so the same QR code) until the
-    customer confirms it with a first code."""
+    customer confirms it with a first code. One whose seed does not open for this customer (moved from
+    another user's row in the database, or under a lost key) is replaced, not drawn."""
     _refuse_staff(user)
     device = otp.totp_device(user, confirmed=False)
+    if device is not None and not otp.seed_opens(device):
+        AuthenticatorApp.objects.filter(pk=device.pk, confirmed=False).delete()
+        device = None
     if device is None:
         device = AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device
@@ -246,6 +250,38 @@ def two_factor_provision_staff(
             keep_current=False,
         )
     return device, codes
+
+
+def two_factor_remove_on_promotion(*, user: User, request: HttpRequest | None = None) -> bool:
+    """Someone just made staff keeps no second factor they set up themselves as a customer: their
+    authenticator app and backup codes are deleted, and until a colleague provisions them
+    (`two_factor_provision_staff`) or an operator runs `manage.py enrol_totp`, they cannot enter the admin.
+    Every session of theirs ends (one verified with the old app would otherwise open the admin) and they
+    are told by email. Call it in the transaction that sets `is_staff` (the admin's change view is one).
+    Returns whether there was anything to remove."""
+    if not user.is_staff:
+        raise TwoFactorError("Only staff lose their own second factor this way.", code="not_staff")
+    with transaction.atomic():
+        left = otp.backup_codes_left(user)
+        had_app = AuthenticatorApp.objects.filter(user=user).delete()[0] > 0
+        had_codes = StaticDevice.objects.filter(user=user).delete()[0] > 0
+        if not (had_app or had_codes):
+            return False
+        audit_record(
+            action="2fa.disable",
+            obj=user,
+            before={"app": had_app, "backup_code_count": left},
+            after={"app": False, "backup_code_count": 0, "reason": "promoted to staff"},
+            request=request,
+        )
+        _two_factor_changed(
+            user=user,
+            request=request,
+            change="your authenticator app and backup codes were removed, as you are now staff: an "
+            "administrator sets up your second factor",
+            keep_current=False,
+        )
+    return True
 
 
 def compromise_report(*, user: User, request: HttpRequest) -> AuditEvent:
