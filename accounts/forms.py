@@ -19,7 +19,16 @@ class LoginForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
-class CustomerPasswordChangeForm(PasswordChangeForm):
+class RulesOnNewPasswordMixin:
+    """Django's SetPasswordForm (and PasswordChangeForm, its subclass) checks the password rules on the
+    confirmation field: "too short" appeared under "New password again". The rules are about the password
+    the customer chose, so they go on the first field; "the two do not match" stays on the second."""
+
+    def validate_password_for_user(self, user, password_field_name: str = "") -> None:
+        super().validate_password_for_user(user, "new_password1")  # type: ignore[misc]
+
+
+class CustomerPasswordChangeForm(RulesOnNewPasswordMixin, PasswordChangeForm):
     """Django's form (old password checked, new one typed twice and validated), with the rules as one
     plain sentence: Django's help text is an HTML list, which our field template puts inside a <p>."""
 
@@ -87,7 +96,7 @@ class PasswordResetRequestForm(forms.Form):
     )
 
 
-class CustomerSetPasswordForm(SetPasswordForm):
+class CustomerSetPasswordForm(RulesOnNewPasswordMixin, SetPasswordForm):
     """A new password from a forgotten-password link: Django's form (typed twice, the project's validators),
     worded as the password change is."""
 

@@ -11,9 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts import password_reset
+from accounts import lockout, password_reset
 from accounts.forms import CustomerSetPasswordForm, OTPCodeForm, PasswordResetRequestForm
-from accounts.views import _code_error
+from accounts.views import _code_error, pause_end_shown
+from portal.client_address import client_ip
+from portal.local_time import time_of_day
 from portal.ratelimit import by_field, by_ip, rate_limit
 
 
@@ -96,8 +98,24 @@ def password_reset_new(request: HttpRequest) -> HttpResponse:
             request,
             "Your password is changed and every device is signed out. Sign in with your new password.",
         )
+        if paused := _paused_until(request, link.user.email):  # a new password does not lift the pause
+            messages.info(request, paused)
         return redirect("login")
     return render(request, "accounts/password_reset_new.html", {"form": form})
+
+
+def _paused_until(request: HttpRequest, email: str) -> str:
+    """If the failed attempts before the reset paused sign-in to this email from this connection: until when
+    (as the sign-in page says it) and what to do meanwhile. Else ""."""
+    email = lockout.attempted_email(request, {"username": email}) or ""
+    ends = lockout.lockout_ends_at(email=email, ip_address=client_ip(request))
+    if ends is None:
+        return ""
+    return (
+        f"After the failed attempts, sign-in to your account from this connection is still paused until "
+        f"{time_of_day(pause_end_shown(ends))}. Sign in then, or now from a device you have signed in on "
+        f"before. For help, call us on {settings.BANK_PHONE}."
+    )
 
 
 def _minutes() -> int:

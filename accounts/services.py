@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
@@ -122,7 +123,14 @@ def two_factor_confirm(
             raise TwoFactorError(
                 "Two-factor authentication is already on, or the set-up expired. Start again.", code="state"
             )
-        verified = device.verify_is_allowed()[0] and device.verify_token(otp.normalize_code(code))
+        allowed, throttle = device.verify_is_allowed()
+        if not allowed:  # django-otp's back-off after a wrong code: even the right one waits (as at sign-in)
+            seconds = max(1, otp.CodeCheck(locked_until=(throttle or {}).get("locked_until")).wait_seconds())
+            raise TwoFactorError(
+                f"Too many tries: wait {seconds} second{pluralize(seconds)} and type the code again.",
+                code="throttled",
+            )
+        verified = device.verify_token(otp.normalize_code(code))
         if verified:
             device.confirmed = True
             device.save(update_fields=["confirmed"])

@@ -19,7 +19,6 @@ from django.shortcuts import redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.formats import time_format
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -47,6 +46,7 @@ from accounts.stepup import (
 )
 from portal.audit import audit_record
 from portal.client_address import client_ip
+from portal.local_time import time_of_day
 from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
 from transactions.selectors import recent_entries
 
@@ -69,14 +69,22 @@ class LoginView(auth_views.LoginView):
             except LimiterUnavailable:  # the cache is down: no password is checked (portal/ratelimit.py)
                 return unavailable(request)
         if wait:
+            # This pair's lock outlasts the email's slowdown: say that (and until when), or the customer is
+            # told to wait seconds and then, after waiting, that sign-in is paused.
+            if ends := lockout.lockout_ends_at(email=email, ip_address=client_ip(request)):
+                return self._locked(self.get_form(), ends)
             message = ngettext(
                 "Too many failed attempts for this email. For your security, wait %(seconds)d second "
-                "before the next attempt.",
+                "before the next attempt. Then try again, or sign in from a device you have signed in on "
+                "before. For help, call us on %(phone)s.",
                 "Too many failed attempts for this email. For your security, wait %(seconds)d seconds "
-                "between attempts.",
+                "between attempts. Then try again, or sign in from a device you have signed in on before. "
+                "For help, call us on %(phone)s.",
                 wait,
             )
-            return self._refused(self.get_form(), message % {"seconds": wait}, wait)
+            return self._refused(
+                self.get_form(), message % {"seconds": wait, "phone": settings.BANK_PHONE}, wait
+            )
         return super().post(request, *args, **kwargs)
 
     def get_redirect_url(self) -> str:
@@ -105,18 +113,17 @@ class LoginView(auth_views.LoginView):
             lockout.login_failed(request, email)
         if not locked:
             return super().form_invalid(form)
-        ends = lockout.lockout_ends_at(email=email, ip_address=client_ip(request))
-        now = timezone.now()
-        if ends is None or ends < now:  # lifted a moment ago (or staff cleared it): the next minute
-            ends = now + datetime.timedelta(minutes=1)
-        # Shown to the minute, rounded up: "after 16:35" must not be refused at 16:35:10.
-        shown = timezone.localtime(ends).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+        return self._locked(form, lockout.lockout_ends_at(email=email, ip_address=client_ip(request)))
+
+    def _locked(self, form: LoginForm, ends: datetime.datetime | None) -> HttpResponse:
+        """This (email, address) pair is locked until `ends`: the form, with until when and what to do."""
+        shown = pause_end_shown(ends)
         message = _(
             "Too many failed attempts from here. For your security, sign-in to this email from this "
-            "connection is paused. Try again after %(time)s, or from a device you have signed in on before."
-        )
-        retry_after = max(1, math.ceil((shown - now).total_seconds()))
-        return self._refused(form, message % {"time": time_format(shown, "H:i")}, retry_after)
+            "connection is paused until %(time)s. Try again then, or sign in from a device you have signed "
+            "in on before. For help, call us on %(phone)s."
+        ) % {"time": time_of_day(shown), "phone": settings.BANK_PHONE}
+        return self._refused(form, message, max(1, math.ceil((shown - timezone.now()).total_seconds())))
 
     def _refused(self, form: LoginForm, message: str, retry_after: int) -> HttpResponse:
         """The form again (the password is not checked), with `message` and a 429 with `Retry-After`."""
@@ -127,6 +134,15 @@ class LoginView(auth_views.LoginView):
         response = self.render_to_response(self.get_context_data(form=form), status=429)
         response["Retry-After"] = str(retry_after)
         return response
+
+
+def pause_end_shown(ends: datetime.datetime | None) -> datetime.datetime:
+    """When a pair's lock ends, as told to the customer: to the minute, rounded up ("until 4:35 PM" must not
+    be refused at 4:35:10). A lock lifted a moment ago (or cleared by staff) is told the next minute."""
+    now = timezone.now()
+    if ends is None or ends < now:
+        ends = now + datetime.timedelta(minutes=1)
+    return timezone.localtime(ends).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
 
 
 @method_decorator(rate_limit("password_change", key=by_user), name="post")

@@ -36,7 +36,8 @@ REQUESTS = Histogram(
 )
 TRANSFERS = Counter(
     "portal_transfers_total",
-    "Transfer confirmations by outcome: posted, replayed (a resubmit returning the first), invalid (form "
+    "Transfer confirmations by outcome: posted, replayed (a resubmit returning the first), replaced (a "
+    'review replaced by "Change details", refused), invalid (form '
     "errors), or the ledger's refusal code.",
     ["outcome"],
 )

@@ -54,6 +54,8 @@ class TransferForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    # The review whose "Change details" drew this form (transactions/reviews.py): the new review replaces it.
+    replaces = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -6,6 +6,11 @@ again on Back and reload, with no "resubmit the form?" prompt, and every signed-
 A token lives in one customer's session, so another customer's token is simply not found (404). The
 confirmation re-checks everything, and the idempotency key stored with the details makes a second
 confirmation (Back, then Confirm again) return the first transfer instead of moving money twice.
+
+"Change details" draws the form again with a new idempotency key (the changed details are another payment
+to the ledger), so the key alone cannot stop the review it came from being confirmed as well. Each review
+therefore remembers the review it was made from: a review made from another (directly, or from one made
+from it) replaces every earlier review of that line, which then names the newest and is not confirmed.
 """
 
 import secrets
@@ -16,18 +21,49 @@ SESSION_KEY = "transfer_reviews"
 # A session keeps the newest few reviews (several tabs, Back and forth); older ones are dropped.
 KEEP = 10
 FIELDS = ("source", "destination", "amount", "description", "idempotency_key")
+# Stored with the details: the first review of a line of changes, and the review that replaced this one.
+LINE, REPLACED_BY = "line", "replaced_by"
+# The idempotency keys of replaced reviews, each with the review that replaced it: kept longer than the
+# reviews themselves, so that a page left open on a replaced review cannot confirm it after it was dropped.
+REPLACED_KEY = "transfer_reviews_replaced"
+KEEP_REPLACED = 50
 
 
-def review_save(session: SessionBase, details: dict[str, str]) -> str:
-    """Store the form's checked details (as the strings the form cleans) and return their new token."""
+def review_save(session: SessionBase, details: dict[str, str], *, replaces: str = "") -> str:
+    """Store the form's checked details (as the strings the form cleans) and return their new token.
+    `replaces`: the token of the review whose "Change details" drew the form; it and every other review of
+    its line are then replaced by this one."""
     token = secrets.token_urlsafe(16)
-    pending = dict(session.get(SESSION_KEY, {}))
-    pending[token] = {name: str(details.get(name, "")) for name in FIELDS}
+    pending = {key: dict(value) for key, value in session.get(SESSION_KEY, {}).items()}
+    replaced = dict(session.get(REPLACED_KEY, {}))
+    stored = {name: str(details.get(name, "")) for name in FIELDS}
+    line = pending[replaces].get(LINE, replaces) if replaces in pending else token
+    for key, review in pending.items():
+        # (A review of the same key is the same payment, which its key already keeps to one transfer.)
+        if review.get(LINE, key) == line and review.get("idempotency_key", "") != stored["idempotency_key"]:
+            review[REPLACED_BY] = token
+            replaced.pop(review.get("idempotency_key", ""), None)  # (re)inserted last: the newest are kept
+            replaced[review.get("idempotency_key", "")] = token
+    pending[token] = {**stored, LINE: line}
     session[SESSION_KEY] = dict(list(pending.items())[-KEEP:])
+    if replaced:
+        session[REPLACED_KEY] = dict(list(replaced.items())[-KEEP_REPLACED:])
     return token
 
 
 def review_get(session: SessionBase, token: str) -> dict[str, str] | None:
     """The details stored under `token` in this session, or None."""
     found = session.get(SESSION_KEY, {}).get(token)
-    return dict(found) if found else None
+    return {name: found.get(name, "") for name in FIELDS} if found else None
+
+
+def review_replaced_by(session: SessionBase, *, token: str = "", idempotency_key: str = "") -> str | None:
+    """If the review under `token`, or the review of `idempotency_key`, was replaced: the token of the
+    newest review that replaced it (which may since have been dropped from the session). Else None."""
+    pending = session.get(SESSION_KEY, {})
+    newer = pending.get(token, {}).get(REPLACED_BY) if token else None
+    if newer is None and idempotency_key:
+        newer = session.get(REPLACED_KEY, {}).get(idempotency_key)
+    if newer is None:
+        return None
+    return pending.get(newer, {}).get(REPLACED_BY, newer)  # every review of a line names the newest

@@ -16,11 +16,13 @@ _REVIEW = "transactions/transfer_review.html"
 _PREFILL = ("source", "destination", "amount", "description")
 
 
-def _render_step(request: HttpRequest, template: str, context: dict, push_url: str = "") -> HttpResponse:
+def _render_step(
+    request: HttpRequest, template: str, context: dict, push_url: str = "", status: int = 200
+) -> HttpResponse:
     """The whole page, or for HTMX just the part of the flow that changes (pushing its URL to history).
     A history restore (Back after the cache missed) needs the whole page."""
     fragment = request.htmx and not request.htmx.history_restore_request
-    response = render(request, f"{template}#transfer-flow" if fragment else template, context)
+    response = render(request, f"{template}#transfer-flow" if fragment else template, context, status=status)
     if fragment and push_url:
         response["HX-Push-Url"] = push_url
     return response
@@ -45,15 +47,19 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TransferForm(request.POST, user=request.user)
         if form.is_valid() and form.check_funds():
-            token = reviews.review_save(request.session, form.data)
+            replaces = form.cleaned_data["replaces"]
+            token = reviews.review_save(request.session, form.data, replaces=replaces)
             url = reverse("transfer_review", args=[token])
             if request.htmx:  # Swap the review in place; the address bar and history show its own URL.
                 return _render_step(request, _REVIEW, _review_context(form, token), push_url=url)
             return _see_other(url)
     else:
-        prefill = reviews.review_get(request.session, request.GET.get("change", "")) or request.GET
+        change = request.GET.get("change", "")
+        changed = reviews.review_get(request.session, change)
+        prefill = changed or request.GET
         initial = {key: prefill[key] for key in _PREFILL if key in prefill}
-        form = TransferForm(user=request.user, initial={**initial, "idempotency_key": TransferForm.new_key()})
+        initial.update(idempotency_key=TransferForm.new_key(), replaces=change if changed else "")
+        form = TransferForm(user=request.user, initial=initial)
     return _render_step(request, _FORM, {"form": form})
 
 
@@ -65,6 +71,9 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     details = reviews.review_get(request.session, token)
     if details is None:
         raise Http404("No such transfer to review.")
+    key = details["idempotency_key"]
+    if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
+        return _replaced(request, newer)
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
         return _render_step(request, _FORM, {"form": form})
@@ -76,7 +85,15 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
-    review's form posts the details and key as hidden fields; all of it is checked again here."""
+    review's form posts the details and key as hidden fields; all of it is checked again here. A review
+    replaced by "Change details" moves nothing (a page left open on it, or reached by Back)."""
+    key = request.POST.get("idempotency_key", "")
+    newer = reviews.review_replaced_by(
+        request.session, token=request.POST.get("review", ""), idempotency_key=key
+    )
+    if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
+        transfer_counted("replaced")
+        return _replaced(request, newer, status=409)
     form = TransferForm(request.POST.dict(), user=request.user)
     if not form.is_valid():
         key = request.POST.get("idempotency_key", "")
@@ -126,6 +143,13 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         return _refused(request, form, error)
     transfer_counted("posted")
     return _see_other(reverse("transfer_detail", args=[txn.pk]))
+
+
+def _replaced(request: HttpRequest, newer: str, status: int = 200) -> HttpResponse:
+    """A replaced review's page: no Confirm, a link to the newest review (if the session still has it)."""
+    known = reviews.review_get(request.session, newer) is not None
+    newest_url = reverse("transfer_review", args=[newer]) if known else ""
+    return _render_step(request, _REVIEW, {"replaced": True, "newest_url": newest_url}, status=status)
 
 
 def _refused(request: HttpRequest, form: TransferForm, error: services.TransferError) -> HttpResponse:

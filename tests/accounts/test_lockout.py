@@ -79,15 +79,39 @@ def test_it_locks_the_pair_on_the_fifth_failure_and_refuses_even_the_right_passw
     sixth = _sign_in(client, "Alice@Example.com", PASSWORD)
     assert sixth.status_code == 429
     assert "_auth_user_id" not in client.session
-    # 10:00 + 30 minutes, rounded up to the next minute, in the portal's time zone.
+    # 10:00 + 30 minutes, rounded up to the next minute, in the portal's time zone, as the emails write it.
     assert _errors(sixth) == [
         "Too many failed attempts from here. For your security, sign-in to this email from this connection "
-        "is paused. Try again after 10:31, or from a device you have signed in on before."
+        "is paused until 10:31 AM IST. Try again then, or sign in from a device you have signed in on "
+        "before. For help, call us on 1800 000 0000."
     ]
     assert 30 * 60 <= int(sixth["Retry-After"]) <= 31 * 60
     page = sixth.content.decode()
     assert 'role="alert"' in page and LOCKED in page
     assert 'name="username"' in page  # the form again, not a bare error page
+
+
+PAUSED_UNTIL_1031 = (
+    "Too many failed attempts from here. For your security, sign-in to this email from this connection is "
+    "paused until 10:31 AM IST. Try again then, or sign in from a device you have signed in on before. For "
+    "help, call us on 1800 000 0000."
+)
+
+
+def test_a_locked_pair_is_told_until_when_not_the_email_s_seconds(client, alice, frozen):
+    """One browser: five wrong passwords lock the pair (and start the email's slowdown). Every answer after
+    that, too soon for the slowdown or not, the right password after waiting included, says the same thing:
+    paused until 10:31 AM IST, never "wait 2 seconds between attempts"."""
+    _fail(client, "alice@example.com", 4)
+    answers = [_sign_in(client, "alice@example.com") for _ in range(4)]  # the 5th to the 8th, at once
+    frozen.shift(datetime.timedelta(seconds=3))
+    answers.append(_sign_in(client, "alice@example.com", PASSWORD))
+    assert [_errors(a) for a in answers if "between attempts" in " ".join(_errors(a))] == []
+    for answer in answers:
+        assert answer.status_code == 429
+        assert _errors(answer) == [PAUSED_UNTIL_1031]
+        assert 29 * 60 <= int(answer["Retry-After"]) <= 31 * 60
+    assert "_auth_user_id" not in client.session
 
 
 def test_a_stranger_cannot_lock_the_owner_out(client, alice, frozen):
@@ -106,7 +130,9 @@ def test_it_slows_down_an_email_attacked_from_many_addresses(client, alice, froz
     assert too_soon.status_code == 429
     assert too_soon["Retry-After"] == "4"
     assert _errors(too_soon) == [
-        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts."
+        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts. Then "
+        "try again, or sign in from a device you have signed in on before. For help, call us on "
+        "1800 000 0000."
     ]
     frozen.shift(datetime.timedelta(seconds=3))
     assert _sign_in(client, "alice@example.com", PASSWORD, ip="198.18.9.2")["Retry-After"] == "1"

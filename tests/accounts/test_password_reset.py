@@ -335,6 +335,34 @@ def test_a_made_up_link_opens_nothing(client, alice, path):
     assert "<h1>This link doesn't work</h1>" in client.get(NEW_PASSWORD).content.decode()
 
 
+def test_it_says_until_when_sign_in_from_here_is_still_paused(
+    client, alice, eager_tasks, django_capture_on_commit_callbacks
+):
+    """Five wrong passwords paused sign-in to alice from this connection; she resets her password. The new
+    password does not lift the pause (whoever guessed is still guessing): the done message says until when."""
+    with time_machine.travel(T0, tick=False):
+        for _ in range(5):
+            client.post(LOGIN, {"username": "alice@example.com", "password": "not-the-password"})
+        _ask_and_send(client, alice.email, django_capture_on_commit_callbacks)
+        client.get(_link(_reset_email()))
+        page = _set(client, NEW, NEW)
+        assert page["Location"] == LOGIN
+        notices = [str(m) for m in client.get(LOGIN).context["messages"]]
+    assert notices[0].startswith("Your password is changed")
+    assert notices[1] == (
+        "After the failed attempts, sign-in to your account from this connection is still paused until "
+        "10:31 AM IST. Sign in then, or now from a device you have signed in on before. For help, call us on "
+        "1800 000 0000."
+    )
+
+
+def test_it_says_nothing_of_a_pause_when_there_is_none(client, alice, link):
+    client.get(link)
+    _set(client)
+    notices = [str(m) for m in client.get(LOGIN).context["messages"]]
+    assert len(notices) == 1 and notices[0].startswith("Your password is changed")
+
+
 def test_it_uses_the_projects_password_rules(client, alice, link):
     client.get(link)
     for password, message in [
@@ -343,10 +371,16 @@ def test_it_uses_the_projects_password_rules(client, alice, link):
     ]:
         response = _set(client, password)
         assert response.status_code == 200
-        assert message in " ".join(response.context["form"].errors["new_password2"])
+        errors = response.context["form"].errors
+        assert message in " ".join(errors["new_password1"])  # on the password, not on "New password again"
+        assert "new_password2" not in errors
         assert 'role="alert"' in response.content.decode()
     mismatch = _set(client, NEW, "Something-Else-Entirely-7")
     assert "didn" in " ".join(mismatch.context["form"].errors["new_password2"])
+    assert "new_password1" not in mismatch.context["form"].errors
+    both = _set(client, "Short-1", "Short-2")  # a rule broken and a mismatch: each on its own field
+    assert "at least 12 characters" in " ".join(both.context["form"].errors["new_password1"])
+    assert "didn" in " ".join(both.context["form"].errors["new_password2"])
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
     assert _set(client).status_code == 302  # the link still works after refused passwords

@@ -1,8 +1,10 @@
 """Turning two-factor auth on (QR code, secret, first code, backup codes), new codes, turning it off."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -101,6 +103,32 @@ def test_it_keeps_the_device_unconfirmed_after_a_wrong_code(signed_in, alice):
     assert not device.confirmed
     assert not StaticDevice.objects.filter(user=alice).exists()
     assert not AuditEvent.objects.filter(action="2fa.enable").exists()
+
+
+def test_it_says_to_wait_when_the_right_code_comes_too_soon_after_a_wrong_one(client, alice):
+    """django-otp's back-off after a typo: the right code within it is refused as sign-in refuses it, by
+    saying how long to wait, not "That code did not match"; after the wait it turns two-factor auth on."""
+    noon = datetime.datetime(2026, 3, 2, 12, 0, 5, tzinfo=datetime.UTC)
+    with time_machine.travel(noon, tick=False):
+        client.force_login(alice)
+        step_up_with_password(client)
+        client.get(TWO_FACTOR)
+        device = AuthenticatorApp.objects.get(user=alice)
+        assert (
+            "That code did not match"
+            in client.post(TWO_FACTOR, {"code": _wrong(code_now(device))}).content.decode()
+        )
+        response = client.post(TWO_FACTOR, {"code": code_now(device)})
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "Too many tries: wait 1 second and type the code again." in page
+        assert "That code did not match" not in page
+        device.refresh_from_db()
+        assert not device.confirmed
+    with time_machine.travel(noon + datetime.timedelta(seconds=2), tick=False):
+        assert client.post(TWO_FACTOR, {"code": code_now(device)})["Location"] == CODES
+    device.refresh_from_db()
+    assert device.confirmed
 
 
 def test_it_refuses_an_empty_code(signed_in, alice):

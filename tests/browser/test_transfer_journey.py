@@ -187,6 +187,42 @@ def test_it_changes_the_details_from_the_review(
     _assert_moved_once(alice, alice_savings, alice_current, 100_00)
 
 
+def test_a_review_replaced_by_changed_details_cannot_be_confirmed(
+    new_page, live_server, alice, alice_savings, alice_current
+):
+    """Without JavaScript: review ₹100 (its page open in a second tab too), "Change details" to ₹200 and
+    confirm. Back three times reaches the ₹100 review, which says it was replaced and offers no Confirm; the
+    tab left open on it confirms, and is told so. The ledger moved once: ₹200."""
+    page = new_page(javascript=False)
+    _start_transfer(page, live_server, alice_savings, alice_current, "100")
+    first_review = page.url
+    left_open = page.context.new_page()  # the same browser, the same session
+    left_open.goto(first_review)
+    expect(left_open.get_by_role("button", name="Confirm and move ₹100.00")).to_be_visible()
+
+    page.get_by_role("link", name="Change details").click()
+    page.get_by_label("Amount (₹)").fill("200")
+    page.get_by_role("button", name="Review transfer").click()
+    newest_review = page.url
+    page.get_by_role("button", name="Confirm and move ₹200.00").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money moved")
+
+    for _ in range(3):
+        page.go_back()
+    expect(page).to_have_url(first_review)
+    expect(page.get_by_role("status")).to_have_text(re.compile("This review was replaced by a newer one"))
+    expect(page.get_by_role("button", name=re.compile("Confirm"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Go to the newest review")).to_have_attribute(
+        "href", newest_review.removeprefix(live_server.url)
+    )
+
+    left_open.get_by_role("button", name="Confirm and move ₹100.00").click()
+    expect(left_open.get_by_role("status")).to_have_text(
+        re.compile("This review was replaced by a newer one")
+    )
+    _assert_moved_once(alice, alice_savings, alice_current, 200_00)
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
 def test_a_large_transfer_asks_her_to_prove_it_is_her(
     new_page, live_server, settings, javascript, alice, alice_savings, alice_current

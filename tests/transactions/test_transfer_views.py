@@ -294,3 +294,108 @@ def test_it_redraws_the_form_with_a_fresh_key_when_the_key_was_spent_on_another_
     assert f'value="{fresh}"' in response.content.decode()
     assert client.post(CONFIRM, {**data, "amount": "200", "idempotency_key": fresh}).status_code == 303
     assert Transaction.objects.filter(initiator=alice).count() == 2
+
+
+def _change(client, review_url: str, **changes) -> str:
+    """ "Change details" on a review, as the browser does: draw the form from it, post it changed, and return
+    the new review's address."""
+    token = review_url.split("/")[-2]
+    form = client.get(NEW, {"change": token}).context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    return _review_url(client, {**data, **changes})
+
+
+def _confirm_data(client, review_url: str) -> dict:
+    """The hidden fields of the review's confirm form (what a page left open on it would post)."""
+    context = client.get(review_url).context
+    data = context["form"].cleaned_data
+    return {
+        **_post_data(data["source"], data["destination"], context["form"]["amount"].value()),
+        "idempotency_key": data["idempotency_key"],
+        "review": context["token"],
+    }
+
+
+def test_it_does_not_confirm_a_review_replaced_by_changed_details(
+    client, alice, alice_savings, alice_current
+):
+    """Review ₹100, "Change details" to ₹200 and confirm: the ₹100 review, open again (another tab, Back),
+    offers no Confirm, and its confirmation posted anyway moves nothing."""
+    client.force_login(alice)
+    first_url = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="k100"))
+    stale = _confirm_data(client, first_url)  # the first review's page, still open
+    second_url = _change(client, first_url, amount="200")
+    moved = client.post(CONFIRM, _confirm_data(client, second_url))
+    assert moved.status_code == 303
+
+    again = client.get(first_url)
+    assert again.status_code == 200
+    body = again.content.decode()
+    assert "This review was replaced by a newer one" in body
+    assert f'href="{second_url}"' in body
+    assert "Confirm and move" not in body
+    refused = client.post(CONFIRM, stale)
+    assert refused.status_code == 409
+    assert "This review was replaced by a newer one" in refused.content.decode()
+
+    transfers = Transaction.objects.filter(initiator=alice)
+    assert [t.idempotency_key for t in transfers] == [moved.wsgi_request.POST["idempotency_key"]]
+    alice_savings.refresh_from_db()
+    assert alice_savings.balance == 50_000_00 - 200_00
+
+
+def test_it_points_every_replaced_review_to_the_newest(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    first = _review_url(client, _post_data(alice_savings, alice_current, amount="100"))
+    second = _change(client, first, amount="200")
+    third = _change(client, second, amount="300")
+    for url in (first, second):
+        body = client.get(url).content.decode()
+        assert "This review was replaced by a newer one" in body
+        assert f'href="{third}"' in body
+    # A second change made from the first review (its form left open in a tab) replaces the third too.
+    fourth = _change(client, first, amount="400")
+    assert f'href="{fourth}"' in client.get(third).content.decode()
+    assert "Confirm and move ₹400.00" in client.get(fourth).content.decode()
+
+
+def test_it_remembers_a_replaced_review_after_the_session_dropped_it(
+    client, alice, alice_savings, alice_current
+):
+    client.force_login(alice)
+    first_url = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="k100"))
+    stale = _confirm_data(client, first_url)
+    _change(client, first_url, amount="200")
+    for n in range(12):  # other reviews push the first one out of the session
+        _review_url(client, _post_data(alice_savings, alice_current, key=f"other-{n}"))
+    assert client.get(first_url).status_code == 404
+    for data in (stale, {**stale, "review": ""}):
+        response = client.post(CONFIRM, data)
+        assert response.status_code == 409
+        assert "Start a new transfer" in response.content.decode()
+    assert not Transaction.objects.filter(initiator=alice).exists()
+
+
+def test_it_confirms_two_separate_transfers_started_in_two_tabs(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    first = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="tab-1"))
+    second = _review_url(client, _post_data(alice_savings, alice_current, amount="200", key="tab-2"))
+    for url in (first, second):
+        assert "Confirm and move" in client.get(url).content.decode()
+        assert client.post(CONFIRM, _confirm_data(client, url)).status_code == 303
+    assert Transaction.objects.filter(initiator=alice).count() == 2
+
+
+def test_it_shows_the_receipt_when_a_confirmed_review_is_replaced_and_confirmed_again(
+    client, alice, alice_savings, alice_current
+):
+    """Confirmed, then Back and "Change details" (a second, deliberate transfer): confirming the first review
+    again still lands on its receipt and moves nothing more."""
+    client.force_login(alice)
+    first_url = _review_url(client, _post_data(alice_savings, alice_current, amount="100"))
+    data = _confirm_data(client, first_url)
+    receipt = client.post(CONFIRM, data)["Location"]
+    second_url = _change(client, first_url, amount="200")
+    assert client.post(CONFIRM, _confirm_data(client, second_url)).status_code == 303
+    assert client.post(CONFIRM, data)["Location"] == receipt
+    assert Transaction.objects.filter(initiator=alice).count() == 2

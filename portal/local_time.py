@@ -1,0 +1,14 @@
+"""Times of day as customers read them, the way the emails write them (templates/emails/*.txt:
+`{{ at|date:"g:i A" }} IST`): "10:54 PM IST". The portal's TIME_ZONE is Asia/Kolkata."""
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.formats import time_format
+
+TIME_OF_DAY = "g:i A"
+
+
+def time_of_day(moment: datetime) -> str:
+    """`moment` in the portal's time zone, to the minute: "10:54 PM IST"."""
+    return f"{time_format(timezone.localtime(moment), TIME_OF_DAY)} IST"
