@@ -5,7 +5,17 @@ import sys
 # Owner work: these connect as DATABASE_OWNER_URL when it is set (the portal and the workers connect as
 # DATABASE_URL, the runtime role, which owns nothing; portal/dbroles.py). `db_roles` grants to the role of
 # the DATABASE_URL it replaces.
-OWNER_COMMANDS = {"migrate", "db_roles", "seed_scale", "seed_demo", "flush", "createcachetable"}
+# `staff_grant` and `createsuperuser` turn staff flags on, which only the owner may (accounts/0006).
+OWNER_COMMANDS = {
+    "migrate",
+    "db_roles",
+    "seed_scale",
+    "seed_demo",
+    "flush",
+    "createcachetable",
+    "staff_grant",
+    "createsuperuser",
+}
 
 
 def main() -> None:

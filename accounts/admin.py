@@ -1,6 +1,5 @@
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -11,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
 from accounts.models import Account, User, UserSession
 from portal.admin import AuditedAdminMixin
 from portal.money import format_paise
@@ -28,6 +26,13 @@ class PasswordChangeForm(AdminPasswordChangeForm):
         return user
 
 
+STAFF_FLAGS_HELP = (
+    "Staff and superuser status are not changed here: an operator runs manage.py staff_grant EMAIL "
+    "[--superuser] to grant them (then manage.py enrol_totp EMAIL for the second factor) and manage.py "
+    "staff_grant EMAIL --revoke to take them away. Deactivating someone (Active) works here."
+)
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     change_password_form = PasswordChangeForm
@@ -38,18 +43,23 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "phone"]}),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Access",
+            {
+                "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
+                "description": STAFF_FLAGS_HELP,
+            },
+        ),
         ("Dates", {"fields": ["last_login", "previous_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})
     ]
 
-    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
-        promoted = obj.is_staff and "is_staff" in form.changed_data
-        super().save_model(request, obj, form, change)
-        if promoted:  # in the change view's transaction: the promotion and the removal commit together
-            services.two_factor_remove_on_promotion(user=obj, request=request)
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+        # Staff and superuser status are granted from the shell, as the database owner: the runtime role the
+        # admin runs on may not turn them on (accounts/migrations/0006). The add form has neither field.
+        return [*super().get_readonly_fields(request, obj), "is_staff", "is_superuser"]
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # People are deactivated (is_active), never deleted: their history refers to them, and the runtime

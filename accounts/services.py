@@ -265,7 +265,7 @@ def two_factor_remove_on_promotion(*, user: User, request: HttpRequest | None = 
     authenticator app and backup codes are deleted, and until a colleague provisions them
     (`two_factor_provision_staff`) or an operator runs `manage.py enrol_totp`, they cannot enter the admin.
     Every session of theirs ends (one verified with the old app would otherwise open the admin) and they
-    are told by email. Call it in the transaction that sets `is_staff` (the admin's change view is one).
+    are told by email. Call it in the transaction that sets `is_staff` (`staff_grant` does).
     Returns whether there was anything to remove."""
     if not user.is_staff:
         raise TwoFactorError("Only staff lose their own second factor this way.", code="not_staff")
@@ -290,6 +290,52 @@ def two_factor_remove_on_promotion(*, user: User, request: HttpRequest | None = 
             keep_current=False,
         )
     return True
+
+
+# --- Staff access (only the database owner may turn the flags on: accounts/migrations/0006) ----------------
+
+STAFF_GRANT_BY = "manage.py staff_grant"
+
+
+def _staff_flags_set(*, user: User, action: str, **flags: bool) -> dict[str, bool]:
+    """Set `is_staff`/`is_superuser` as given, in one transaction with the user's row locked, and audit
+    it; returns the flags that changed (nothing is written or audited when none did). A customer who
+    becomes staff loses the second factor they enrolled themselves."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = {"is_staff": locked.is_staff, "is_superuser": locked.is_superuser}
+        changed = {name: value for name, value in flags.items() if before[name] != value}
+        if not changed:
+            return {}
+        for name, value in changed.items():
+            setattr(locked, name, value)
+            setattr(user, name, value)
+        locked.save(update_fields=list(changed))
+        audit_record(
+            action=action,
+            actor=None,
+            obj=locked,
+            before=before,
+            after={"is_staff": locked.is_staff, "is_superuser": locked.is_superuser, "by": STAFF_GRANT_BY},
+        )
+        if changed.get("is_staff"):
+            two_factor_remove_on_promotion(user=locked)
+    return changed
+
+
+def staff_grant(*, user: User, superuser: bool = False) -> dict[str, bool]:
+    """Make `user` staff (and a superuser with `superuser`), from the shell (`manage.py staff_grant`, as
+    the database owner). They enter the admin once given a second factor out of band (`manage.py
+    enrol_totp` or a colleague's provisioning page). Returns the flags that changed."""
+    flags = {"is_staff": True, "is_superuser": True} if superuser else {"is_staff": True}
+    return _staff_flags_set(user=user, action="staff.grant", **flags)
+
+
+def staff_revoke(*, user: User, superuser_only: bool = False) -> dict[str, bool]:
+    """Take staff access away (both flags), or only superuser status with `superuser_only`. Returns the
+    flags that changed. (The runtime role may turn the flags off too; only this path audits it as such.)"""
+    flags = {"is_superuser": False} if superuser_only else {"is_staff": False, "is_superuser": False}
+    return _staff_flags_set(user=user, action="staff.revoke", **flags)
 
 
 def compromise_report(*, user: User, request: HttpRequest) -> AuditEvent:

@@ -116,7 +116,7 @@ class ActionFilter(admin.SimpleListFilter):
 
     title = "action"
     parameter_name = "action"
-    families = ("login", "money", "admin", "2fa", "stepup")
+    families = ("login", "money", "admin", "2fa", "stepup", "staff")
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         from transactions.models import Transaction

@@ -44,6 +44,8 @@ AUDIT_ACTIONS = (
     "admin.add",
     "admin.change",
     "admin.delete",
+    "staff.grant",
+    "staff.revoke",
     "audit.export",
 )
 USER_AGENT_MAX = 300

@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services as account_services
-from accounts.models import Account, UserSession
+from accounts.models import Account, User, UserSession
 from accounts.sessions import session_registry_prune
 from portal.audit import audit_record, audit_seal, audit_verify
 from portal.celery import app as celery_app
@@ -280,3 +280,80 @@ def test_it_runs_a_celery_worker_as_the_runtime_role(runtime_role, tmp_path):
         worker.wait(timeout=30)
         with celery_app.connection_for_write() as broker:
             broker.default_channel.queue_delete(queue)
+
+
+STAFF_INSERT = (
+    "INSERT INTO accounts_user (password, email, full_name, phone, is_active, is_staff, is_superuser, "
+    "date_joined) VALUES ('!', %s, 'Mallory', '', true, %s, %s, now())"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_the_runtime_role_a_promotion_to_staff_or_superuser(runtime_role):
+    """accounts/0006: whoever holds only the runtime credentials cannot make a user staff or a superuser (a
+    customer whose app they enrolled would walk into the admin), by UPDATE or INSERT, nor move a staff row
+    onto another user's id (whose second factor they hold: seeds are bound to the user id)."""
+    alice = UserFactory(email="alice@example.com")
+    staff = UserFactory(email="staff@example.com", is_staff=True)
+    with _runtime_connect(runtime_role) as conn:
+        for statement, params in (
+            ("UPDATE accounts_user SET is_staff = true WHERE id = %s", [alice.pk]),
+            ("UPDATE accounts_user SET is_superuser = true WHERE id = %s", [alice.pk]),
+            ("UPDATE accounts_user SET is_staff = true, is_superuser = true WHERE id = %s", [alice.pk]),
+            ("UPDATE accounts_user SET is_superuser = true WHERE id = %s", [staff.pk]),
+            (STAFF_INSERT, ["mallory@example.com", True, False]),
+            (STAFF_INSERT, ["mallory@example.com", False, True]),
+            ("UPDATE accounts_user SET id = id + 1000000 WHERE id = %s", [staff.pk]),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement, params)
+                pytest.fail(f"the runtime role was allowed: {statement} {params}")
+        # A temporary table cannot stand in for the catalogue the guard reads (pg_temp is searched first).
+        conn.execute("CREATE TEMP TABLE pg_class (oid oid, relowner oid)")
+        conn.execute(
+            "INSERT INTO pg_temp.pg_class SELECT 'accounts_user'::regclass, oid FROM pg_roles "
+            "WHERE rolname = current_user"
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE accounts_user SET is_staff = true WHERE id = %s", [alice.pk])
+            pytest.fail("the runtime role was allowed through a temporary pg_class")
+    alice.refresh_from_db()
+    staff.refresh_from_db()
+    assert not alice.is_staff and not alice.is_superuser
+    assert staff.is_staff and not staff.is_superuser
+    assert not User.objects.filter(email="mallory@example.com").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_the_runtime_role_demote_deactivate_and_edit_users(runtime_role):
+    staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+    with _runtime_connect(runtime_role) as conn:
+        conn.execute(
+            "UPDATE accounts_user SET full_name = 'Staff Member', last_login = now() WHERE id = %s",
+            [staff.pk],
+        )
+        conn.execute("UPDATE accounts_user SET is_superuser = false WHERE id = %s", [staff.pk])
+        conn.execute("UPDATE accounts_user SET is_staff = false, is_active = false WHERE id = %s", [staff.pk])
+        conn.execute(STAFF_INSERT, ["bob@example.com", False, False])  # a customer signing up
+    staff.refresh_from_db()
+    assert (staff.full_name, staff.is_staff, staff.is_superuser, staff.is_active) == (
+        "Staff Member",
+        False,
+        False,
+        False,
+    )
+    assert User.objects.filter(email="bob@example.com", is_staff=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_the_owner_promote(runtime_role):
+    """The suite connects as the owner (a superuser here): promotion and a staff INSERT go through."""
+    alice = UserFactory(email="alice@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_user SET is_staff = true, is_superuser = true WHERE id = %s", [alice.pk]
+        )
+        cursor.execute(STAFF_INSERT, ["ops@example.com", True, True])
+    alice.refresh_from_db()
+    assert alice.is_staff and alice.is_superuser
+    assert User.objects.get(email="ops@example.com").is_superuser
