@@ -218,7 +218,9 @@ def test_failures_without_an_address_are_braked_by_the_email_slowdown_only(clien
     too_soon = _sign_in(stranger, "alice@example.com", ip="")
     assert too_soon.status_code == 429
     assert _errors(too_soon) == [
-        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts."
+        "Too many failed attempts for this email. For your security, wait 4 seconds between attempts. Then "
+        "try again, or sign in from a device you have signed in on before. For help, call us on "
+        "1800 000 0000."
     ]
     assert not AuditEvent.objects.filter(action="login.lockout").exists()
     # The owner, also without an address, waits her turn, not thirty minutes.
