@@ -111,6 +111,12 @@ def grant_runtime(cursor: Any, role: str, schema: str = "public") -> GrantReport
     cursor.execute(
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(_database(cursor)), ident)
     )
+    # No temporary tables: a session's pg_temp comes first in its search path, so a temporary
+    # `transactions_entry` would be what an unqualified name in a trigger function reads (PUBLIC holds
+    # TEMPORARY on every new database by default).
+    database = sql.Identifier(_database(cursor))
+    for grantee in (ident, sql.SQL("PUBLIC")):
+        cursor.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM {}").format(database, grantee))
     cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_ident, ident))
     # PostgreSQL before 15 let PUBLIC create objects in the public schema (a function or table the portal
     # might pick up); revoking it is a no-op warning where the owner of the schema is someone else.
