@@ -167,7 +167,9 @@ def _backup_code_use(user: User, device_pk: int, code: str) -> StaticDevice | No
         if match is not None and StaticToken.objects.filter(pk=match.pk).delete()[0] == 1:
             device.throttle_reset(commit=False)
             device.set_last_used_timestamp(commit=False)
-            device.save()
+            device.save(
+                update_fields=["throttling_failure_timestamp", "throttling_failure_count", "last_used_at"]
+            )
             return device
         device.throttle_increment()
     return None
