@@ -395,7 +395,7 @@ def security(request: HttpRequest) -> HttpResponse:
     for event in changes:
         event.label = _CHANGE_LABELS.get(event.action, event.action)
     context = {
-        "sign_ins": selectors.sign_in_list(user=request.user),
+        "sign_ins": selectors.sign_in_attempt_list(user=request.user),
         "active_sessions": selectors.session_active_list(user=request.user),
         "current_session_id": request.session.get(session_services.SESSION_ID),
         "changes": changes,
