@@ -1,11 +1,14 @@
 """Reads for the accounts app. Every selector takes the user and filters by it."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from accounts.devices import describe_user_agent
 from accounts.models import Account, User, UserSession
 from portal.db import fetch_models
 from portal.models import AuditEvent
@@ -31,6 +34,45 @@ def account_fingerprint(*, accounts: list[Account]) -> str:
 def sign_in_list(*, user: User, limit: int = 10) -> QuerySet[UserSession]:
     """The customer's latest sign-ins, newest first."""
     return UserSession.objects.filter(user=user).order_by("-created_at", "-id")[:limit]
+
+
+SIGN_IN_FAILURES = {"login.failure": "Wrong password", "login.otp_failure": "Wrong code"}
+
+
+def sign_in_failure_list(*, user: User, limit: int = 10) -> QuerySet[AuditEvent]:
+    """Failed attempts at this customer's account, newest first, in one query: a wrong password for their
+    email (by anyone: the event has no actor, only the email typed; index auditevent_login_failure_email)
+    and a wrong code after their password (index auditevent_actor_created)."""
+    wrong_password = Q(action="login.failure", typed_email=user.email)
+    wrong_code = Q(action="login.otp_failure", actor=user)
+    return (
+        AuditEvent.objects.alias(typed_email=KT("after__email"))
+        .filter(wrong_password | wrong_code)
+        .only("seq", "created", "action", "ip", "user_agent")
+        .order_by("-created", "-seq")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A line of the security page's recent sign-ins: a sign-in, or a failed attempt (`failure` says how)."""
+
+    created_at: datetime
+    device: str
+    ip: str | None
+    failure: str = ""
+
+
+def sign_in_attempt_list(*, user: User, limit: int = 10) -> list[SignInAttempt]:
+    """Sign-ins and failed attempts together, newest first (two queries: `sign_in_list` and
+    `sign_in_failure_list`)."""
+    rows = [SignInAttempt(s.created_at, s.device, s.ip) for s in sign_in_list(user=user, limit=limit)]
+    rows += [
+        SignInAttempt(e.created, describe_user_agent(e.user_agent), e.ip, SIGN_IN_FAILURES[e.action])
+        for e in sign_in_failure_list(user=user, limit=limit)
+    ]
+    rows.sort(key=lambda row: row.created_at, reverse=True)
+    return rows[:limit]
 
 
 def session_active_list(*, user: User, limit: int = 20) -> QuerySet[UserSession]:

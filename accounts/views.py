@@ -93,8 +93,18 @@ class LoginView(auth_views.LoginView):
         url = super().get_redirect_url()
         return "" if url and url.split("?", 1)[0] == self.request.path else url
 
+    def get_default_redirect_url(self) -> str:
+        """Where a sign-in without `next` goes: staff to the admin (which asks a member of staff without a
+        verified second factor to prove one first), customers to their dashboard."""
+        # The person signing in (not yet request.user while their code is still to come), or one already in.
+        user = getattr(self, "_signing_in", None) or self.request.user
+        if user.is_active and user.is_staff:
+            return resolve_url("admin:index")
+        return super().get_default_redirect_url()
+
     def form_valid(self, form: LoginForm) -> HttpResponse:
         user = form.get_user()
+        self._signing_in = user
         if otp.has_two_factor(user):  # not signed in yet: the code comes first (accounts/otp.py)
             otp.pending_login_start(self.request, user=user, next_url=self.get_success_url())
             return redirect("login_verify")
@@ -385,7 +395,7 @@ def security(request: HttpRequest) -> HttpResponse:
     for event in changes:
         event.label = _CHANGE_LABELS.get(event.action, event.action)
     context = {
-        "sign_ins": selectors.sign_in_list(user=request.user),
+        "sign_ins": selectors.sign_in_attempt_list(user=request.user),
         "active_sessions": selectors.session_active_list(user=request.user),
         "current_session_id": request.session.get(session_services.SESSION_ID),
         "changes": changes,

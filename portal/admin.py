@@ -1,6 +1,7 @@
 """Admin for the audit trail (read-only, streaming CSV export) and the mixin that audits staff changes."""
 
 import datetime
+import json
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.db import models, router, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.html import format_html
 
 from portal.audit import AUDIT_ACTIONS, audit_csv, audit_record
 from portal.models import AuditEvent
@@ -133,11 +135,32 @@ class ActionFilter(admin.SimpleListFilter):
         return queryset.filter(action=value)
 
 
+CHANGES_SHOWN = 60  # characters of an event's change in the list
+
+
+def changes_summary(before: Any, after: Any) -> str:
+    """An event's before and after in one line: "status: active → frozen; name: Savings" (a value that was
+    not a field-by-field dict is shown as it is)."""
+    if not isinstance(after, dict) or not isinstance(before, dict | None):
+        return " → ".join(json.dumps(v, ensure_ascii=False, default=str) for v in (before, after) if v)
+    before = before or {}
+    parts = []
+    for name, new in after.items():
+        shown = json.dumps(new, ensure_ascii=False, default=str).strip('"')
+        if name in before:
+            old = json.dumps(before[name], ensure_ascii=False, default=str).strip('"')
+            shown = f"{old} → {shown}"
+        parts.append(f"{name}: {shown}")
+    return "; ".join(parts)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: nobody adds, edits or deletes an audit event, not even a superuser."""
 
-    list_display = ["seq", "created", "action", "actor_email", "object_type", "object_id", "ip", "sealed"]
+    # Fits 1280 px: the object in one column, the change summarised and cut (the whole of it, and the seal,
+    # are on the event's own page).
+    list_display = ["seq", "created", "action", "actor_email", "object_display", "changes_display", "ip"]
     list_filter = [ActionFilter, ("created", admin.DateFieldListFilter)]
     search_fields = ["^actor_email", "=object_id"]
     search_help_text = "An actor's email (starts with) or an object id (exact)."
@@ -156,6 +179,17 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
+
+    @admin.display(description="Object")
+    def object_display(self, obj: AuditEvent) -> str:
+        return f"{obj.object_type} #{obj.object_id}" if obj.object_type else obj.object_id
+
+    @admin.display(description="Change")
+    def changes_display(self, obj: AuditEvent) -> str:
+        text = changes_summary(obj.before, obj.after)
+        if len(text) <= CHANGES_SHOWN:
+            return text
+        return format_html('<span title="{}">{}…</span>', text, text[: CHANGES_SHOWN - 1].rstrip())
 
     @admin.display(boolean=True, description="Sealed")
     def sealed(self, obj: AuditEvent) -> bool:

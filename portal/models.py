@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -41,6 +43,21 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["created"], name="auditevent_created"),
             models.Index(fields=["actor", "created"], name="auditevent_actor_created"),
+            # A failed sign-in has no actor, only the email typed (accounts/signals.py): the security page
+            # finds a customer's by that email (accounts/selectors.py `sign_in_failure_list`).
+            models.Index(
+                KT("after__email"),
+                F("created").desc(),
+                name="auditevent_login_failure_email",
+                condition=Q(action="login.failure"),
+            ),
+            # ...and its wrong codes, without reading every event of a customer with a long history.
+            models.Index(
+                F("actor"),
+                F("created").desc(),
+                name="auditevent_otp_failure_actor",
+                condition=Q(action="login.otp_failure"),
+            ),
         ]
 
     def __str__(self) -> str:

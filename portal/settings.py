@@ -255,6 +255,8 @@ RATE_LIMIT_FAIL_CLOSED = frozenset(
 RATE_LIMIT_CACHE = "default"
 
 LANGUAGE_CODE = "en-IN"
+# Django has no formats for en-IN (its "en" writes "Dec. 1, 2026, 8:53 p.m."): ours say "1 Dec 2026, 8:53 PM".
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
+from portal.money import format_paise
 
 
 class Category(models.Model):
@@ -98,4 +99,4 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account.number} {self.amount:+d}"
+        return f"{self.account.name} {self.account.masked_number} {format_paise(self.amount)}"

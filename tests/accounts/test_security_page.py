@@ -82,10 +82,12 @@ def test_it_costs_the_same_queries_however_many_sign_ins(alice, settings):
     for _ in range(12):
         _signed_in(alice)
         audit_record(action="payee.add", actor=alice, object_type="accounts.payee", object_id="1")
+        audit_record(action="login.failure", after={"email": alice.email})
+        audit_record(action="login.otp_failure", actor=alice)
     assert count() == few
-    # user, sign-ins, sessions, changes, 2FA app (+ backup codes when 2FA is on; + the once-a-minute
-    # registry write, not here)
-    assert few <= 6
+    # user, sign-ins, failed attempts, sessions, changes, 2FA app (+ backup codes when 2FA is on; + the
+    # once-a-minute registry write, not here)
+    assert few <= 7
 
 
 def test_it_sends_anonymous_visitors_to_login(client):
@@ -172,3 +174,43 @@ def test_a_sign_in_renews_the_device_cookie(alice):
     assert _device_id(client) == device
     assert client.cookies["sb_device"]["max-age"] == 400 * 24 * 60 * 60
     assert client.cookies["sb_device"]["httponly"]
+
+
+def test_it_marks_failed_sign_ins_and_wrong_codes_among_the_sign_ins(alice, bob):
+    from tests.twofactor import enrol
+
+    Client(HTTP_USER_AGENT=IPHONE_SAFARI, REMOTE_ADDR="198.51.100.9").post(
+        reverse("login"), {"username": "Alice@Example.com", "password": "not-her-password"}
+    )
+    Client().post(reverse("login"), {"username": bob.email, "password": "not-his-password"})
+    enrol(alice)
+    guesser = Client(HTTP_USER_AGENT=ANDROID_CHROME, REMOTE_ADDR="203.0.113.50")
+    guesser.post(reverse("login"), {"username": alice.email, "password": PASSWORD})
+    guesser.post(reverse("login_verify"), {"code": "000000"})
+    client = Client()
+    client.force_login(alice)
+
+    response = client.get(reverse("security"))
+
+    rows = [(row.failure, row.device, row.ip) for row in response.context["sign_ins"]]
+    assert rows[0] == ("", "Unknown device", None)  # this sign-in (force_login)
+    assert rows[1:] == [
+        ("Wrong code", "Chrome on Android", "203.0.113.50"),
+        ("Wrong password", "Safari on iPhone", "198.51.100.9"),
+    ]
+    page = response.content.decode()
+    assert page.count('<tr class="attempt-failed">') == 2
+    assert '<span class="badge badge-warning">Wrong password</span>' in page
+    assert '<td data-label="Device" class="user-text">Safari on iPhone</td>' in page  # a phone's label
+
+
+def test_it_lists_sign_ins_and_failures_together_newest_first(alice):
+    _signed_in(alice, ip="203.0.113.1")
+    Client(REMOTE_ADDR="203.0.113.2").post(reverse("login"), {"username": alice.email, "password": "wrong"})
+    client = _signed_in(alice, ip="203.0.113.3")
+    rows = client.get(reverse("security")).context["sign_ins"]
+    assert [(row.ip, row.failure) for row in rows] == [
+        ("203.0.113.3", ""),
+        ("203.0.113.2", "Wrong password"),
+        ("203.0.113.1", ""),
+    ]

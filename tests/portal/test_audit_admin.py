@@ -198,3 +198,28 @@ def test_it_draws_changelists_without_inline_styles(client, staff, monkeypatch):
     body = client.get(reverse("admin:auth_group_changelist")).content.decode()
     assert "<style" not in body
     assert re.search(r'<body class="[^"]*\bno-actions\b', body)
+
+
+def test_the_list_shows_a_change_cut_short_and_the_event_page_all_of_it(client, staff):
+    note = "नमस्ते" * 40  # one long word in Devanagari
+    event = AuditEvent.objects.create(
+        action="admin.change",
+        actor_email="ops@example.com",
+        object_type="accounts.account",
+        object_id="42",
+        before={"status": "active", "name": "Savings"},
+        after={"status": "frozen", "name": note},
+    )
+    force_login_verified(client, staff)
+
+    page = client.get(reverse("admin:portal_auditevent_changelist")).content.decode()
+    assert "accounts.account #42" in page
+    row = page.split(f'value="{event.seq}"')[1].split("</tr>")[0]
+    shown = re.search(r'<td class="field-changes_display"><span title="([^"]*)">([^<]*)</span>', row)
+    assert shown, row
+    assert "name: Savings → नमस्ते" in shown.group(2) and shown.group(2).endswith("…")
+    assert len(shown.group(2)) == 60
+    assert note in shown.group(1) and "status: active → frozen" in shown.group(1)  # the hover text
+    assert row.count("<td") + row.count("<th") == 7  # seven columns after the checkbox
+    detail = client.get(reverse("admin:portal_auditevent_change", args=[event.seq])).content.decode()
+    assert note in detail
