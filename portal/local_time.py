@@ -4,11 +4,17 @@
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.formats import time_format
+from django.utils.formats import date_format, time_format
 
 TIME_OF_DAY = "g:i A"
+DATE_AND_TIME = "j M Y, g:i A"
 
 
 def time_of_day(moment: datetime) -> str:
     """`moment` in the portal's time zone, to the minute: "10:54 PM IST"."""
     return f"{time_format(timezone.localtime(moment), TIME_OF_DAY)} IST"
+
+
+def date_and_time(moment: datetime) -> str:
+    """`moment` in the portal's time zone, with its date, for a receipt: "1 Dec 2026, 8:53 PM IST"."""
+    return f"{date_format(timezone.localtime(moment), DATE_AND_TIME)} IST"

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
+from portal.local_time import date_and_time
 from portal.metrics import transfer_counted
 from portal.ratelimit import by_user, rate_limit
 from transactions import reviews, selectors, services
@@ -168,6 +169,11 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if txn is None:
         raise Http404("No such transfer.")
     debit, credit = sorted(txn.entries.all(), key=lambda e: e.amount)
-    return render(
-        request, "transactions/transfer_receipt.html", {"txn": txn, "debit": debit, "credit": credit}
-    )
+    context = {
+        "txn": txn,
+        "debit": debit,
+        "credit": credit,
+        "reference": f"SB{txn.pk:010d}",  # what a customer quotes and staff search for
+        "made_at": date_and_time(txn.created),
+    }
+    return render(request, "transactions/transfer_receipt.html", context)
