@@ -1,16 +1,22 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
-from portal.local_time import date_and_time
+from portal import ratelimit
+from portal.local_time import date_and_time, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.ratelimit import by_user, rate_limit
 from transactions import reviews, selectors, services
 from transactions.forms import TransferForm
+from transactions.models import Transaction
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
@@ -82,46 +88,38 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@rate_limit("transfer_confirm", key=by_user)
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
     review's form posts the details and key as hidden fields; all of it is checked again here. A review
-    replaced by "Change details" moves nothing (a page left open on it, or reached by Back)."""
+    replaced by "Change details" moves nothing (a page left open on it, or reached by Back). A replay of a
+    transfer already made moves nothing either, so only the others count against the rate limit."""
     key = request.POST.get("idempotency_key", "")
+    form = TransferForm(request.POST.dict(), user=request.user)
+    try:
+        done = _already_made(request, form, key)
+    except services.TransferError as error:  # the key was spent on another payment: refused, as is
+        return _refused(request, form, error)
+    if done:
+        transfer_counted("replayed")
+        return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt
+    if limited := _rate_limited(request, form):
+        return limited
     newer = reviews.review_replaced_by(
         request.session, token=request.POST.get("review", ""), idempotency_key=key
     )
     if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
         transfer_counted("replaced")
         return _replaced(request, newer, status=409)
-    form = TransferForm(request.POST.dict(), user=request.user)
     if not form.is_valid():
-        key = request.POST.get("idempotency_key", "")
-        if key and (done := selectors.transaction_by_key(user=request.user, idempotency_key=key)):
-            transfer_counted("replayed")
-            return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt, whatever changed
         transfer_counted("invalid")
         return _render_step(request, _FORM, {"form": form})
     data = form.cleaned_data
     if data["amount"] > settings.TRANSFER_STEP_UP_PAISE:
         # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
-        # it could go through (a code asked for nothing is a code wasted).
+        # it could go through (a code asked for nothing is a code wasted). A resubmit has gone to its
+        # receipt above, and the same key with other details has been refused.
         key = data["idempotency_key"]
-        try:  # a resubmit lands on its receipt; the same key with other details is refused, as below
-            done = services.transfer_replay(
-                initiator=request.user,
-                source=data["source"],
-                destination=data["destination"],
-                amount_paise=data["amount"],
-                description=data["description"],
-                idempotency_key=key,
-            )
-        except services.TransferError as error:
-            return _refused(request, form, error)
-        if done:
-            transfer_counted("replayed")
-            return _see_other(reverse("transfer_detail", args=[done.pk]))
         if not form.check_funds():
             transfer_counted("invalid")
             return _render_step(request, _FORM, {"form": form})
@@ -144,6 +142,47 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         return _refused(request, form, error)
     transfer_counted("posted")
     return _see_other(reverse("transfer_detail", args=[txn.pk]))
+
+
+def _already_made(request: HttpRequest, form: TransferForm, key: str) -> Transaction | None:
+    """The transfer this request repeats (same key, same details; Back then Confirm, a double click), if
+    it was made. A form no longer valid (an account frozen since) still finds the transfer its key made.
+    Raises TransferError (idempotency_conflict) if the key made a different payment."""
+    if not key:
+        return None
+    if not form.is_valid():
+        return selectors.transaction_by_key(user=request.user, idempotency_key=key)
+    data = form.cleaned_data
+    return services.transfer_replay(
+        initiator=request.user,
+        source=data["source"],
+        destination=data["destination"],
+        amount_paise=data["amount"],
+        description=data["description"],
+        idempotency_key=key,
+    )
+
+
+def _rate_limited(request: HttpRequest, form: TransferForm) -> HttpResponse | None:
+    """Over the transfer_confirm limit: back to the review (its own URL) saying that the money did not move
+    and from when to try again; without a review in this session, the 429 page saying the same."""
+    try:
+        verdict = ratelimit.hit("transfer_confirm", str(request.user.pk))
+    except ratelimit.LimiterUnavailable:  # only if an operator made this scope fail closed
+        return ratelimit.unavailable(request)
+    if verdict.allowed:
+        return None
+    transfer_counted("rate_limited")
+    retry_at = time_of_day_from(timezone.now() + timedelta(seconds=verdict.retry_after))
+    message = _(
+        "The money did not move: you have confirmed several transfers in a short time. "
+        "Please confirm again from %(time)s."
+    ) % {"time": retry_at}
+    token = request.POST.get("review", "")
+    if reviews.review_get(request.session, token) is None:
+        return ratelimit.too_many_requests(request, verdict.retry_after, message=message)
+    messages.error(request, message)
+    return _see_other(reverse("transfer_review", args=[token]))
 
 
 def _replaced(request: HttpRequest, newer: str, status: int = 200) -> HttpResponse:
