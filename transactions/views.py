@@ -8,11 +8,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
 from portal import ratelimit
-from portal.local_time import date_and_time, time_of_day_from
+from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
 from transactions import reviews, selectors, services
 from transactions.forms import TransferForm
@@ -35,8 +36,42 @@ def _render_step(
     return response
 
 
-def _review_context(form: TransferForm, token: str) -> dict:
-    return {"form": form, "token": token, "step_up_above": settings.TRANSFER_STEP_UP_PAISE}
+SAME_TRANSFER_WINDOW = timedelta(minutes=5)  # a second identical transfer within it is asked about
+
+
+def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dict:
+    return {
+        "form": form,
+        "token": token,
+        "step_up_above": settings.TRANSFER_STEP_UP_PAISE,
+        "same_transfer": _same_transfer_question(request, form),
+    }
+
+
+def _same_transfer_question(request: HttpRequest, form: TransferForm) -> str:
+    """ "You sent the same amount to the same account 2 minutes ago: send again?" if this (cleaned) transfer
+    repeats one made in the last few minutes, else "". The review then confirms with "Yes, send again"."""
+    data = form.cleaned_data
+    now = timezone.now()
+    same = selectors.transfer_same_since(
+        user=request.user,
+        source=data["source"],
+        destination=data["destination"],
+        amount_paise=data["amount"],
+        since=now - SAME_TRANSFER_WINDOW,
+        other_than_key=data["idempotency_key"],
+    )
+    if same is None:
+        return ""
+    minutes = int((now - same.created).total_seconds() // 60)
+    if minutes < 1:
+        ago = _("less than a minute ago")
+    else:
+        ago = ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
+    return _("You sent the same amount to the same account %(ago)s (at %(time)s): send again?") % {
+        "ago": ago,
+        "time": time_of_day(same.created),
+    }
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -58,7 +93,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
             token = reviews.review_save(request.session, form.data, replaces=replaces)
             url = reverse("transfer_review", args=[token])
             if request.htmx:  # Swap the review in place; the address bar and history show its own URL.
-                return _render_step(request, _REVIEW, _review_context(form, token), push_url=url)
+                return _render_step(request, _REVIEW, _review_context(request, form, token), push_url=url)
             return _see_other(url)
     else:
         change = request.GET.get("change", "")
@@ -84,7 +119,7 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
         return _render_step(request, _FORM, {"form": form})
-    return _render_step(request, _REVIEW, _review_context(form, token))
+    return _render_step(request, _REVIEW, _review_context(request, form, token))
 
 
 @login_required
@@ -102,6 +137,8 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         return _refused(request, form, error)
     if done:
         transfer_counted("replayed")
+        made_at = time_of_day(done.created)
+        messages.info(request, _("This transfer was already made at %(time)s.") % {"time": made_at})
         return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt
     if limited := _rate_limited(request, form):
         return limited
@@ -114,6 +151,10 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         transfer_counted("invalid")
         return _render_step(request, _FORM, {"form": form})
+    if not request.POST.get("send_again") and _same_transfer_question(request, form):
+        # The same transfer was made a few minutes ago: moved only once the customer says it is meant.
+        transfer_counted("same_transfer")
+        return _ask_again(request, form)
     data = form.cleaned_data
     if data["amount"] > settings.TRANSFER_STEP_UP_PAISE:
         # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
@@ -182,6 +223,15 @@ def _rate_limited(request: HttpRequest, form: TransferForm) -> HttpResponse | No
     if reviews.review_get(request.session, token) is None:
         return ratelimit.too_many_requests(request, verdict.retry_after, message=message)
     messages.error(request, message)
+    return _see_other(reverse("transfer_review", args=[token]))
+
+
+def _ask_again(request: HttpRequest, form: TransferForm) -> HttpResponse:
+    """Back to the review (its own URL), which now asks whether to send the same transfer again; without a
+    review in this session, the review page drawn here."""
+    token = request.POST.get("review", "")
+    if reviews.review_get(request.session, token) is None:
+        return _render_step(request, _REVIEW, _review_context(request, form, ""))
     return _see_other(reverse("transfer_review", args=[token]))
 
 

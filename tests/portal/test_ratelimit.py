@@ -122,6 +122,7 @@ def test_it_limits_transfer_confirmations_per_customer(
     limits(transfer_confirm=(2, 60))
     client.force_login(alice)
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
+    data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     for n in range(2):
         response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
         assert response.status_code == 303
@@ -243,6 +244,7 @@ def test_a_transfer_confirmation_fails_open_when_the_cache_is_down(
     client.force_login(alice)
     limiter_down()
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
+    data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     with caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
         for n in range(2):
             response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})

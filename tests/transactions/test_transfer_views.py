@@ -198,7 +198,8 @@ def test_it_shows_the_ledgers_refusal_as_a_form_error(client, alice, alice_savin
     client.force_login(alice)
     data = _post_data(alice_savings, alice_current, amount="30,000", key="first")
     client.post(CONFIRM, data)
-    response = client.post(CONFIRM, {**data, "key": "x", "idempotency_key": "second"})
+    again = {**data, "key": "x", "idempotency_key": "second", "send_again": "1"}  # "Yes, send again"
+    response = client.post(CONFIRM, again)
     assert response.status_code == 200
     assert "Not enough money" in response.content.decode()
     assert Transaction.objects.filter(initiator=alice).count() == 1
