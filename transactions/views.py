@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import otp
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
 from portal import ratelimit
 from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
+from portal.money import format_paise
 from transactions import reviews, selectors, services
 from transactions.forms import TransferForm
 from transactions.models import Transaction
@@ -45,6 +47,8 @@ def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dic
         "token": token,
         "step_up_above": settings.TRANSFER_STEP_UP_PAISE,
         "same_transfer": _same_transfer_question(request, form),
+        # What a large transfer's step-up will ask of this customer: a code (2FA on) or the password.
+        "step_up_uses_code": lambda: otp.has_two_factor(request.user),
     }
 
 
@@ -169,7 +173,12 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             token = request.POST.get("review", "")  # back to this review after the step-up, if it is one
             known = reviews.review_get(request.session, token) is not None
             back = reverse("transfer_review", args=[token]) if known else reverse("transfer_new")
-            return step_up_redirect(request, "transfer.large", binding, next_url=back)
+            summary = [
+                (_("Amount"), format_paise(data["amount"])),
+                (_("From"), f"{data['source'].name} · {data['source'].masked_number}"),
+                (_("To"), f"{data['destination'].name} · {data['destination'].masked_number}"),
+            ]
+            return step_up_redirect(request, "transfer.large", binding, next_url=back, summary=summary)
     try:
         txn = services.transfer_create(
             initiator=request.user,
