@@ -250,6 +250,18 @@ def step_up(page: Page, live_server, alice, savings: Account, current: Account) 
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
 
 
+def step_up_for_a_transfer(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A large transfer's step-up (its amount, from and to repeated), after a wrong password."""
+    with override_settings(TRANSFER_STEP_UP_PAISE=1_000_00):
+        review(page, live_server, alice, savings, current)
+        page.get_by_role("button", name="Confirm and move").click()
+        _heading(page, "Confirm it's you")
+    page.get_by_label("Password").fill("not-her-password")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_text("4 tries left")).to_be_visible()
+
+
 def security(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     page.get_by_role("link", name="Security").click()
@@ -335,6 +347,7 @@ PAGES: list[Callable[..., None]] = [
     admin_needs_two_factor,
     login_code,
     step_up,
+    step_up_for_a_transfer,
     security,
     report_compromise,
     report_compromise_done,
