@@ -52,6 +52,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.client_address import client_key
+from portal.local_time import time_of_day_from
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ def too_many_requests(request: HttpRequest, retry_after: int, message: str = "")
     context = {
         "message": message,
         "retry_after": retry_after,
-        "retry_at": datetime.fromtimestamp(time.time() + retry_after, tz=UTC),
+        # The site's time format with IST, to the minute rounded up: "from 10:02 AM IST".
+        "retry_at": time_of_day_from(datetime.fromtimestamp(time.time() + retry_after, tz=UTC)),
     }
     htmx = getattr(request, "htmx", False)
     template = "429.html#too-many" if htmx else "429.html"
