@@ -69,6 +69,7 @@ STEP_UP_ACTIONS: dict[str, str] = {
 
 _GRANTS = "stepup.grants"  # {action: {"at": unix time, "binding": str | None}}
 _REQUESTS = "stepup.requests"  # {action: binding | None}: what the step-up page will grant
+_SUMMARIES = "stepup.summaries"  # {action: [[term, value], ...]}: what the step-up page repeats
 
 
 def step_up_binding(*parts: Any) -> str:
@@ -106,20 +107,39 @@ def step_up_consume(request: HttpRequest, action: str, binding: str | None = Non
 
 
 def step_up_redirect(
-    request: HttpRequest, action: str, binding: str | None = None, next_url: str | None = None
+    request: HttpRequest,
+    action: str,
+    binding: str | None = None,
+    next_url: str | None = None,
+    summary: list[tuple[str, str]] | None = None,
 ) -> HttpResponse:
     """Send the customer to the step-up page for `action`; after it, back to `next_url` (a path on this
-    site: default, the current path). An HTMX request gets HX-Redirect, so the browser loads the page."""
+    site: default, the current path). An HTMX request gets HX-Redirect, so the browser loads the page.
+    `summary` is what the step-up page repeats of what is being authorised, as (term, value) pairs (a
+    transfer's amount, from and to); like the binding, it is kept in the session, not put in the URL."""
     if action not in STEP_UP_ACTIONS:
         raise ImproperlyConfigured(f"Unknown step-up action {action!r}: add it to STEP_UP_ACTIONS.")
     requests = request.session.get(_REQUESTS, {})
     requests[action] = binding
     request.session[_REQUESTS] = requests
+    summaries = request.session.get(_SUMMARIES, {})
+    summaries[action] = summary or []
+    request.session[_SUMMARIES] = summaries
     query = urlencode({"action": action, "next": next_url or request.path}, safe="/")
     url = f"{reverse('step_up')}?{query}"
     if getattr(request, "htmx", False):  # a whole-page visit, not a fragment swapped into the form
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)
+
+
+def step_up_summary(request: HttpRequest, action: str) -> list[tuple[str, str]]:
+    """What `step_up_redirect` said is being authorised for `action`, as (term, value) pairs; or none."""
+    return [(term, value) for term, value in request.session.get(_SUMMARIES, {}).get(action, [])]
+
+
+def step_up_tries_left(failures: int) -> int:
+    """Wrong answers the customer may still give before the session is signed out."""
+    return max(0, STEP_UP_MAX_FAILURES - failures)
 
 
 def step_up_grant(request: HttpRequest, action: str) -> None:

@@ -43,6 +43,8 @@ from accounts.stepup import (
     step_up_redirect,
     step_up_required,
     step_up_satisfied,
+    step_up_summary,
+    step_up_tries_left,
 )
 from portal.audit import audit_record
 from portal.client_address import client_ip
@@ -371,11 +373,20 @@ def step_up(request: HttpRequest) -> HttpResponse:
             auth_logout(request)
             messages.error(request, "Too many wrong answers. For your safety we signed you out.")
             return redirect("login")
+        left = step_up_tries_left(failures)
+        tries = f"{left} {'try' if left == 1 else 'tries'} left before we sign you out for your safety."
         if check is not None:
-            form.add_error("code", _code_error(check))
+            form.add_error("code", f"{_code_error(check)} {tries}")
         else:
-            form.add_error("password", "That password is not right. Please try again.")
-    context = {"form": form, "uses_code": uses_code, "purpose": STEP_UP_ACTIONS[action]}
+            form.add_error("password", f"That password is not right. Please try again. {tries}")
+    context = {
+        "form": form,
+        "uses_code": uses_code,
+        "purpose": STEP_UP_ACTIONS[action],
+        "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
+        "next_url": next_url,
+        "is_transfer": action == "transfer.large",
+    }
     return render(request, "accounts/step_up.html", context)
 
 

@@ -1,14 +1,28 @@
 """Times of day as customers read them, the way the emails write them (templates/emails/*.txt:
 `{{ at|date:"g:i A" }} IST`): "10:54 PM IST". The portal's TIME_ZONE is Asia/Kolkata."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.formats import time_format
+from django.utils.formats import date_format, time_format
 
 TIME_OF_DAY = "g:i A"
+DATE_AND_TIME = "j M Y, g:i A"
 
 
 def time_of_day(moment: datetime) -> str:
     """`moment` in the portal's time zone, to the minute: "10:54 PM IST"."""
     return f"{time_format(timezone.localtime(moment), TIME_OF_DAY)} IST"
+
+
+def date_and_time(moment: datetime) -> str:
+    """`moment` in the portal's time zone, with its date, for a receipt: "1 Dec 2026, 8:53 PM IST"."""
+    return f"{date_format(timezone.localtime(moment), DATE_AND_TIME)} IST"
+
+
+def time_of_day_from(moment: datetime) -> str:
+    """When something may be tried again, to the minute rounded up ("from 8:54 PM IST" must not be refused
+    at 8:53:40): `moment` 8:53:20 PM is "8:54 PM IST"."""
+    local = timezone.localtime(moment)
+    floor = local.replace(second=0, microsecond=0)
+    return time_of_day(floor if floor == local else floor + timedelta(minutes=1))

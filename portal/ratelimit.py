@@ -1,7 +1,7 @@
 """Rate limits on sensitive POSTs, counted in the cache (Redis in production), answered with a 429 page.
 
     @rate_limit("login_ip", key=by_ip)
-    @rate_limit("transfer_confirm", key=by_user)
+    @rate_limit("password_change", key=by_user)
 
 A scope's limit is `settings.RATE_LIMITS[scope] = (requests, seconds)` (each overridable from the
 environment, see settings.py), read on every request so that a test or an operator can change it. The
@@ -12,6 +12,9 @@ sorted set of the allowed requests' times per scope and client, trimmed and chec
 machines never lose a count. The retry time is exact: when the oldest counted request leaves the window.
 Refused requests are not recorded, so hammering does not push the retry time back. On any other cache
 (local memory on embedded defaults, one process) the same window is kept in this process's memory.
+
+transfer_confirm is counted by the view itself (transactions/views.py), after it has recognised a replay
+of a transfer already made (which moves nothing and is not counted), with `hit`.
 
 Over the limit, the view is not called: the answer is templates/429.html with `Retry-After`, for HTMX the
 page's content only, retargeted to <main> (static/js/portal.js lets htmx swap a 429).
@@ -49,6 +52,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.client_address import client_key
+from portal.local_time import time_of_day_from
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +172,14 @@ def hit(scope: str, ident: str) -> Verdict:
     return Verdict(allowed=wait_ms == 0, retry_after=math.ceil(wait_ms / 1000))
 
 
-def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
-    """The 429 page: when to try again, in seconds and as a time of day."""
+def too_many_requests(request: HttpRequest, retry_after: int, message: str = "") -> HttpResponse:
+    """The 429 page: when to try again, in seconds and as a time of day; or the view's own `message` saying
+    what did not happen and when to try again (a transfer: the money did not move)."""
     context = {
+        "message": message,
         "retry_after": retry_after,
-        "retry_at": datetime.fromtimestamp(time.time() + retry_after, tz=UTC),
+        # The site's time format with IST, to the minute rounded up: "from 10:02 AM IST".
+        "retry_at": time_of_day_from(datetime.fromtimestamp(time.time() + retry_after, tz=UTC)),
     }
     htmx = getattr(request, "htmx", False)
     template = "429.html#too-many" if htmx else "429.html"

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Prefetch
@@ -69,4 +70,34 @@ def transfer_get(*, user: User, pk: int) -> Transaction | None:
 
 
 def transaction_by_key(*, user: User, idempotency_key: str) -> Transaction | None:
-    return Transaction.objects.filter(initiator=user, idempotency_key=idempotency_key).only("id").first()
+    found = Transaction.objects.filter(initiator=user, idempotency_key=idempotency_key)
+    return found.only("id", "created").first()
+
+
+def transfer_same_since(
+    *,
+    user: User,
+    source: Account,
+    destination: Account,
+    amount_paise: int,
+    since: datetime,
+    other_than_key: str,
+) -> Transaction | None:
+    """The user's latest transfer of `amount_paise` from `source` to `destination` made at or after `since`
+    under another idempotency key than `other_than_key` (a second identical transfer a few minutes later is
+    asked about: is it meant? The same key is the same transfer again). Walks the destination's history
+    index from `since`."""
+    return (
+        Transaction.objects.exclude(idempotency_key=other_than_key)
+        .filter(
+            kind=Transaction.Kind.TRANSFER,
+            initiator=user,
+            entries__account=destination,
+            entries__amount=amount_paise,
+            entries__created__gte=since,
+        )
+        .filter(entries__account=source)
+        .order_by("-created", "-id")
+        .only("id", "created")
+        .first()
+    )

@@ -1,15 +1,25 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import otp
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
+from portal import ratelimit
+from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.ratelimit import by_user, rate_limit
+from portal.money import format_paise
 from transactions import reviews, selectors, services
 from transactions.forms import TransferForm
+from transactions.models import Transaction
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
@@ -28,8 +38,44 @@ def _render_step(
     return response
 
 
-def _review_context(form: TransferForm, token: str) -> dict:
-    return {"form": form, "token": token, "step_up_above": settings.TRANSFER_STEP_UP_PAISE}
+SAME_TRANSFER_WINDOW = timedelta(minutes=5)  # a second identical transfer within it is asked about
+
+
+def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dict:
+    return {
+        "form": form,
+        "token": token,
+        "step_up_above": settings.TRANSFER_STEP_UP_PAISE,
+        "same_transfer": _same_transfer_question(request, form),
+        # What a large transfer's step-up will ask of this customer: a code (2FA on) or the password.
+        "step_up_uses_code": lambda: otp.has_two_factor(request.user),
+    }
+
+
+def _same_transfer_question(request: HttpRequest, form: TransferForm) -> str:
+    """ "You sent the same amount to the same account 2 minutes ago: send again?" if this (cleaned) transfer
+    repeats one made in the last few minutes, else "". The review then confirms with "Yes, send again"."""
+    data = form.cleaned_data
+    now = timezone.now()
+    same = selectors.transfer_same_since(
+        user=request.user,
+        source=data["source"],
+        destination=data["destination"],
+        amount_paise=data["amount"],
+        since=now - SAME_TRANSFER_WINDOW,
+        other_than_key=data["idempotency_key"],
+    )
+    if same is None:
+        return ""
+    minutes = int((now - same.created).total_seconds() // 60)
+    if minutes < 1:
+        ago = _("less than a minute ago")
+    else:
+        ago = ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
+    return _("You sent the same amount to the same account %(ago)s (at %(time)s): send again?") % {
+        "ago": ago,
+        "time": time_of_day(same.created),
+    }
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -51,7 +97,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
             token = reviews.review_save(request.session, form.data, replaces=replaces)
             url = reverse("transfer_review", args=[token])
             if request.htmx:  # Swap the review in place; the address bar and history show its own URL.
-                return _render_step(request, _REVIEW, _review_context(form, token), push_url=url)
+                return _render_step(request, _REVIEW, _review_context(request, form, token), push_url=url)
             return _see_other(url)
     else:
         change = request.GET.get("change", "")
@@ -77,50 +123,48 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
         return _render_step(request, _FORM, {"form": form})
-    return _render_step(request, _REVIEW, _review_context(form, token))
+    return _render_step(request, _REVIEW, _review_context(request, form, token))
 
 
 @login_required
-@rate_limit("transfer_confirm", key=by_user)
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
     review's form posts the details and key as hidden fields; all of it is checked again here. A review
-    replaced by "Change details" moves nothing (a page left open on it, or reached by Back)."""
+    replaced by "Change details" moves nothing (a page left open on it, or reached by Back). A replay of a
+    transfer already made moves nothing either, so only the others count against the rate limit."""
     key = request.POST.get("idempotency_key", "")
+    form = TransferForm(request.POST.dict(), user=request.user)
+    try:
+        done = _already_made(request, form, key)
+    except services.TransferError as error:  # the key was spent on another payment: refused, as is
+        return _refused(request, form, error)
+    if done:
+        transfer_counted("replayed")
+        made_at = time_of_day(done.created)
+        messages.info(request, _("This transfer was already made at %(time)s.") % {"time": made_at})
+        return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt
+    if limited := _rate_limited(request, form):
+        return limited
     newer = reviews.review_replaced_by(
         request.session, token=request.POST.get("review", ""), idempotency_key=key
     )
     if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
         transfer_counted("replaced")
         return _replaced(request, newer, status=409)
-    form = TransferForm(request.POST.dict(), user=request.user)
     if not form.is_valid():
-        key = request.POST.get("idempotency_key", "")
-        if key and (done := selectors.transaction_by_key(user=request.user, idempotency_key=key)):
-            transfer_counted("replayed")
-            return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt, whatever changed
         transfer_counted("invalid")
         return _render_step(request, _FORM, {"form": form})
+    if not request.POST.get("send_again") and _same_transfer_question(request, form):
+        # The same transfer was made a few minutes ago: moved only once the customer says it is meant.
+        transfer_counted("same_transfer")
+        return _ask_again(request, form)
     data = form.cleaned_data
     if data["amount"] > settings.TRANSFER_STEP_UP_PAISE:
         # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
-        # it could go through (a code asked for nothing is a code wasted).
+        # it could go through (a code asked for nothing is a code wasted). A resubmit has gone to its
+        # receipt above, and the same key with other details has been refused.
         key = data["idempotency_key"]
-        try:  # a resubmit lands on its receipt; the same key with other details is refused, as below
-            done = services.transfer_replay(
-                initiator=request.user,
-                source=data["source"],
-                destination=data["destination"],
-                amount_paise=data["amount"],
-                description=data["description"],
-                idempotency_key=key,
-            )
-        except services.TransferError as error:
-            return _refused(request, form, error)
-        if done:
-            transfer_counted("replayed")
-            return _see_other(reverse("transfer_detail", args=[done.pk]))
         if not form.check_funds():
             transfer_counted("invalid")
             return _render_step(request, _FORM, {"form": form})
@@ -129,7 +173,12 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             token = request.POST.get("review", "")  # back to this review after the step-up, if it is one
             known = reviews.review_get(request.session, token) is not None
             back = reverse("transfer_review", args=[token]) if known else reverse("transfer_new")
-            return step_up_redirect(request, "transfer.large", binding, next_url=back)
+            summary = [
+                (_("Amount"), format_paise(data["amount"])),
+                (_("From"), f"{data['source'].name} · {data['source'].masked_number}"),
+                (_("To"), f"{data['destination'].name} · {data['destination'].masked_number}"),
+            ]
+            return step_up_redirect(request, "transfer.large", binding, next_url=back, summary=summary)
     try:
         txn = services.transfer_create(
             initiator=request.user,
@@ -143,6 +192,56 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         return _refused(request, form, error)
     transfer_counted("posted")
     return _see_other(reverse("transfer_detail", args=[txn.pk]))
+
+
+def _already_made(request: HttpRequest, form: TransferForm, key: str) -> Transaction | None:
+    """The transfer this request repeats (same key, same details; Back then Confirm, a double click), if
+    it was made. A form no longer valid (an account frozen since) still finds the transfer its key made.
+    Raises TransferError (idempotency_conflict) if the key made a different payment."""
+    if not key:
+        return None
+    if not form.is_valid():
+        return selectors.transaction_by_key(user=request.user, idempotency_key=key)
+    data = form.cleaned_data
+    return services.transfer_replay(
+        initiator=request.user,
+        source=data["source"],
+        destination=data["destination"],
+        amount_paise=data["amount"],
+        description=data["description"],
+        idempotency_key=key,
+    )
+
+
+def _rate_limited(request: HttpRequest, form: TransferForm) -> HttpResponse | None:
+    """Over the transfer_confirm limit: back to the review (its own URL) saying that the money did not move
+    and from when to try again; without a review in this session, the 429 page saying the same."""
+    try:
+        verdict = ratelimit.hit("transfer_confirm", str(request.user.pk))
+    except ratelimit.LimiterUnavailable:  # only if an operator made this scope fail closed
+        return ratelimit.unavailable(request)
+    if verdict.allowed:
+        return None
+    transfer_counted("rate_limited")
+    retry_at = time_of_day_from(timezone.now() + timedelta(seconds=verdict.retry_after))
+    message = _(
+        "The money did not move: you have confirmed several transfers in a short time. "
+        "Please confirm again from %(time)s."
+    ) % {"time": retry_at}
+    token = request.POST.get("review", "")
+    if reviews.review_get(request.session, token) is None:
+        return ratelimit.too_many_requests(request, verdict.retry_after, message=message)
+    messages.error(request, message)
+    return _see_other(reverse("transfer_review", args=[token]))
+
+
+def _ask_again(request: HttpRequest, form: TransferForm) -> HttpResponse:
+    """Back to the review (its own URL), which now asks whether to send the same transfer again; without a
+    review in this session, the review page drawn here."""
+    token = request.POST.get("review", "")
+    if reviews.review_get(request.session, token) is None:
+        return _render_step(request, _REVIEW, _review_context(request, form, ""))
+    return _see_other(reverse("transfer_review", args=[token]))
 
 
 def _replaced(request: HttpRequest, newer: str, status: int = 200) -> HttpResponse:
@@ -168,6 +267,11 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if txn is None:
         raise Http404("No such transfer.")
     debit, credit = sorted(txn.entries.all(), key=lambda e: e.amount)
-    return render(
-        request, "transactions/transfer_receipt.html", {"txn": txn, "debit": debit, "credit": credit}
-    )
+    context = {
+        "txn": txn,
+        "debit": debit,
+        "credit": credit,
+        "reference": f"SB{txn.pk:010d}",  # what a customer quotes and staff search for
+        "made_at": date_and_time(txn.created),
+    }
+    return render(request, "transactions/transfer_receipt.html", context)

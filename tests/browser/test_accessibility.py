@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from accounts import password_reset as password_reset_rules
 from accounts.models import Account, AuthenticatorApp, User
+from portal import ratelimit
 from tests.browser.conftest import (
     DESKTOP,
     HINDI_ACCOUNT_NAME,
@@ -135,6 +136,38 @@ def receipt(page: Page, live_server, alice, savings: Account, current: Account) 
     _heading(page, "Money moved")
 
 
+def receipt_confirmed_again(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Back from the receipt, then Confirm again: the first receipt, saying the transfer was already made."""
+    review(page, live_server, alice, savings, current)
+    page.get_by_role("button", name="Confirm and move").click()
+    _heading(page, "Money moved")
+    page.go_back()
+    _heading(page, "Review your transfer")
+    page.get_by_role("button", name="Confirm and move").click()
+    expect(page.get_by_text("This transfer was already made at")).to_be_visible()
+
+
+def review_same_transfer_again(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """The same amount to the same account a moment after the first: the review asks "send again?"."""
+    review(page, live_server, alice, savings, current)
+    page.get_by_role("button", name="Confirm and move").click()
+    _heading(page, "Money moved")
+    page.get_by_role("link", name="Make another transfer").click()
+    _fill_transfer(page, savings, current)
+    page.get_by_role("button", name="Review transfer").click()
+    expect(page.get_by_role("button", name="again")).to_be_visible()
+
+
+def review_rate_limited(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Confirm over the transfer limit: back on the review, saying that the money did not move."""
+    with override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "transfer_confirm": (1, 60)}):
+        review(page, live_server, alice, savings, current)
+        ratelimit.hit("transfer_confirm", str(alice.pk))  # a transfer confirmed a moment ago
+        page.get_by_role("button", name="Confirm and move").click()
+        expect(page.get_by_text("The money did not move")).to_be_visible()
+    _heading(page, "Review your transfer")
+
+
 def not_found(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     answer = page.goto("/transfers/999999/")
@@ -219,6 +252,18 @@ def step_up(page: Page, live_server, alice, savings: Account, current: Account) 
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
 
 
+def step_up_for_a_transfer(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A large transfer's step-up (its amount, from and to repeated), after a wrong password."""
+    with override_settings(TRANSFER_STEP_UP_PAISE=1_000_00):
+        review(page, live_server, alice, savings, current)
+        page.get_by_role("button", name="Confirm and move").click()
+        _heading(page, "Confirm it's you")
+    page.get_by_label("Password").fill("not-her-password")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_text("4 tries left")).to_be_visible()
+
+
 def security(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     page.get_by_role("link", name="Security").click()
@@ -296,11 +341,15 @@ PAGES: list[Callable[..., None]] = [
     password_change_with_errors,
     login_locked_out,
     too_many_requests,
+    receipt_confirmed_again,
+    review_same_transfer_again,
+    review_rate_limited,
     two_factor_enrol,
     backup_codes,
     admin_needs_two_factor,
     login_code,
     step_up,
+    step_up_for_a_transfer,
     security,
     report_compromise,
     report_compromise_done,

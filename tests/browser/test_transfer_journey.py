@@ -77,7 +77,16 @@ def test_it_moves_money_between_own_accounts(
     txn = _assert_moved_once(alice, alice_savings, alice_current, 1_250_50)
     expect(page).to_have_url(f"{live_server.url}/transfers/{txn.pk}/")
     expect(page.get_by_role("status")).to_have_text("₹1,250.50 moved to Current.")
-    expect(summary_value(page, "Reference")).to_have_text(f"SB{txn.pk:010d}")
+    expect(page.locator(".receipt-reference-value")).to_have_text(f"SB{txn.pk:010d}")
+    expect(summary_value(page, "Date and time")).to_have_text(
+        re.compile(r"^\d{1,2} \w{3} \d{4}, \d{1,2}:\d\d [AP]M IST$")
+    )
+    # Print needs JavaScript to call print(): without it the button is not offered (the Print menu is).
+    print_button = page.get_by_role("button", name="Print receipt")
+    if javascript:
+        expect(print_button).to_be_visible()
+    else:
+        expect(print_button).to_be_hidden()
     expect(summary_value(page, "Amount")).to_have_text("₹1,250.50")
     expect(summary_value(page, "Savings balance after")).to_have_text("₹48,749.50")
     expect(summary_value(page, "Current balance after")).to_have_text("₹1,250.50")

@@ -52,7 +52,8 @@ def test_it_answers_429_with_retry_after_and_a_friendly_page(client, alice, limi
     assert response.templates[0].name == "429.html"
     page = response.content.decode()
     assert "<h1>Too many attempts</h1>" in page
-    assert "Please wait 60 seconds and try again, from 10:01:20 AM IST." in page
+    # 10:01:20, told in the site's format to the minute, rounded up (never refused at the time given).
+    assert "Please wait 60 seconds and try again, from 10:02 AM IST." in page
     assert "_auth_user_id" not in client.session
     assert 'href="/login/"' in page
 
@@ -122,6 +123,7 @@ def test_it_limits_transfer_confirmations_per_customer(
     limits(transfer_confirm=(2, 60))
     client.force_login(alice)
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
+    data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     for n in range(2):
         response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
         assert response.status_code == 303
@@ -243,6 +245,7 @@ def test_a_transfer_confirmation_fails_open_when_the_cache_is_down(
     client.force_login(alice)
     limiter_down()
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
+    data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     with caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
         for n in range(2):
             response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})

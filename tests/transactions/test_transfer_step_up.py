@@ -115,3 +115,41 @@ def test_a_large_transfer_replayed_with_other_details_is_refused_as_a_small_one_
     assert fresh and fresh != "k-large"
     assert f'value="{fresh}"' in page
     assert Transaction.objects.filter(initiator=alice).count() == 1
+
+
+def test_the_review_names_what_the_step_up_will_ask_of_this_customer(client, alice, large):
+    client.force_login(alice)
+    review_url, _data = _review(client, *large, "1,000.01", "k-large")
+    page = client.get(review_url).content.decode()
+    assert "we will ask for your password once more" in page
+    assert "authenticator app" not in page
+    enrol(alice)
+    page = client.get(review_url).content.decode()
+    assert "we will ask for the code your authenticator app shows (or one of your backup codes)" in page
+    assert "your password once more" not in page
+
+
+def test_the_step_up_page_repeats_the_transfer_and_offers_a_way_back(client, alice, large):
+    source, destination = large
+    client.force_login(alice)
+    review_url, data = _review(client, source, destination, "1,000.01", "k-large")
+    page = client.get(client.post(CONFIRM, data)["Location"]).content.decode()
+    assert "<dt>Amount</dt><dd>₹1,000.01</dd>" in page
+    assert f"<dt>From</dt><dd>{source.name} · {source.masked_number}</dd>" in page
+    assert f"<dt>To</dt><dd>{destination.name} · {destination.masked_number}</dd>" in page
+    assert f'href="{review_url}">Back to the review</a>' in page
+    assert 'href="/">Cancel the transfer</a>' in page
+
+
+def test_a_wrong_password_or_code_says_how_many_tries_are_left(client, alice, large):
+    client.force_login(alice)
+    _review_url, data = _review(client, *large, "1,000.01", "k-large")
+    step_up_url = client.post(CONFIRM, data)["Location"]
+    first = client.post(step_up_url, {"password": "not-it"}).content.decode()
+    assert "That password is not right. Please try again. 4 tries left before we sign you out" in first
+    for _ in range(3):
+        last = client.post(step_up_url, {"password": "not-it"}).content.decode()
+    assert "1 try left before we sign you out for your safety." in last
+    enrol(alice)
+    code = client.post(step_up_url, {"code": "000000"})
+    assert code.status_code == 302 and code["Location"].startswith(reverse("login"))  # the fifth: out

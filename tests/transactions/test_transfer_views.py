@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from tests.factories import AccountFactory
@@ -195,7 +198,8 @@ def test_it_shows_the_ledgers_refusal_as_a_form_error(client, alice, alice_savin
     client.force_login(alice)
     data = _post_data(alice_savings, alice_current, amount="30,000", key="first")
     client.post(CONFIRM, data)
-    response = client.post(CONFIRM, {**data, "key": "x", "idempotency_key": "second"})
+    again = {**data, "key": "x", "idempotency_key": "second", "send_again": "1"}  # "Yes, send again"
+    response = client.post(CONFIRM, again)
     assert response.status_code == 200
     assert "Not enough money" in response.content.decode()
     assert Transaction.objects.filter(initiator=alice).count() == 1
@@ -399,3 +403,22 @@ def test_it_shows_the_receipt_when_a_confirmed_review_is_replaced_and_confirmed_
     assert client.post(CONFIRM, _confirm_data(client, second_url)).status_code == 303
     assert client.post(CONFIRM, data)["Location"] == receipt
     assert Transaction.objects.filter(initiator=alice).count() == 2
+
+
+def test_it_shows_the_receipt_with_its_time_in_ist_a_reference_and_print(
+    client, alice, alice_savings, alice_current
+):
+    """The receipt dates the transfer in the site's format with IST, shows the reference a customer quotes
+    in its own block, offers a Print button (hidden until JavaScript shows it) and links the print styles."""
+    client.force_login(alice)
+    with time_machine.travel(datetime(2026, 12, 1, 15, 23, tzinfo=UTC), tick=False):  # 8:53 PM in India
+        response = client.post(CONFIRM, _post_data(alice_savings, alice_current))
+    txn = Transaction.objects.get(initiator=alice)
+    body = client.get(response["Location"]).content.decode()
+    assert "<dd>1 Dec 2026, 8:53 PM IST</dd>" in body
+    assert f'<span class="receipt-reference-value">SB{txn.pk:010d}</span>' in body
+    assert (
+        '<button type="button" class="button button-quiet" data-print hidden>Print receipt</button>' in body
+    )
+    assert 'href="/static/css/print.css" media="print"' in body
+    assert 'src="/static/js/print.js"' in body
