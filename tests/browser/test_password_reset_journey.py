@@ -20,7 +20,11 @@ LINK = re.compile(r"https?://[^/\s]+(/password-reset/[^/\s]+/[^/\s]+/)")
 
 @pytest.fixture
 def eager_tasks():
-    """The live server runs the email task where it is sent, so the email lands in the locmem outbox."""
+    """The live server runs the email task where it is sent, so the email lands in the locmem outbox. The
+    portal queues it by name (accounts.password_reset), and a signature runs eagerly only for a task the
+    app has registered: import the task module here, or whether it is depends on which tests ran first."""
+    import accounts.tasks  # noqa: F401
+
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
