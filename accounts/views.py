@@ -145,6 +145,18 @@ def pause_end_shown(ends: datetime.datetime | None) -> datetime.datetime:
     return timezone.localtime(ends).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
 
 
+class LogoutView(auth_views.LogoutView):
+    """Sign-out, then the login page saying so: a bare login page leaves the customer wondering whether
+    it worked. Only a customer who was signed in is told (a stale form posted again says nothing)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.success(request, _("You have signed out. Thank you for banking with SecureBank."))
+        return response
+
+
 @method_decorator(rate_limit("password_change", key=by_user), name="post")
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Change the password knowing the current one. This device stays signed in with a new session key;
