@@ -56,6 +56,7 @@ class TransferForm(forms.Form):
         label=_("Amount (₹)"),
         max_length=24,
         help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
+        error_messages={"required": _("Enter the amount to move.")},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     description = forms.CharField(
