@@ -19,6 +19,15 @@ class LoginForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
+def password_rules() -> str:
+    """The password rules as one sentence, with our apostrophe: Django's validators write "can’t", the
+    portal writes "can't" everywhere (one style of apostrophe on a page)."""
+    return " ".join(password_validators_help_texts()).replace("\u2019", "'")
+
+
+_PASSWORD_MISMATCH = _("The two passwords do not match. Type the same new password twice.")
+
+
 class RulesOnNewPasswordMixin:
     """Django's SetPasswordForm (and PasswordChangeForm, its subclass) checks the password rules on the
     confirmation field: "too short" appeared under "New password again". The rules are about the password
@@ -34,13 +43,14 @@ class CustomerPasswordChangeForm(RulesOnNewPasswordMixin, PasswordChangeForm):
 
     error_messages = {
         **PasswordChangeForm.error_messages,
+        "password_mismatch": _PASSWORD_MISMATCH,
         "password_incorrect": _("Your current password was entered incorrectly. Please enter it again."),
     }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = _("Current password")
-        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+        self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password2"].label = _("New password again")
 
 
@@ -100,8 +110,10 @@ class CustomerSetPasswordForm(RulesOnNewPasswordMixin, SetPasswordForm):
     """A new password from a forgotten-password link: Django's form (typed twice, the project's validators),
     worded as the password change is."""
 
+    error_messages = {**SetPasswordForm.error_messages, "password_mismatch": _PASSWORD_MISMATCH}
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+        self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password1"].widget.attrs["autofocus"] = True
         self.fields["new_password2"].label = _("New password again")

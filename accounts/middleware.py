@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import ngettext
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import devices
@@ -25,12 +26,26 @@ from accounts.sessions import ABSOLUTE, SessionClock, session_check, session_exp
 IDLE_HEADER = "X-Session-Idle-Remaining"
 LIFETIME_HEADER = "X-Session-Ends-By-Lifetime"
 
-_MESSAGES = {
-    ABSOLUTE: "For your security you were signed out: a session lasts at most {hours} hours. Please sign in "
-    "again.",
-    "idle": "For your security you were signed out after {minutes} minutes without activity. Please sign "
-    "in again to carry on where you were.",
-}
+
+def _signed_out_message(reason: str) -> str:
+    """Why the session ended, in words that agree with the number ("after 1 minute", not "1 minutes")."""
+    if reason == ABSOLUTE:
+        hours = settings.SESSION_ABSOLUTE_TIMEOUT // 3600
+        return ngettext(
+            "For your security you were signed out: a session lasts at most %(count)d hour. Please sign in "
+            "again.",
+            "For your security you were signed out: a session lasts at most %(count)d hours. Please sign in "
+            "again.",
+            hours,
+        ) % {"count": hours}
+    minutes = settings.SESSION_IDLE_TIMEOUT // 60
+    return ngettext(
+        "For your security you were signed out after %(count)d minute without activity. Please sign in "
+        "again to carry on where you were.",
+        "For your security you were signed out after %(count)d minutes without activity. Please sign in "
+        "again to carry on where you were.",
+        minutes,
+    ) % {"count": minutes}
 
 
 class SessionTimeoutMiddleware:
@@ -63,9 +78,7 @@ def clock_headers(response: HttpResponseBase, clock: SessionClock) -> None:
 def _to_login(request: HttpRequest, reason: str) -> HttpResponseBase:
     messages.info(
         request,
-        _MESSAGES[reason].format(
-            minutes=settings.SESSION_IDLE_TIMEOUT // 60, hours=settings.SESSION_ABSOLUTE_TIMEOUT // 3600
-        ),
+        _signed_out_message(reason),
     )
     if "HTTP_HX_REQUEST" in request.META:
         # A redirect would be followed by htmx and the login page swapped into a fragment: send the whole

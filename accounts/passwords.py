@@ -26,4 +26,4 @@ class BreachedPasswordValidator(CommonPasswordValidator):
         )
 
     def get_help_text(self) -> str:
-        return _("Your password can’t be a common or leaked password.")
+        return _("Your password can't be a common or leaked password.")

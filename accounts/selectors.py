@@ -25,6 +25,12 @@ def account_list(*, user: User) -> list[Account]:
     return accounts
 
 
+def transfer_possible(*, accounts: list[Account]) -> bool:
+    """Whether the transfer form has something to offer: an active account to move money from and another
+    account to move it to (payees do not exist yet)."""
+    return len(accounts) >= 2 and any(a.status == Account.Status.ACTIVE for a in accounts)
+
+
 def account_fingerprint(*, accounts: list[Account]) -> str:
     """Changes whenever anything shown about these accounts changes: a posting bumps ledger_version, and
     staff edits change name, status or limit. A cache key for fragments drawn from them."""

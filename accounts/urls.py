@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import password_reset_views, views
@@ -16,7 +15,7 @@ urlpatterns = [
         password_reset_views.password_reset_link,
         name="password_reset_link",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("security/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("security/2fa/", views.two_factor, name="two_factor"),
     path("security/2fa/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),

@@ -35,6 +35,7 @@ from accounts.forms import (
     PasswordConfirmForm,
     TOTPConfirmForm,
 )
+from accounts.models import Account
 from accounts.stepup import (
     STEP_UP_ACTIONS,
     STEP_UP_MAX_FAILURES,
@@ -48,6 +49,7 @@ from accounts.stepup import (
 )
 from portal.audit import audit_record
 from portal.client_address import client_ip
+from portal.context_processors import MOVE_MONEY_SESSION_KEY
 from portal.local_time import time_of_day
 from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
 from transactions.selectors import recent_entries
@@ -157,6 +159,18 @@ def pause_end_shown(ends: datetime.datetime | None) -> datetime.datetime:
     return timezone.localtime(ends).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
 
 
+class LogoutView(auth_views.LogoutView):
+    """Sign-out, then the login page saying so: a bare login page leaves the customer wondering whether
+    it worked. Only a customer who was signed in is told (a stale form posted again says nothing)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.success(request, _("You have signed out. Thank you for banking with SecureBank."))
+        return response
+
+
 @method_decorator(rate_limit("password_change", key=by_user), name="post")
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Change the password knowing the current one. This device stays signed in with a new session key;
@@ -224,8 +238,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     recent = cache(lambda: recent_entries(accounts=accounts, per_account=5))
     for account in accounts:
         account.recent = SimpleLazyObject(lambda pk=account.pk: recent().get(pk, []))
+    # The shell's "Move money" tab (portal/context_processors.py) reads this on every page, without a query.
+    move_money = selectors.transfer_possible(accounts=accounts)
+    if request.session.get(MOVE_MONEY_SESSION_KEY, True) != move_money:
+        request.session[MOVE_MONEY_SESSION_KEY] = move_money
     context = {
         "accounts": accounts,
+        "frozen": [a for a in accounts if a.status == Account.Status.FROZEN],
+        "bank_phone": settings.BANK_PHONE,
         "total": sum(a.balance for a in accounts),
         "fingerprint": selectors.account_fingerprint(accounts=accounts),
     }

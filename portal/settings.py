@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.shell_urls",
+                "portal.context_processors.move_money",
             ],
             "builtins": ["portal.templatetags.money"],
         },

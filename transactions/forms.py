@@ -1,11 +1,22 @@
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account, User
 from accounts.selectors import account_list
 from portal.money import AmountError, format_paise, parse_rupees
+
+
+def frozen_source_hint(names: list[str]) -> str:
+    """Why a frozen account is missing from From: money cannot leave it until the bank lifts the freeze."""
+    return ngettext(
+        "%(names)s is frozen, so money cannot be moved out of it. Call %(phone)s to lift the freeze.",
+        "%(names)s are frozen, so money cannot be moved out of them. Call %(phone)s to lift the freeze.",
+        len(names),
+    ) % {"names": " and ".join(names), "phone": settings.BANK_PHONE}
 
 
 class AccountChoiceField(forms.ChoiceField):
@@ -45,6 +56,7 @@ class TransferForm(forms.Form):
         label=_("Amount (₹)"),
         max_length=24,
         help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
+        error_messages={"required": _("Enter the amount to move.")},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     description = forms.CharField(
@@ -62,6 +74,8 @@ class TransferForm(forms.Form):
         accounts = list(account_list(user=user))
         self.accounts = accounts  # the template lists them with their balances
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
+        if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
+            self.fields["source"].help_text = frozen_source_hint(frozen)
         self.fields["destination"].set_accounts(accounts)
 
     @staticmethod

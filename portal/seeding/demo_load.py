@@ -57,6 +57,18 @@ def _ensure_user(
     return user, created
 
 
+def _ensure_previous_sign_in(user: User, anchor: datetime.date) -> None:
+    """A customer with a year of history has signed in before: the evening before `anchor`, unless they
+    have signed in since. The sign-in copies it to `previous_login`, which the dashboard shows (a demo
+    customer told "This is your first sign-in" over a year of transactions reads as a bug)."""
+    if user.last_login is None:
+        evening = datetime.datetime.combine(
+            anchor - datetime.timedelta(days=1), datetime.time(20, 15), demo.IST
+        )
+        User.objects.filter(pk=user.pk, last_login__isnull=True).update(last_login=evening)
+        user.last_login = evening
+
+
 def _ensure_account(owner: User, number: str, name: str, kind: str, opened_on: datetime.date) -> Account:
     account, _created = Account.objects.get_or_create(
         number=number, defaults={"owner": owner, "name": name, "kind": kind, "opened_on": opened_on}
@@ -122,6 +134,7 @@ def load_customer(customer: Customer, anchor: datetime.date, password_hash: str)
                 user, customer.current_number, demo.CURRENT_NAME, Account.Kind.CURRENT, opened_on
             ),
         }
+        _ensure_previous_sign_in(user, anchor)
         before = _transaction_count(user)
         for posting in plan:
             post(posting, customer=customer, user=user, accounts=accounts)

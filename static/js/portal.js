@@ -1,12 +1,19 @@
 // Small progressive enhancements. Every page works without this file.
 document.addEventListener("htmx:afterSwap", (event) => {
   // htmx fires afterSwap on the new content (the old target may be gone after an outerHTML swap).
-  // Move focus to the errors, else the heading, so that screen readers announce what changed.
-  const target = event.target.querySelector("#form-errors, h1, h2");
+  // Move focus to the errors, else the heading, so that screen readers announce what changed. One selector
+  // at a time: a list ("#form-errors, h1, h2") would give the first in document order, the heading above
+  // the errors.
+  const root = event.target;
+  const target = ["#form-errors", "h1", "h2"].map((s) => root.querySelector(s)).find(Boolean);
   if (target) {
     target.setAttribute("tabindex", "-1");
     target.focus();
   }
+  // The step's tab title rides on the fragment (data-title) or a <title> in it: the tab then names the step.
+  const titled = root.matches("[data-title]") ? root : root.querySelector("[data-title]");
+  const title = titled ? titled.dataset.title : root.querySelector("title")?.textContent;
+  if (title) document.title = title.trim().endsWith("SecureBank") ? title.trim() : `${title.trim()} · SecureBank`;
 });
 
 document.addEventListener("htmx:beforeSwap", (event) => {
@@ -28,7 +35,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const body = document.body;
   const dialog = document.getElementById("session-warning");
   if (!dialog || !body.dataset.sessionRemaining || typeof dialog.showModal !== "function") return;
-  const form = dialog.querySelector("form");
+  const form = dialog.querySelector("form[data-session-ping]");
+  const countdown = dialog.querySelector("[data-session-countdown]");
+  const announce = dialog.querySelector("[data-session-announce]");
   const stay = dialog.querySelector("[data-session-stay]");
   const close = dialog.querySelector("[data-session-close]");
   const text = document.getElementById("session-warning-text");
@@ -36,6 +45,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   let endsByLifetime = body.dataset.sessionEndsByLifetime === "true";
   let warnTimer;
   let endTimer;
+  let tickTimer;
+  let endsAt = 0;
+  let announced = 0;
 
   const inWords = (seconds) => {
     if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
@@ -44,7 +56,29 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     return `${s} second${s === 1 ? "" : "s"}`;
   };
 
+  // The countdown: "0:45" each second for the eye; the live region speaks only every 15 seconds (and in
+  // the last seconds' first announcement), so that a screen reader is not talked over once a second.
+  const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  const tick = () => {
+    const left = Math.max(0, Math.round((endsAt - Date.now()) / 1000));
+    countdown.textContent = clock(left);
+    if (!announced || announced - left >= 15) {
+      announced = left || 1;
+      announce.textContent = `${inWords(left)} left.`;
+    }
+  };
+  const stopCountdown = () => {
+    clearInterval(tickTimer);
+    announced = 0;
+    announce.textContent = "";
+  };
+  dialog.addEventListener("close", stopCountdown);
+
   const warn = (left) => {
+    endsAt = Date.now() + left * 1000;
+    stopCountdown();
+    tick();
+    tickTimer = setInterval(tick, 1000);
     text.textContent = endsByLifetime
       ? `You'll be signed out in ${inWords(left)}: for your security a session lasts at most 12 hours. Finish what you're doing and sign in again.`
       : `You'll be signed out in ${inWords(left)} because you haven't done anything for a while.`;

@@ -98,3 +98,57 @@ def test_it_redraws_an_account_card_when_staff_freeze_the_account(client, alice,
     assert "Frozen" not in client.get(reverse("dashboard")).content.decode()
     Account.objects.filter(pk=alice_savings.pk).update(status=Account.Status.FROZEN)
     assert "Frozen" in client.get(reverse("dashboard")).content.decode()
+
+
+def test_it_says_a_frozen_account_is_frozen_and_what_to_do(client, alice, alice_savings, settings):
+    settings.BANK_PHONE = "1800 123 4567"
+    alice_savings.status = Account.Status.FROZEN
+    alice_savings.save(update_fields=["status"])
+    AccountFactory(owner=alice, name="Everyday current", kind=Account.Kind.CURRENT)
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert f"(ending {alice_savings.number[-4:]}) is frozen" in body
+    assert "1800 123 4567" in body
+    assert f'href="{reverse("security")}">check your sign-ins and devices' in body
+
+
+def test_it_shows_no_frozen_banner_for_active_accounts(client, alice, alice_savings):
+    client.force_login(alice)
+    assert "is frozen" not in client.get(reverse("dashboard")).content.decode()
+
+
+def _move_money_links(body: str) -> int:
+    return body.count(f'href="{reverse("transfer_new")}"')
+
+
+def test_it_offers_move_money_with_two_accounts(client, alice, alice_savings):
+    AccountFactory(owner=alice, name="Everyday current", kind=Account.Kind.CURRENT)
+    client.force_login(alice)
+    assert _move_money_links(client.get(reverse("dashboard")).content.decode()) == 2  # the hero and the tab
+
+
+def test_it_offers_no_move_money_with_one_account_and_says_why(client, alice, alice_savings):
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert _move_money_links(body) == 0
+    assert "Moving money needs a second account" in body
+    # Nor does any other page's tab bar, once the dashboard has seen the accounts.
+    assert _move_money_links(client.get(reverse("security")).content.decode()) == 0
+
+
+def test_it_offers_no_move_money_without_accounts_and_says_what_to_do(client, alice):
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert _move_money_links(body) == 0
+    assert "You have no open accounts yet. To open one, call us on" in body
+
+
+def test_it_offers_no_move_money_when_every_account_is_frozen(client, alice, alice_savings):
+    frozen = AccountFactory(owner=alice, status=Account.Status.FROZEN)
+    alice_savings.status = Account.Status.FROZEN
+    alice_savings.save(update_fields=["status"])
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert _move_money_links(body) == 0
+    assert "No money can be moved while your accounts are frozen" in body
+    assert frozen.name in body

@@ -135,7 +135,7 @@ def test_the_old_password_no_longer_signs_in(client, alice):
         ({"old": "not-my-password"}, "old_password", "Your current password was entered incorrectly"),
         ({"new": "1qaz2wsx3edc4rfv"}, "new_password1", "list of common or leaked passwords"),
         ({"new": "Short-1"}, "new_password1", "at least 12 characters"),
-        ({"again": "Something-Else-Entirely-7"}, "new_password2", "The two password fields didn"),
+        ({"again": "Something-Else-Entirely-7"}, "new_password2", "The two passwords do not match"),
     ],
     ids=["wrong current password", "leaked", "too short", "mismatch"],
 )
@@ -152,3 +152,11 @@ def test_it_shows_what_is_wrong_and_changes_nothing(client, alice, data, field, 
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
     assert not AuditEvent.objects.filter(action="password.change").exists()
+
+
+def test_it_writes_one_style_of_apostrophe_in_the_password_pages(client, alice):
+    """The portal writes "can't"; Django's validators write "can’t": none of theirs reaches the page."""
+    client.force_login(alice)
+    body = client.get(reverse("password_change")).content.decode()
+    assert "’" not in body
+    assert "can&#x27;t" in body or "can't" in body

@@ -198,3 +198,20 @@ def test_it_wraps_long_text_in_the_admin(new_page, live_server, viewport, alice,
         assert (
             _whole(page, "#result_list td, div.readonly, #content h2, .breadcrumbs", on_screen=False) == []
         ), url
+
+
+def test_it_fits_the_frozen_account_banner_on_a_phone(
+    new_page, live_server, alice, alice_savings, alice_current
+):
+    alice_savings.name = TAMIL_ACCOUNT_NAME
+    alice_savings.status = "frozen"
+    alice_savings.save(update_fields=["name", "status"])
+    page = new_page(viewport=MOBILE)
+    login(page, live_server, alice.email)
+    banner = page.locator(".frozen-notice")
+    expect(banner).to_contain_text("is frozen")
+    expect(banner.get_by_role("link", name="check your sign-ins and devices")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    badge = page.locator(".account-head .badge")
+    assert badge.evaluate("(el) => el.getClientRects().length") == 1 and badge.bounding_box()["height"] < 40
+    page.screenshot(path="/tmp/securebank-browser/dashboard-frozen-390.png", full_page=True)  # noqa: S108

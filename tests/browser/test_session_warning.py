@@ -1,6 +1,7 @@
 """The idle warning: a dialog a little before the session ends; "Stay signed in" keeps the session, doing
 nothing ends it. The timeouts are shortened to seconds for these tests (the live server shares settings)."""
 
+import re
 import time
 
 import pytest
@@ -64,3 +65,19 @@ def test_without_javascript_the_server_still_signs_out(new_page, live_server, al
     time.sleep(IDLE + 1.5)
     page.goto("/transfers/new/")
     expect(page).to_have_url(f"{live_server.url}/login/?next=/transfers/new/")
+
+
+def test_the_warning_counts_down_and_offers_sign_out_now(page, live_server, alice, short_sessions):
+    login(page, live_server, alice.email)
+    dialog = page.get_by_role("dialog", name="Are you still there?")
+    expect(dialog).to_be_visible(timeout=(IDLE - WARNING + 3) * 1000)
+    countdown = dialog.locator("[data-session-countdown]")
+    expect(countdown).to_have_text(re.compile(r"^0:0[0-5]$"))
+    first = countdown.text_content()
+    expect(countdown).not_to_have_text(first)  # redrawn as the seconds pass
+    # The live region speaks the time once, not at every redraw.
+    expect(dialog.locator("[data-session-announce]")).to_have_text(re.compile(r"^\d seconds? left\.$"))
+
+    dialog.get_by_role("button", name="Sign out now").click()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    expect(page.get_by_role("status")).to_contain_text("You have signed out")

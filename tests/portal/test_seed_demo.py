@@ -223,3 +223,16 @@ def test_it_gives_the_password_to_a_bare_python_as_the_makefile_asks():
         [sys.executable, "-c", command], capture_output=True, text=True, env=env, cwd=BASE_DIR, check=True
     )
     assert result.stdout.strip() == demo.DEMO_PASSWORD
+
+
+def test_it_gives_each_customer_a_previous_sign_in_the_evening_before(demo_db, client):
+    for customer in demo.CUSTOMERS:
+        user = User.objects.get(email=customer.email)
+        assert user.last_login == datetime.datetime(2026, 3, 4, 20, 15, tzinfo=demo.IST)
+    customer = demo.CUSTOMERS[0]
+    response = client.post(
+        "/login/", {"username": customer.email, "password": demo.DEMO_PASSWORD}, follow=True
+    )
+    body = response.content.decode()
+    assert "Your previous sign-in was on 4 March 2026 at 8:15 PM" in body
+    assert "first sign-in" not in body
