@@ -58,14 +58,16 @@ class RedisCache(DjangoRedisCache):
         """A sliding-window log for the rate limiter (portal/ratelimit.py), in one round trip (a Lua script,
         EVALSHA): forget the times older than the window, and if fewer than `limit` remain, record this
         one. Returns 0 when allowed, else the milliseconds until the oldest recorded time leaves the window.
-        The key is a sorted set of at most `limit` times that expires with its newest."""
+        The key is a sorted set of at most `limit` times. Which times count is decided by `now_ms` alone;
+        Redis' own expiry (the window plus KEY_GRACE_MS after the newest) only collects the garbage, so a
+        clock that differs from Redis' (a host's drift, a test's frozen time) never ends a window early."""
         key = self.make_and_validate_key(key)
         client = self._cache.get_client(key, write=True)
         script = self._window_script.get(id(client))
         if script is None:
             script = self._window_script[id(client)] = client.register_script(_WINDOW_LUA)
         member = f"{now_ms}:{secrets.token_hex(4)}"  # unique, even for two requests in one millisecond
-        return int(script(keys=[key], args=[now_ms, window_ms, limit, member]))
+        return int(script(keys=[key], args=[now_ms, window_ms, limit, member, window_ms + KEY_GRACE_MS]))
 
     def window_count(self, key: str, *, now_ms: int, window_ms: int, add: bool) -> int:
         """The times recorded in the last `window_ms` of a window log (after recording `now_ms` if `add`):
@@ -75,17 +77,20 @@ class RedisCache(DjangoRedisCache):
         pipe.zremrangebyscore(key, "-inf", now_ms - window_ms)
         if add:
             pipe.zadd(key, {f"{now_ms}:{secrets.token_hex(4)}": now_ms})
-            pipe.pexpire(key, window_ms)
+            pipe.pexpire(key, window_ms + KEY_GRACE_MS)
         pipe.zcard(key)
         return int(pipe.execute()[-1])
 
+
+# How long past its window a window log stays in Redis before Redis drops it (see window_hit).
+KEY_GRACE_MS = 60_000
 
 _WINDOW_LUA = """
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')

@@ -277,7 +277,7 @@ def test_step_up_answers_are_limited_per_customer(client, alice, limits, frozen)
     assert client.post(url, {"password": PASSWORD}).status_code == 429
 
 
-def test_the_redis_window_keeps_at_most_the_limit_and_expires_with_its_newest():
+def test_the_redis_window_keeps_at_most_the_limit_and_outlives_its_window_in_redis():
     from django.core.cache import cache
 
     key = "ratelimit:test:window"
@@ -287,6 +287,8 @@ def test_the_redis_window_keeps_at_most_the_limit_and_expires_with_its_newest():
     client = cache._cache.get_client(write=True)
     redis_key = cache.make_and_validate_key(key)
     assert client.zcard(redis_key) == 2
-    assert 59_000 <= client.pttl(redis_key) <= 60_000
+    # Redis keeps the log a grace past the window: which times count is decided by now_ms alone, so a
+    # clock other than Redis' (frozen in these tests, or a host's drift) never loses a window early.
+    assert 119_000 <= client.pttl(redis_key) <= 120_000
     assert cache.window_hit(key, now_ms=61_000, window_ms=60_000, limit=2) == 0  # the first has left
     cache.delete(key)
