@@ -10,12 +10,8 @@ from portal.money import format_paise
 from transactions.models import Category, Entry, Transaction
 
 # The reference a customer reads on their receipt and quotes on the phone: "SB" and the transaction's id in
-# ten digits (templates/transactions/transfer_receipt.html). Staff may type it in any case, zeros or none.
+# ten digits (Transaction.reference). Staff may type it in any case, zeros or none.
 REFERENCE = re.compile(r"\s*SB0*(\d{1,18})\s*", re.IGNORECASE)
-
-
-def reference(txn: Transaction) -> str:
-    return f"SB{txn.pk:010d}"
 
 
 def reference_pk(term: str) -> int | None:
@@ -87,7 +83,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reference", ordering="id")
     def reference_display(self, obj: Transaction) -> str:
-        return reference(obj)
+        return obj.reference
 
     @admin.display(description="Amount")
     def amount_display(self, obj: Transaction) -> str:
@@ -148,7 +144,7 @@ class EntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Transaction", ordering="transaction_id")
     def transaction_display(self, obj: Entry) -> str:
-        return f"{reference(obj.transaction)} {obj.transaction.get_kind_display()}"
+        return f"{obj.transaction.reference} {obj.transaction.get_kind_display()}"
 
     @admin.display(description="Account")
     def account_display(self, obj: Entry) -> str:

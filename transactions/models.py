@@ -72,6 +72,12 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()}: {self.description}"
 
+    @property
+    def reference(self) -> str:
+        """What a customer reads on the receipt and quotes to the bank: "SB" and the id in ten digits
+        (staff search it in the admin: transactions/admin.py reads it back)."""
+        return f"SB{self.pk:010d}"
+
 
 class Entry(models.Model):
     """One leg of a transaction on one account: a signed amount and the account's balance after it."""

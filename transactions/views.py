@@ -271,7 +271,7 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "txn": txn,
         "debit": debit,
         "credit": credit,
-        "reference": f"SB{txn.pk:010d}",  # what a customer quotes and staff search for
+        "reference": txn.reference,  # what a customer quotes and staff search for
         "made_at": date_and_time(txn.created),
     }
     return render(request, "transactions/transfer_receipt.html", context)
