@@ -155,6 +155,67 @@ class Account(models.Model):
         return self.is_internal or balance >= -self.overdraft_limit
 
 
+class Payee(models.Model):
+    """Someone a customer pays: an account at this bank or at another, named by its number and IFSC.
+
+    A payee with SecureBank's IFSC (`settings.BANK_IFSC`) is an account in our own ledger (`account`) and is
+    credited there; any other is paid through the settlement accounts as an outward payment. Payees are
+    never deleted: removing one sets `removed_at` (transfers made to it still name it). A new payee is
+    cooling off (`settings.PAYEE_COOLING_OFF`: nothing can be sent to it), then capped for
+    `settings.PAYEE_NEW_PERIOD` (at most `settings.PAYEE_NEW_DAILY_PAISE` a day)."""
+
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="payees",
+        db_index=False,  # payee_owner_account leads
+    )
+    name = models.CharField(max_length=100, help_text="What the customer calls this payee.")
+    account_number = models.CharField(max_length=18)
+    ifsc = models.CharField("IFSC", max_length=11)
+    bank_name = models.CharField(max_length=100)
+    account = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The SecureBank account paid, when the payee banks with us.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # One active payee per (customer, account); a removed one may be added again.
+            models.UniqueConstraint(
+                fields=["owner", "account_number", "ifsc"],
+                condition=Q(removed_at__isnull=True),
+                name="payee_owner_account_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(account_number__regex=r"^[0-9]{9,18}$"), name="payee_account_number_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(ifsc__regex=r"^[A-Z]{4}0[A-Z0-9]{6}$"), name="payee_ifsc_format"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "name"], name="payee_owner_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_account_number})"
+
+    @property
+    def masked_account_number(self) -> str:
+        return "••" + self.account_number[-4:]
+
+    @property
+    def is_internal(self) -> bool:
+        """Banks with SecureBank: credited in our ledger rather than paid out."""
+        return self.account_id is not None
+
+
 class UserSession(models.Model):
     """One sign-in: the registry behind the security page (recent sign-ins, active sessions).
 

@@ -47,6 +47,7 @@ TABLE_PRIVILEGES = {
     "django_admin_log": APPEND,
     "django_session": ALL_ROWS,  # the database session backend (embedded defaults): sign-out, expiry
     "accounts_usersession": ALL_ROWS,  # the sign-in registry, pruned after 180 days
+    "accounts_payee": WRITE,  # removing a payee sets removed_at: transfers made to it still name it
     # django-axes: lockouts expire and staff clear them by deleting (audited).
     "axes_accessattempt": ALL_ROWS,
     "axes_accessattemptexpiration": ALL_ROWS,

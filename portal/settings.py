@@ -377,6 +377,16 @@ TRANSFER_MAX_PAISE = env.int("TRANSFER_MAX_PAISE", default=10_00_00_000 * 100)  
 # A transfer above this asks for a fresh one-time code (accounts/stepup.py).
 TRANSFER_STEP_UP_PAISE = env.int("TRANSFER_STEP_UP_PAISE", default=50_000_00)  # ₹50,000
 
+# Payees (accounts.models.Payee). SecureBank's own IFSC: a payee with it is an account in our ledger.
+BANK_IFSC = "SECB0000001"
+# A new payee can receive nothing for PAYEE_COOLING_OFF seconds after it was added, then at most
+# PAYEE_NEW_DAILY_PAISE a day for PAYEE_NEW_PERIOD seconds more (RBI practice for new beneficiaries).
+PAYEE_COOLING_OFF = env.int("PAYEE_COOLING_OFF", default=24 * 60 * 60)
+PAYEE_NEW_PERIOD = env.int("PAYEE_NEW_PERIOD", default=4 * 24 * 60 * 60)
+PAYEE_NEW_DAILY_PAISE = env.int("PAYEE_NEW_DAILY_PAISE", default=1_00_000_00)  # ₹1,00,000
+# The bank-wide daily limit of one customer's transfers to others, unless staff set another for them.
+DAILY_TRANSFER_LIMIT_PAISE = env.int("DAILY_TRANSFER_LIMIT_PAISE", default=5_00_000_00)  # ₹5,00,000
+
 # Two-factor auth (django-otp, accounts/otp.py): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "SecureBank"
 # The key that encrypts authenticator seeds and keys the backup codes' hashes (accounts/otp_secrets.py):
