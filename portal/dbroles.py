@@ -35,6 +35,10 @@ PROTECTED_TABLES = {
 TABLE_PRIVILEGES = {
     **PROTECTED_TABLES,
     "transactions_category": WRITE,
+    # A customer's limits (their row is also the lock their transfers to payees take), and outward
+    # payments' status as the clearing system reports it: updated, never deleted.
+    "transactions_transferlimits": WRITE,
+    "transactions_outwardpayment": WRITE,
     # Users are deactivated, never deleted (their history refers to them).
     "accounts_user": WRITE,
     "accounts_user_groups": ALL_ROWS,  # the admin's user form sets groups and permissions

@@ -1,8 +1,10 @@
+import datetime
 import itertools
 
 import factory
+from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.models import Account, Payee, User
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -27,3 +29,18 @@ class AccountFactory(factory.django.DjangoModelFactory):
     number = factory.LazyFunction(lambda: str(next(_numbers)))
     name = "Savings"
     kind = Account.Kind.SAVINGS
+
+
+class PayeeFactory(factory.django.DjangoModelFactory):
+    """A payee at another bank, added long enough ago to be past its cooling-off and new-payee cap
+    (pass created_at for a newer one, account= for a SecureBank account)."""
+
+    class Meta:
+        model = Payee
+
+    owner = factory.SubFactory(UserFactory)
+    name = "Ravi Kumar"
+    account_number = factory.Sequence(lambda n: f"5010{n:08d}")
+    ifsc = "HDFC0001234"
+    bank_name = "HDFC Bank"
+    created_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=30))

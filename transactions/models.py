@@ -34,6 +34,8 @@ class Transaction(models.Model):
         INTEREST = "interest", "Interest"
         FEE = "fee", "Fee"
         REVERSAL = "reversal", "Reversal"
+        PAYEE = "payee", "Transfer to payee"  # to a payee who banks with us: credited in our ledger
+        OUTWARD = "outward", "Payment to another bank"  # to a payee at another bank, through settlement
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     description = models.CharField(max_length=140, blank=True)
@@ -54,6 +56,10 @@ class Transaction(models.Model):
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
+    # The payee paid (kinds payee and outward): their cooling-off cap counts what was sent to them today.
+    payee = models.ForeignKey(
+        "accounts.Payee", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -68,6 +74,17 @@ class Transaction(models.Model):
                 name="transaction_system_key_unique",
             ),
         ]
+        indexes = [
+            # What a customer sent to others today (the daily limit) and to one payee (the new-payee cap).
+            models.Index(
+                fields=["initiator", "created"],
+                condition=Q(kind__in=["payee", "outward"]),
+                name="transaction_to_others",
+            ),
+            models.Index(
+                fields=["payee", "created"], condition=Q(payee__isnull=False), name="transaction_payee"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()}: {self.description}"
@@ -77,6 +94,52 @@ class Transaction(models.Model):
         """What a customer reads on the receipt and quotes to the bank: "SB" and the id in ten digits
         (staff search it in the admin: transactions/admin.py reads it back)."""
         return f"SB{self.pk:010d}"
+
+
+class TransferLimits(models.Model):
+    """A customer's limits on money sent to others (payees), and the row that such a transfer locks while
+    it checks them: two transfers of one customer, from any of their accounts, pass the check one at a
+    time, so two cannot both fit under a limit that only one fits (transactions/limits.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="transfer_limits"
+    )
+    daily_paise = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Paise a day this customer may send to others, set by staff; empty for the bank's default.",
+    )
+
+    class Meta:
+        verbose_name_plural = "transfer limits"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_paise__isnull=True) | Q(daily_paise__gte=0),
+                name="transfer_limits_daily_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer limits of {self.user}"
+
+
+class OutwardPayment(models.Model):
+    """A payment to another bank: the ledger moved the money to the settlement side; this row follows it
+    out of the bank (sent, then settled or returned by the clearing system)."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        SETTLED = "settled", "Settled"
+        RETURNED = "returned", "Returned"
+
+    transaction = models.OneToOneField(
+        Transaction, primary_key=True, on_delete=models.PROTECT, related_name="outward_payment"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.transaction.reference} {self.get_status_display()}"
 
 
 class Entry(models.Model):

@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import internal
-from accounts.models import Account
+from accounts.models import Account, Payee
 from portal.audit import audit_record
-from transactions.models import Transaction
+from transactions import limits
+from transactions.models import OutwardPayment, Transaction
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -84,6 +85,13 @@ def _replay(existing: Transaction | None, kind: str, legs: dict[int, int], descr
     return existing
 
 
+def _legs_by_id(legs: Sequence[tuple[AccountRef, int]]) -> dict[int, int]:
+    """Legs keyed by account id, the bank's accounts named by number looked up (for comparing a replay)."""
+    numbers = [ref for ref, _amount in legs if isinstance(ref, str)]
+    ids = dict(Account.objects.filter(number__in=numbers).values_list("number", "pk")) if numbers else {}
+    return {ids.get(_ref_key(ref), _ref_key(ref)): amount for ref, amount in legs}
+
+
 def _check_account_rules(
     account: Account, amount: int, *, owner: "User | None", owner_required: bool
 ) -> None:
@@ -128,6 +136,7 @@ def _post(
     owner: "User | None" = None,
     debits_need_owner: bool = False,
     credits_need_owner: bool = False,
+    payee: Payee | None = None,
 ) -> Transaction:
     """Post one balanced transaction. `legs` pairs an account with a signed amount in paise."""
     if not idempotency_key:
@@ -170,6 +179,7 @@ def _post(
                 initiator=initiator,
                 idempotency_key=idempotency_key,
                 created=created,
+                payee=payee,
             )
             if not _write(txn, locked=locked, by_id=by_id):
                 # The key was used before (or by a request that committed while we waited).
@@ -196,8 +206,8 @@ def _post(
 
 _INSERT_TRANSACTION = """
 INSERT INTO transactions_transaction
-       (kind, description, counterparty, category_id, initiator_id, idempotency_key, created)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+       (kind, description, counterparty, category_id, initiator_id, idempotency_key, created, payee_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -221,6 +231,7 @@ def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[in
                 txn.initiator_id,
                 txn.idempotency_key,
                 when,
+                txn.payee_id,
             ],
         )
         row = cursor.fetchone()
@@ -305,6 +316,91 @@ def transfer_create(
         debits_need_owner=True,
         credits_need_owner=True,
     )
+
+
+def _payee_legs(source: AccountRef, payee: Payee, amount_paise: int) -> list[tuple[AccountRef, int]]:
+    """A payee who banks with us is credited in our ledger; another bank's, through the settlement side."""
+    destination: AccountRef = payee.account_id if payee.is_internal else internal.SETTLEMENT
+    return [(source, -amount_paise), (destination, amount_paise)]
+
+
+def _payee_description(description: str, payee: Payee) -> str:
+    return description or _("Transfer to %(name)s") % {"name": payee.name}
+
+
+def payee_transfer_replay(
+    *,
+    initiator: "User",
+    source: AccountRef,
+    payee: Payee,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+) -> Transaction | None:
+    """As `transfer_replay`, for a transfer to a payee: the first transfer if this request repeats it, None
+    if the key is unused, TransferError (idempotency_conflict) if the key made another payment."""
+    existing = _find_existing(initiator, idempotency_key)
+    if existing is None:
+        return None
+    legs = _legs_by_id(_payee_legs(source, payee, amount_paise))
+    kind = Transaction.Kind.PAYEE if payee.is_internal else Transaction.Kind.OUTWARD
+    return _replay(existing, kind, legs, _payee_description(description, payee))
+
+
+def payee_transfer_create(
+    *,
+    initiator: "User",
+    source: AccountRef,
+    payee: Payee,
+    amount_paise: int,
+    description: str,
+    idempotency_key: str,
+) -> Transaction:
+    """Send money from one of the initiator's accounts to one of their payees: credited in our ledger when
+    the payee banks with us (kind payee), else paid out through the settlement side (kind outward, with an
+    OutwardPayment "sent"). The payee's cooling-off and the customer's limits are checked in the posting's
+    database transaction, under the customer's limits lock (transactions/limits.py)."""
+    _check_positive(amount_paise)
+    if amount_paise > settings.TRANSFER_MAX_PAISE:
+        raise TransferError(_("That amount is above the limit for one transfer."), code="amount_over_limit")
+    if isinstance(source, str):
+        raise TransferError(_("That account is not one of yours."), code="not_owner")
+    if payee.owner_id != initiator.pk or payee.removed_at is not None:
+        raise TransferError(_("That payee is not one of yours."), code="not_payee")
+    kind = Transaction.Kind.PAYEE if payee.is_internal else Transaction.Kind.OUTWARD
+    description = _payee_description(description, payee)
+    legs = _payee_legs(source, payee, amount_paise)
+    with transaction.atomic():
+        held = limits.lock(initiator)
+        # Under the lock a request with this key that committed before is visible: a resubmit returns it
+        # rather than counting it against the limits it already used.
+        existing = _find_existing(initiator, idempotency_key) if idempotency_key else None
+        if existing is not None:
+            return _replay(existing, kind, _legs_by_id(legs), description)
+        current = Payee.objects.filter(pk=payee.pk, owner=initiator, removed_at__isnull=True).first()
+        if current is None:  # removed since the form was drawn
+            raise TransferError(_("That payee is not one of yours."), code="not_payee")
+        try:
+            limits.check(
+                user=initiator, limits=held, payee=current, amount_paise=amount_paise, now=timezone.now()
+            )
+        except limits.LimitError as error:
+            raise TransferError(error.message, code=error.code) from error
+        txn = _post(
+            kind=kind,
+            legs=legs,
+            description=description,
+            idempotency_key=idempotency_key,
+            initiator=initiator,
+            counterparty=current.name,
+            category="transfers",
+            owner=initiator,
+            debits_need_owner=True,
+            payee=current,
+        )
+        if kind == Transaction.Kind.OUTWARD:
+            OutwardPayment.objects.create(transaction=txn)
+        return txn
 
 
 def deposit_create(

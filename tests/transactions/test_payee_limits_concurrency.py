@@ -1,0 +1,55 @@
+"""Two transfers to payees at once, from two accounts of one customer, that fit the daily limit only one at
+a time: exactly one goes through (the customer's limits row is locked while each checks and posts)."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+
+from tests.conftest import fund
+from tests.factories import AccountFactory, PayeeFactory
+from tests.transactions.ledger_checks import assert_books_balance
+from transactions import services
+from transactions.models import Transaction, TransferLimits
+from transactions.services import TransferError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_only_one_of_two_concurrent_transfers_fits_the_daily_limit(alice, round_):
+    TransferLimits.objects.create(user=alice, daily_paise=1_000_00)
+    sources = [fund(AccountFactory(owner=alice, name=f"Pot {i}"), 5_000_00) for i in range(2)]
+    payees = [PayeeFactory(owner=alice, name=f"Payee {i}") for i in range(2)]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+    tally = threading.Lock()
+
+    def work(i: int) -> None:
+        try:
+            start.wait()
+            services.payee_transfer_create(
+                initiator=alice,
+                source=sources[i],
+                payee=payees[i],
+                amount_paise=600_00,
+                description="",
+                idempotency_key=uuid.uuid4().hex,
+            )
+            result = "sent"
+        except TransferError as error:
+            result = error.code
+        finally:
+            connection.close()
+        with tally:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["daily_limit", "sent"]
+    assert Transaction.objects.filter(kind=Transaction.Kind.OUTWARD).count() == 1
+    assert_books_balance()

@@ -1,0 +1,121 @@
+"""The limits on money a customer sends to others, checked inside the transfer's database transaction.
+
+`lock(user)` takes the customer's `TransferLimits` row FOR UPDATE (making it on first use): every transfer of
+that customer to a payee holds it until it commits, so the sums read after it (what was sent today, to
+this payee today) include every transfer that committed before, and none can commit meanwhile. Two
+concurrent transfers that together exceed a limit therefore pass one at a time: the second sees the first.
+
+The rules, each refused with a TransferError fit to show the customer:
+- a payee added less than `settings.PAYEE_COOLING_OFF` ago receives nothing;
+- for `settings.PAYEE_NEW_PERIOD` after that, at most `settings.PAYEE_NEW_DAILY_PAISE` a day to it;
+- at most the customer's daily limit a day to all payees (staff set it per customer, else
+  `settings.DAILY_TRANSFER_LIMIT_PAISE`).
+A day is the calendar day in India (the portal's TIME_ZONE).
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Payee, User
+from portal.local_time import date_and_time
+from portal.money import format_paise
+from transactions.models import Entry, Transaction, TransferLimits
+
+TO_OTHERS = (Transaction.Kind.PAYEE, Transaction.Kind.OUTWARD)
+
+
+class LimitError(Exception):
+    """A transfer that a limit refuses. The message is fit to show the customer."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def lock(user: User) -> TransferLimits:
+    """The customer's limits row, locked until the current transaction ends (made on first use)."""
+    found = TransferLimits.objects.select_for_update().filter(user=user).first()
+    if found is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO transactions_transferlimits (user_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                [user.pk],
+            )
+        found = TransferLimits.objects.select_for_update().get(user=user)
+    return found
+
+
+def day_start(now: datetime.datetime) -> datetime.datetime:
+    """Midnight in India of the day `now` falls on."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def daily_limit(limits: TransferLimits) -> int:
+    return settings.DAILY_TRANSFER_LIMIT_PAISE if limits.daily_paise is None else limits.daily_paise
+
+
+def sent_today(*, user: User, now: datetime.datetime, payee: Payee | None = None) -> int:
+    """Paise the customer sent to others (to `payee` alone, if given) since midnight in India."""
+    found = Entry.objects.filter(
+        transaction__initiator=user,
+        transaction__kind__in=TO_OTHERS,
+        transaction__created__gte=day_start(now),
+        amount__lt=0,
+    )
+    if payee is not None:
+        found = found.filter(transaction__payee=payee)
+    return -(found.aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def cooling_off_until(payee: Payee) -> datetime.datetime:
+    """Until when nothing can be sent to the payee."""
+    return payee.created_at + datetime.timedelta(seconds=settings.PAYEE_COOLING_OFF)
+
+
+def capped_until(payee: Payee) -> datetime.datetime:
+    """Until when the new-payee cap applies."""
+    return cooling_off_until(payee) + datetime.timedelta(seconds=settings.PAYEE_NEW_PERIOD)
+
+
+def check(
+    *, user: User, limits: TransferLimits, payee: Payee, amount_paise: int, now: datetime.datetime
+) -> None:
+    """Raise LimitError if sending `amount_paise` to `payee` now breaks a rule. Call under `lock`."""
+    if now < cooling_off_until(payee):
+        raise LimitError(
+            _("%(name)s was added recently: you can send money to them from %(when)s.")
+            % {"name": payee.name, "when": date_and_time(cooling_off_until(payee))},
+            code="payee_cooling_off",
+        )
+    if now < capped_until(payee):
+        cap = settings.PAYEE_NEW_DAILY_PAISE
+        left = cap - sent_today(user=user, now=now, payee=payee)
+        if amount_paise > left:
+            raise LimitError(
+                _(
+                    "Until %(until)s you can send at most %(cap)s a day to %(name)s, a new payee; "
+                    "%(left)s is left today."
+                )
+                % {
+                    "until": date_and_time(capped_until(payee)),
+                    "cap": format_paise(cap),
+                    "name": payee.name,
+                    "left": format_paise(max(left, 0)),
+                },
+                code="payee_new_cap",
+            )
+    limit = daily_limit(limits)
+    left = limit - sent_today(user=user, now=now)
+    if amount_paise > left:
+        raise LimitError(
+            _("Your daily limit for sending money to others is %(limit)s; %(left)s is left today.")
+            % {"limit": format_paise(limit), "left": format_paise(max(left, 0))},
+            code="daily_limit",
+        )
