@@ -48,8 +48,9 @@ SIGN_IN_FAILURES = {"login.failure": "Wrong password", "login.otp_failure": "Wro
 def sign_in_failure_list(*, user: User, limit: int = 10) -> QuerySet[AuditEvent]:
     """Failed attempts at this customer's account, newest first, in one query: a wrong password for their
     email (by anyone: the event has no actor, only the email typed; index auditevent_login_failure_email)
-    and a wrong code after their password (index auditevent_actor_created)."""
-    wrong_password = Q(action="login.failure", typed_email=user.email)
+    and a wrong code after their password (index auditevent_otp_failure_actor). The sign-in form lower-cases
+    what is typed, so the email is matched lower-cased (staff may have saved one with capitals)."""
+    wrong_password = Q(action="login.failure", typed_email=user.email.lower())
     wrong_code = Q(action="login.otp_failure", actor=user)
     return (
         AuditEvent.objects.alias(typed_email=KT("after__email"))

@@ -216,3 +216,17 @@ def test_it_lists_sign_ins_and_failures_together_newest_first(alice):
         ("203.0.113.2", "Wrong password"),
         ("203.0.113.1", ""),
     ]
+
+
+def test_it_marks_failed_sign_ins_of_an_email_saved_with_capitals(alice):
+    """Staff may save an email with capitals; the sign-in form lower-cases what is typed."""
+    from accounts.models import User
+
+    User.objects.filter(pk=alice.pk).update(email="Alice@Example.com")
+    Client().post(reverse("login"), {"username": "alice@example.com", "password": "not-her-password"})
+    client = Client()
+    client.force_login(User.objects.get(pk=alice.pk))
+
+    rows = client.get(reverse("security")).context["sign_ins"]
+
+    assert [row.failure for row in rows if row.failure] == ["Wrong password"]
