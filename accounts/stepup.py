@@ -133,7 +133,10 @@ def step_up_redirect(
 
 
 def step_up_summary(request: HttpRequest, action: str) -> list[tuple[str, str]]:
-    """What `step_up_redirect` said is being authorised for `action`, as (term, value) pairs; or none."""
+    """What `step_up_redirect` said is being authorised for `action`, as (term, value) pairs, while that
+    request waits for its proof; none once it was granted (or for a page opened directly)."""
+    if action not in request.session.get(_REQUESTS, {}):
+        return []
     return [(term, value) for term, value in request.session.get(_SUMMARIES, {}).get(action, [])]
 
 
@@ -148,6 +151,9 @@ def step_up_grant(request: HttpRequest, action: str) -> None:
     requests = request.session.get(_REQUESTS, {})
     binding = requests.pop(action, None)
     request.session[_REQUESTS] = requests
+    summaries = request.session.get(_SUMMARIES, {})
+    if summaries.pop(action, None) is not None:  # the summary described that request: it is answered
+        request.session[_SUMMARIES] = summaries
     grants = request.session.get(_GRANTS, {})
     grants[action] = {"at": _now(), "binding": binding}
     request.session[_GRANTS] = grants

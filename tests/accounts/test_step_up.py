@@ -166,3 +166,19 @@ def test_it_sends_an_htmx_request_to_the_step_up_page_as_a_whole_page(client, al
     response = client.post(reverse("two_factor_disable"), headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response["HX-Redirect"] == _url("2fa.disable", reverse("two_factor_disable"))
+
+
+def test_the_summary_of_a_granted_request_is_not_shown_again(client, alice):
+    """Once the customer proved who they are, the step-up page opened again repeats nothing: the grant it
+    would give is for no transfer, so "What you are confirming: ₹75,000.00" would be false."""
+    client.force_login(alice)
+    request = _request(client)
+    summary = [("Amount", "₹75,000.00"), ("To", "Current ••0012")]
+    step_up_redirect(request, "transfer.large", step_up_binding("t", 75_000_00), summary=summary)
+    request.session.save()
+    assert "₹75,000.00" in client.get(_url("transfer.large")).content.decode()
+    client.post(_url("transfer.large"), {"password": PASSWORD})
+
+    page = client.get(_url("transfer.large")).content.decode()
+
+    assert "₹75,000.00" not in page
