@@ -13,6 +13,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from portal.admin_paging import EstimatedCountPaginator
 from portal.audit import AUDIT_ACTIONS, audit_csv, audit_record
 from portal.models import AuditEvent
 
@@ -166,6 +167,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_help_text = "An actor's email (starts with) or an object id (exact)."
     list_select_related = False
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # no COUNT(*) over the whole trail for an unfiltered page
     actions = ["export_csv"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: AuditEvent | None = None) -> list[str]:

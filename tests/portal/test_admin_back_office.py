@@ -121,3 +121,29 @@ def test_dates_are_written_the_indian_way(client, staff, alice):
     page = client.get(reverse("admin:accounts_user_changelist"), {"q": alice.email}).content.decode()
     assert "1 Dec 2026, 8:53 PM" in page
     assert "p.m." not in page
+
+
+@pytest.mark.parametrize(
+    "url", ["admin:transactions_entry_changelist", "admin:transactions_transaction_changelist"]
+)
+def test_a_ledger_list_does_not_count_the_whole_ledger(client, staff, alice_savings, url, monkeypatch):
+    """An unfiltered page of a large table takes PostgreSQL's estimate of its rows, not a COUNT(*) over
+    millions of entries (the estimate's threshold is lowered here to the test's few rows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal import admin_paging
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE transactions_entry; ANALYZE transactions_transaction")
+    monkeypatch.setattr(admin_paging, "EXACT_BELOW", 1)
+    force_login_verified(client, staff)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse(url))
+
+    assert page.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts == []
+    # A search is counted exactly.
+    assert client.get(reverse(url), {"q": alice_savings.number}).status_code == 200
