@@ -152,3 +152,18 @@ def test_it_offers_no_move_money_when_every_account_is_frozen(client, alice, ali
     assert _move_money_links(body) == 0
     assert "No money can be moved while your accounts are frozen" in body
     assert frozen.name in body
+
+
+def test_a_description_and_counterparty_that_may_be_cut_carry_their_whole_text(client, alice, alice_savings):
+    """A phone cuts a 25-character shop name to one line: every clamped text has its whole text in a title."""
+    services.payment_create(
+        account=alice_savings,
+        amount_paise=250_00,
+        description="Groceries for the week",
+        counterparty="Sri Venkateshwara Stores",
+        idempotency_key="shop-1",
+    )
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert 'title="Groceries for the week"' in body
+    assert 'title="Sri Venkateshwara Stores"' in body
