@@ -1,4 +1,5 @@
-"""Reads for the accounts app. Every selector takes the user and filters by it."""
+"""Reads for the accounts app. Every selector for customers takes the user and filters by it; the bank's own
+figures (settlement_position) are for staff and the back office only."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from accounts import internal
 from accounts.devices import describe_user_agent
 from accounts.models import Account, User, UserSession
 from portal.db import fetch_models
@@ -36,6 +38,41 @@ def account_fingerprint(*, accounts: list[Account]) -> str:
     """Changes whenever anything shown about these accounts changes: a posting bumps ledger_version, and
     staff edits change name, status or limit. A cache key for fragments drawn from them."""
     return ";".join(f"{a.pk}.{a.ledger_version}.{a.status}.{a.overdraft_limit}.{a.name}" for a in accounts)
+
+
+@dataclass(frozen=True)
+class SettlementShard:
+    shard: int
+    number: str
+    name: str
+    balance: int  # paise; negative when more came into customers' accounts than went out
+    chosen: bool  # postings choose it now (below SETTLEMENT_SHARDS); otherwise it only keeps its balance
+
+
+@dataclass(frozen=True)
+class SettlementPosition:
+    total: int  # paise: the bank's settlement position, the sum over every shard
+    shards: list[SettlementShard]
+
+
+def settlement_position() -> SettlementPosition:
+    """The bank's settlement position: the sum of every settlement shard's balance (accounts/internal.py),
+    shards beyond a lowered SETTLEMENT_SHARDS included, with each shard beside it. One query; for staff."""
+    rows = (
+        Account.objects.filter(kind=Account.Kind.INTERNAL)
+        .filter(Q(number=internal.SETTLEMENT) | Q(number__startswith=internal.SETTLEMENT_SHARD_PREFIX))
+        .values_list("number", "name", "balance")
+    )
+    chosen = internal.settlement_shards()
+    shards = sorted(
+        (
+            SettlementShard(shard=shard, number=number, name=name, balance=balance, chosen=shard < chosen)
+            for number, name, balance in rows
+            if (shard := internal.settlement_shard_of(number)) is not None
+        ),
+        key=lambda s: s.shard,
+    )
+    return SettlementPosition(total=sum(s.balance for s in shards), shards=shards)
 
 
 def sign_in_list(*, user: User, limit: int = 10) -> QuerySet[UserSession]:

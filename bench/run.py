@@ -2,8 +2,10 @@
 
 It creates its own database, seeds it (seed_scale, then seed_demo), makes a self-signed certificate, starts
 gunicorn (2 gthread workers, DEBUG off, TLS, persistent connections) for the portal and a trivial Django app,
-loads each page with wrk from this machine, runs pgbench's TPC-B-like script at the same concurrency, checks
-the ledger's invariants after the HTTP transfers, prints one table, and stops everything it started.
+loads each page with wrk from this machine, runs pgbench's TPC-B-like script at the same concurrency, posts
+external payments for as many different customers at once in process (bench/external.py, once per
+--settlement-shards value), checks the ledger's invariants after all of it, prints one table, and stops
+everything it started.
 The database belongs to the owner role, which migrates and loads it; gunicorn connects as the runtime role
 after `manage.py db_roles` (portal/dbroles.py), as in production. `make bench` creates both roles.
 
@@ -14,6 +16,7 @@ import argparse
 import base64
 import contextlib
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -293,6 +296,43 @@ def ledger_invariants(dsn: str) -> dict[str, int]:
     }
 
 
+def external_accounts(dsn: str, count: int) -> list[int]:
+    """One active account each of `count` different seeded customers (the external-postings workers)."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            """SELECT DISTINCT ON (owner_id) id FROM accounts_account
+                WHERE kind <> 'internal' AND status = 'active' ORDER BY owner_id, id LIMIT %s""",
+            [count],
+        ).fetchall()
+    if len(rows) < count:
+        raise SystemExit(f"only {len(rows)} customers to post for; seed more (--customers)")
+    return [row[0] for row in rows]
+
+
+def external(env: dict, accounts: list[int], shards: int, duration: int) -> Result:
+    """bench/external.py under the portal's environment with SETTLEMENT_SHARDS=`shards`."""
+    out = run(
+        PYTHON,
+        str(ROOT / "bench" / "external.py"),
+        "--accounts",
+        ",".join(map(str, accounts)),
+        "--duration",
+        str(duration),
+        env={**env, "SETTLEMENT_SHARDS": str(shards)},
+    )
+    figures = json.loads(out.strip().splitlines()[-1])
+    name = f"external postings, {len(accounts)} customers, {shards} shard(s)"
+    waiting = f"{figures['lock_wait']:.0%}" if figures["lock_wait"] is not None else "?"
+    say(
+        f"  {name} ({figures['shards_used']} used): {figures['pps']:,.0f} postings/s, "
+        f"p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, errors {figures['errors']}, "
+        f"sessions waiting for a lock {waiting}"
+    )
+    return Result(
+        name, len(accounts), figures["pps"], figures["p50_ms"], figures["p99_ms"], figures["errors"]
+    )
+
+
 def bench_accounts(dsn: str) -> tuple[str, int, int]:
     """The customer with the longest history (for the dashboard) and alice's two accounts (for transfers)."""
     with psycopg.connect(dsn) as conn:
@@ -321,7 +361,7 @@ def _median(name: str, runs: list[Result]) -> Result:
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| scenario | conns | rps / tps | p50 ms | p99 ms | errors | ratio to anchor |",
+        "| scenario | conns | per second | p50 ms | p99 ms | errors | ratio to anchor |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
@@ -341,6 +381,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the database of the last run")
+    parser.add_argument(
+        "--settlement-shards",
+        default="16,1",
+        help="SETTLEMENT_SHARDS values for the external-postings scenario, comma-separated (one row each)",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "pgbench", "openssl", "redis-cli"):
         if not shutil.which(tool):
@@ -354,6 +399,8 @@ def main() -> int:
         run(PYTHON, "manage.py", "db_roles", env=env)  # this version's grants on the last run's database
     dsn = f"{PG}/{DB}"
     heavy, source, destination = bench_accounts(dsn)
+    payers = external_accounts(dsn, options.connections)
+    shard_counts = [int(n) for n in options.settlement_shards.split(",")]
     alice = "alice@example.com"
     cert, key = make_certificate()
 
@@ -397,6 +444,7 @@ def main() -> int:
         "dashboard ",
         "own-account transfer (POST)",
         "pgbench TPC-B-like (anchor)",
+        *(f"external postings, {len(payers)} customers, {n} shard(s)" for n in shard_counts),
     ]
     before = ledger_invariants(dsn)
     # Rounds interleave every scenario with its anchors, so a burst of noise from the shared machine lands
@@ -412,21 +460,24 @@ def main() -> int:
         with serving(2):
             rounds[names[3]].append(wrk("dashboard", f"{PORTAL}/", 2, d, auth, []))
         rounds[names[5]].append(pgbench(c, d))
+        for name, shards in zip(names[6:], shard_counts, strict=True):
+            rounds[name].append(external(env, payers, shards, d))
     after = ledger_invariants(dsn)
-    trivial, floor, dashboard, dashboard2, transfers, tpcb = (
+    trivial, floor, dashboard, dashboard2, transfers, tpcb, *externals = (
         _median(name.strip(), runs) for name, runs in rounds.items()
     )
 
     for result in (floor, dashboard, dashboard2):
         result.anchor, result.ratio = "trivial", result.rps / trivial.rps
-    transfers.anchor, transfers.ratio = "pgbench", transfers.rps / tpcb.rps
-    results = [trivial, floor, dashboard, dashboard2, transfers, tpcb]
+    for result in (transfers, *externals):
+        result.anchor, result.ratio = "pgbench", result.rps / tpcb.rps
+    results = [trivial, floor, dashboard, dashboard2, transfers, tpcb, *externals]
     violations = {k: v for k, v in after.items() if v}
     report = "\n".join(
         [
             table(results),
             "",
-            f"Ledger after the HTTP transfers: {after} (before: {before}).",
+            f"Ledger after the HTTP transfers and the external postings: {after} (before: {before}).",
             "Targets: floor ≥ 0.17 × trivial; dashboard ≥ 0.12 × trivial at "
             f"{c} connections and p99 ≤ 15 ms at 2; transfers ≥ 0.10 × pgbench TPS and no violation.",
         ]

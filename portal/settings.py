@@ -376,6 +376,13 @@ BANK_PHONE = env.str("BANK_PHONE", default="1800 000 0000")
 TRANSFER_MAX_PAISE = env.int("TRANSFER_MAX_PAISE", default=10_00_00_000 * 100)  # ₹10 crore
 # A transfer above this asks for a fresh one-time code (accounts/stepup.py).
 TRANSFER_STEP_UP_PAISE = env.int("TRANSFER_STEP_UP_PAISE", default=50_000_00)  # ₹50,000
+# Money in and out of the bank is spread over this many settlement accounts, one chosen per customer account
+# (accounts/internal.py), so that external postings of different customers do not queue on one row lock.
+# Raise it freely (`manage.py migrate` creates the new shards); lowering it leaves the shards beyond it as
+# they are: they keep their balances and count in the bank's settlement position, they are no longer chosen.
+SETTLEMENT_SHARDS = env.int("SETTLEMENT_SHARDS", default=16)
+if not 1 <= SETTLEMENT_SHARDS <= 99_999:
+    raise ImproperlyConfigured("SETTLEMENT_SHARDS must be between 1 and 99999.")
 
 # Payees (accounts.models.Payee). SecureBank's own IFSC: a payee with it is an account in our ledger.
 BANK_IFSC = "SECB0000001"

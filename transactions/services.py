@@ -118,6 +118,16 @@ def _check_account_rules(
         )
 
 
+def _settlement_leg(account: AccountRef) -> AccountRef:
+    """The settlement shard that carries `account`'s money in and out of the bank (accounts/internal.py):
+    a pure function of the reference, no query. A settlement account named by number or as an object is
+    its own leg, so that the posting is refused for naming one account twice."""
+    number = account.number if isinstance(account, Account) else account
+    if isinstance(number, str) and internal.is_settlement_number(number):
+        return number
+    return internal.settlement_for(_ref_key(account))
+
+
 def _check_positive(amount_paise: int) -> None:
     """The public services take an amount and choose its direction: a negative one would reverse it."""
     if type(amount_paise) is not int or amount_paise <= 0:
@@ -414,11 +424,12 @@ def deposit_create(
     category: str | None = None,
     initiator: "User | None" = None,
 ) -> Transaction:
-    """Money from outside the bank (a cash deposit, a salary, an incoming NEFT) into an account."""
+    """Money from outside the bank (a cash deposit, a salary, an incoming NEFT) into an account, through
+    the account's settlement shard."""
     _check_positive(amount_paise)
     return _post(
         kind=kind,
-        legs=[(internal.SETTLEMENT, -amount_paise), (account, amount_paise)],
+        legs=[(_settlement_leg(account), -amount_paise), (account, amount_paise)],
         description=description,
         idempotency_key=idempotency_key,
         initiator=initiator,
@@ -438,11 +449,12 @@ def payment_create(
     category: str | None = None,
     initiator: "User | None" = None,
 ) -> Transaction:
-    """Money leaving the bank from an account: a card or UPI payment, a withdrawal, an EMI."""
+    """Money leaving the bank from an account (a card or UPI payment, a withdrawal, an EMI), through the
+    account's settlement shard."""
     _check_positive(amount_paise)
     return _post(
         kind=kind,
-        legs=[(account, -amount_paise), (internal.SETTLEMENT, amount_paise)],
+        legs=[(account, -amount_paise), (_settlement_leg(account), amount_paise)],
         description=description,
         idempotency_key=idempotency_key,
         initiator=initiator,

@@ -358,6 +358,8 @@ class LedgerGenerator:
         frag = self._frag
         pop = self.population
         slots = len(pop.account_kind)
+        # All the generated history settles through shard 0 (accounts/internal.py): a valid shard like any
+        # other, and the bank's settlement position is the sum over the shards, so the books are the same.
         settlement, interest_acct, fees = slots, slots + 1, slots + 2
         acct = [*ids.accounts, ids.internal[internal.SETTLEMENT], ids.internal[internal.INTEREST]]
         acct.append(ids.internal[internal.FEES])

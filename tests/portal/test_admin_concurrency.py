@@ -142,7 +142,7 @@ def test_it_keeps_a_deposit_that_commits_while_staff_save_the_account(staff_clie
 
 
 def test_it_keeps_a_deposit_that_commits_while_staff_save_the_settlement_account(staff_client, alice_savings):
-    settlement = Account.objects.get(number=internal.SETTLEMENT)
+    settlement = Account.objects.get(number=internal.settlement_for(alice_savings.pk))  # alice's shard
     url = reverse("admin:accounts_account_change", args=[settlement.pk])
     deposit = HeldOpen(
         lambda: services.deposit_create(
@@ -164,8 +164,8 @@ def test_it_keeps_a_deposit_that_commits_while_staff_save_the_settlement_account
 
 def test_it_keeps_the_books_whole_while_postings_race_admin_saves(staff, alice, alice_savings):
     current = fund(AccountFactory(owner=alice, name="Current", kind=Account.Kind.CURRENT), 10_000_00)
-    settlement = Account.objects.get(number=internal.SETTLEMENT)
-    targets = [alice_savings, current, settlement]
+    shards = {internal.settlement_for(alice_savings.pk), internal.settlement_for(current.pk)}
+    targets = [alice_savings, current, *Account.objects.filter(number__in=shards)]
     start = threading.Barrier(4)
 
     def post(seed: int) -> Callable[[], None]:

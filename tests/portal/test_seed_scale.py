@@ -229,8 +229,14 @@ def test_it_counts_staff_and_demo_customers_as_not_real():
     assert Transaction.objects.count() == 100
 
 
+@pytest.fixture
+def one_settlement_shard(settings) -> None:
+    """Postings through settlement shard 0 only: the shard the loader writes (the others are left alone)."""
+    settings.SETTLEMENT_SHARDS = 1
+
+
 @db_test
-def test_it_continues_the_chains_of_internal_accounts_that_have_history(alice_savings):
+def test_it_continues_the_chains_of_internal_accounts_that_have_history(one_settlement_shard, alice_savings):
     """alice (a demo customer) already moved money through settlement: the load starts from its balance."""
     guards.mark_seeded([alice_savings.owner], SeededUser.Loader.DEMO)
     settlement_before = Account.objects.get(number=internal.SETTLEMENT).balance

@@ -31,7 +31,8 @@ def account(alice) -> Account:
 
 
 def test_it_deposits_through_the_settlement_account(account):
-    settlement = _balance(internal.SETTLEMENT)
+    shard = internal.settlement_for(account.pk)
+    settlement = _balance(shard)
 
     txn = services.deposit_create(
         account=account,
@@ -44,8 +45,8 @@ def test_it_deposits_through_the_settlement_account(account):
     )
 
     assert _balance(account) == 25_000_00
-    assert _balance(internal.SETTLEMENT) == settlement - 25_000_00
-    assert _legs(txn) == {account.number: 25_000_00, internal.SETTLEMENT: -25_000_00}
+    assert _balance(shard) == settlement - 25_000_00
+    assert _legs(txn) == {account.number: 25_000_00, shard: -25_000_00}
     assert (txn.kind, txn.counterparty, txn.category_id, txn.initiator) == (
         "salary",
         "Infosys Ltd",
@@ -60,7 +61,8 @@ def test_it_pays_out_through_the_settlement_account(account):
     services.deposit_create(
         account=account, amount_paise=1_000_00, description="Cash", idempotency_key=_key()
     )
-    settlement = _balance(internal.SETTLEMENT)
+    shard = internal.settlement_for(account.pk)
+    settlement = _balance(shard)
 
     txn = services.payment_create(
         account=account,
@@ -72,8 +74,8 @@ def test_it_pays_out_through_the_settlement_account(account):
     )
 
     assert _balance(account) == 1_000_00 - 349_50
-    assert _balance(internal.SETTLEMENT) == settlement + 349_50
-    assert _legs(txn) == {account.number: -349_50, internal.SETTLEMENT: 349_50}
+    assert _balance(shard) == settlement + 349_50
+    assert _legs(txn) == {account.number: -349_50, shard: 349_50}
     assert txn.kind == Transaction.Kind.UPI
     entry = txn.entries.get(account=account)
     assert entry.balance_after == 1_000_00 - 349_50

@@ -86,7 +86,8 @@ def test_it_keeps_keys_apart_per_initiator(alice, bob, alice_savings, alice_curr
 
 
 def test_it_makes_system_postings_idempotent(alice_current):
-    settlement_before = Account.objects.get(number=internal.SETTLEMENT).balance
+    shard = internal.settlement_for(alice_current.pk)
+    settlement_before = Account.objects.get(number=shard).balance
 
     first = services.deposit_create(
         account=alice_current, amount_paise=25_000_00, description="Salary", idempotency_key="neft-42"
@@ -100,7 +101,7 @@ def test_it_makes_system_postings_idempotent(alice_current):
     assert first.initiator is None
     assert ledger_state() == after_first
     assert _balance(alice_current) == 25_000_00
-    assert Account.objects.get(number=internal.SETTLEMENT).balance == settlement_before - 25_000_00
+    assert Account.objects.get(number=shard).balance == settlement_before - 25_000_00
 
 
 def test_it_refuses_a_system_posting_key_reused_for_another_amount(alice_current):
