@@ -330,7 +330,7 @@ def transfer_create(
 
 def _payee_legs(source: AccountRef, payee: Payee, amount_paise: int) -> list[tuple[AccountRef, int]]:
     """A payee who banks with us is credited in our ledger; another bank's, through the settlement side."""
-    destination: AccountRef = payee.account_id if payee.is_internal else internal.SETTLEMENT
+    destination: AccountRef = payee.account_id if payee.is_internal else _settlement_leg(source)
     return [(source, -amount_paise), (destination, amount_paise)]
 
 

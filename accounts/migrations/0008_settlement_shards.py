@@ -27,5 +27,5 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     # Another branch adds 0007 at the same time: the merge points this at it.
-    dependencies = [("accounts", "0006_staff_flags_guard"), ("transactions", "0001_initial")]
+    dependencies = [("accounts", "0007_payee"), ("transactions", "0001_initial")]
     operations = [migrations.RunPython(create, remove)]

@@ -165,7 +165,7 @@ def test_it_leaves_the_ledger_guards_working():
 def table_owner_not_superuser() -> Iterator[None]:
     """Run as a role that owns the tables but is not a superuser: it may not set the replication role."""
     role = f"seed_scale_owner_{os.getpid()}"
-    tables = [*TABLES, "transactions_category", MARKS]
+    tables = [*TABLES, "transactions_category", "accounts_payee", MARKS]  # payee: transactions refer to it
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         me = cursor.fetchone()[0]
