@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, User
@@ -128,9 +129,28 @@ class LimitsSummary:
 
 def transfer_limits_get(*, user: User, now: datetime | None = None) -> LimitsSummary:
     """The customer's limits in force `now` (default: now), what is left of today's, and a pending raise.
-    Two queries; makes no row (a customer without one has the bank's defaults)."""
+    One query (the limits row joined to the user, today's sum a subquery); makes no row (a customer without
+    one has the bank's defaults)."""
     now = now or timezone.now()
-    row = TransferLimits.objects.filter(user=user).first() or TransferLimits(user=user)
+    sent = (
+        Entry.objects.filter(
+            transaction__initiator=OuterRef("pk"),
+            transaction__kind__in=limits.TO_OTHERS,
+            transaction__created__gte=limits.day_start(now),
+            amount__lt=0,
+        )
+        .order_by()
+        .values("transaction__initiator")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    found = (
+        User.objects.select_related("transfer_limits")
+        .annotate(sent=Coalesce(Subquery(sent), 0))
+        .only("pk", "transfer_limits")
+        .get(pk=user.pk)
+    )
+    row = getattr(found, "transfer_limits", None) or TransferLimits(user=user)
     waiting = limits.pending_raise(row, now)
     return LimitsSummary(
         bank_daily_paise=limits.bank_daily_limit(row),
@@ -138,7 +158,7 @@ def transfer_limits_get(*, user: User, now: datetime | None = None) -> LimitsSum
         own=limits.own_limits(row, now),
         daily_paise=limits.daily_limit(row, now),
         per_transfer_paise=limits.per_transfer_limit(row, now),
-        sent_today_paise=limits.sent_today(user=user, now=now),
+        sent_today_paise=-found.sent,
         pending=waiting[0] if waiting else None,
         pending_from=waiting[1] if waiting else None,
     )
