@@ -28,6 +28,7 @@ KINDS = frozenset(
         "compromise_reported",
         "password_reset",  # the forgotten-password link: sent by accounts.tasks.password_reset_email_task
         "password_changed",
+        "limits_changed",  # the customer's own transfer limits (transactions.services.transfer_limits_set)
     }
 )
 SEND_TASK = "accounts.tasks.notification_send_task"

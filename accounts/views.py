@@ -52,7 +52,7 @@ from portal.client_address import client_ip
 from portal.context_processors import MOVE_MONEY_SESSION_KEY
 from portal.local_time import time_of_day
 from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
-from transactions.selectors import recent_entries
+from transactions.selectors import recent_entries, transfer_limits_get
 
 
 @method_decorator(rate_limit("login_ip", key=lockout.login_ip_key), name="post")
@@ -420,8 +420,9 @@ _CHANGE_LABELS = {
 @login_required
 @require_safe
 def security(request: HttpRequest) -> HttpResponse:
-    """Recent sign-ins, the sessions still open (this one marked), 2FA and password, recent payee and limit
-    changes, and the two emergency buttons. A fixed number of queries however long the history."""
+    """Recent sign-ins, the sessions still open (this one marked), 2FA and password, today's transfer
+    limits, recent payee and limit changes, and the two emergency buttons. A fixed number of queries however
+    long the history."""
     changes = list(selectors.security_change_list(user=request.user))
     for event in changes:
         event.label = _CHANGE_LABELS.get(event.action, event.action)
@@ -430,6 +431,7 @@ def security(request: HttpRequest) -> HttpResponse:
         "active_sessions": selectors.session_active_list(user=request.user),
         "current_session_id": request.session.get(session_services.SESSION_ID),
         "changes": changes,
+        "limits": transfer_limits_get(user=request.user),  # today's limits and what is left
     }
     enabled = otp.has_two_factor(request.user)
     left = otp.backup_codes_left(request.user) if enabled else 0

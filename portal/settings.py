@@ -393,6 +393,14 @@ PAYEE_NEW_PERIOD = env.int("PAYEE_NEW_PERIOD", default=4 * 24 * 60 * 60)
 PAYEE_NEW_DAILY_PAISE = env.int("PAYEE_NEW_DAILY_PAISE", default=1_00_000_00)  # ₹1,00,000
 # The bank-wide daily limit of one customer's transfers to others, unless staff set another for them.
 DAILY_TRANSFER_LIMIT_PAISE = env.int("DAILY_TRANSFER_LIMIT_PAISE", default=5_00_000_00)  # ₹5,00,000
+# The bank-wide limit of one transfer to others, unless staff set another for the customer: ₹2,00,000, two
+# fifths of the daily limit, so that a thief with a customer's session and code must send at least three
+# transfers to empty a day's limit, each an alert the customer can answer with "This wasn't me", while rent,
+# school fees and most purchases still go in one payment (larger ones: staff raise it for the customer).
+PER_TRANSFER_LIMIT_PAISE = env.int("PER_TRANSFER_LIMIT_PAISE", default=2_00_000_00)  # ₹2,00,000
+# A customer's own lower limits: lowering applies at once, raising (or removing one) this many seconds later,
+# so that someone who took over the session cannot lift a limit and use it at once (transactions/limits.py).
+TRANSFER_LIMIT_RAISE_DELAY = env.int("TRANSFER_LIMIT_RAISE_DELAY", default=12 * 60 * 60)
 
 # Two-factor auth (django-otp, accounts/otp.py): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "SecureBank"

@@ -1,14 +1,20 @@
 import re
+from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from portal.admin import AuditedAdminMixin
 from portal.admin_paging import EstimatedCountPaginator
-from portal.money import format_paise
-from transactions.models import Category, Entry, Transaction
+from portal.local_time import date_and_time
+from portal.money import AmountError, format_paise, paise_to_input, parse_rupees
+from transactions import limits
+from transactions.models import Category, Entry, Transaction, TransferLimits
 
 # The reference a customer reads on their receipt and quotes on the phone: "SB" and the transaction's id in
 # ten digits (Transaction.reference). Staff may type it in any case, zeros or none.
@@ -176,3 +182,92 @@ class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
         return False
+
+
+class RupeesField(forms.CharField):
+    """An optional amount typed in rupees ("5,00,000" or "2500.50"), kept in paise; empty is None."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return paise_to_input(value) if isinstance(value, int) else value
+
+    def to_python(self, value: Any) -> int | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_rupees(text)
+        except AmountError as error:
+            raise forms.ValidationError(str(error), code="amount") from error
+
+
+class TransferLimitsForm(forms.ModelForm):
+    daily_paise = RupeesField(label="Bank's daily limit (₹)", required=False)
+    per_transfer_paise = RupeesField(label="Bank's per-transfer limit (₹)", required=False)
+
+    class Meta:
+        model = TransferLimits
+        fields = ["user", "daily_paise", "per_transfer_paise"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        defaults = {
+            "daily_paise": ("a day", settings.DAILY_TRANSFER_LIMIT_PAISE),
+            "per_transfer_paise": ("in one transfer", settings.PER_TRANSFER_LIMIT_PAISE),
+        }
+        for name, (when, paise) in defaults.items():
+            self.fields[name].help_text = (
+                f"What this customer may send to others {when}. Empty for the bank's default, "
+                f"{format_paise(paise)}."
+            )
+
+
+def _own_words(own: limits.OwnLimits) -> str:
+    daily = format_paise(own.daily_paise) if own.daily_paise is not None else "none"
+    per_transfer = format_paise(own.per_transfer_paise) if own.per_transfer_paise is not None else "none"
+    return f"{daily} a day, {per_transfer} a transfer"
+
+
+@admin.register(TransferLimits)
+class TransferLimitsAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """A customer's limits on money sent to others: staff set the bank's daily and per-transfer limits for
+    them (audited; saved with update_fields under the row lock that the customer's transfers take, so a
+    transfer checks either the old limits or the new ones). The customer's own lower limits, and a raise of
+    them still waiting, are shown, not edited: they are the customer's (/security/limits/)."""
+
+    form = TransferLimitsForm
+    list_display = ["user", "daily_display", "per_transfer_display", "own_display", "pending_display"]
+    search_fields = ["user__email"]
+    search_help_text = "A customer's email."
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    show_full_result_count = False
+    readonly_fields = ["own_display", "pending_display"]
+    fields = ["user", "daily_paise", "per_transfer_paise", "own_display", "pending_display"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TransferLimits | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "user"] if obj is not None else fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: TransferLimits | None = None) -> bool:
+        return False  # the row is the lock of the customer's transfers, and protected by them
+
+    @admin.display(description="Daily (bank)", ordering="daily_paise")
+    def daily_display(self, obj: TransferLimits) -> str:
+        shown = format_paise(limits.bank_daily_limit(obj))
+        return shown if obj.daily_paise is not None else f"{shown} (default)"
+
+    @admin.display(description="Per transfer (bank)", ordering="per_transfer_paise")
+    def per_transfer_display(self, obj: TransferLimits) -> str:
+        shown = format_paise(limits.bank_per_transfer_limit(obj))
+        return shown if obj.per_transfer_paise is not None else f"{shown} (default)"
+
+    @admin.display(description="Customer's own")
+    def own_display(self, obj: TransferLimits) -> str:
+        return _own_words(limits.own_limits(obj, timezone.now()))
+
+    @admin.display(description="Customer's raise waiting")
+    def pending_display(self, obj: TransferLimits) -> str:
+        waiting = limits.pending_raise(obj, timezone.now())
+        if waiting is None:
+            return "none"
+        return f"{_own_words(waiting[0])}, from {date_and_time(waiting[1])}"

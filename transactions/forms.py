@@ -109,3 +109,53 @@ class TransferForm(forms.Form):
             )
             return False
         return True
+
+
+class LimitsForm(forms.Form):
+    """The customer's own lower limits on money sent to others, in rupees; empty for none (the bank's
+    applies). Cleans each to paise or None, no higher than the bank's limit for them: the service decides
+    what applies when."""
+
+    daily = forms.CharField(
+        label=_("Daily limit (₹)"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    per_transfer = forms.CharField(
+        label=_("Per-transfer limit (₹)"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, bank_daily: int, bank_per_transfer: int, own: dict[str, int | None], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bank = {"daily": bank_daily, "per_transfer": bank_per_transfer}
+        self.own = own  # the customer's own limits in force: one kept as it is may exceed a lowered bank's
+        for name, words in (("daily", _("daily")), ("per_transfer", _("per-transfer"))):
+            self.fields[name].help_text = _(
+                "At most the bank's %(which)s limit, %(limit)s. Leave it empty to use the bank's."
+            ) % {"which": words, "limit": format_paise(self.bank[name])}
+
+    def _clean_limit(self, name: str, words: str) -> int | None:
+        text = (self.cleaned_data.get(name) or "").strip()
+        if not text:
+            return None
+        try:
+            paise = parse_rupees(text)
+        except AmountError as error:
+            raise forms.ValidationError(str(error), code="amount") from error
+        if paise > self.bank[name] and paise != self.own.get(name):
+            raise forms.ValidationError(
+                _("The bank's %(which)s limit for you is %(limit)s: enter that or less, or leave it empty.")
+                % {"which": words, "limit": format_paise(self.bank[name])},
+                code="above_bank_limit",
+            )
+        return paise
+
+    def clean_daily(self) -> int | None:
+        return self._clean_limit("daily", _("daily"))
+
+    def clean_per_transfer(self) -> int | None:
+        return self._clean_limit("per_transfer", _("per-transfer"))

@@ -8,12 +8,17 @@ concurrent transfers that together exceed a limit therefore pass one at a time: 
 The rules, each refused with a TransferError fit to show the customer:
 - a payee added less than `settings.PAYEE_COOLING_OFF` ago receives nothing;
 - for `settings.PAYEE_NEW_PERIOD` after that, at most `settings.PAYEE_NEW_DAILY_PAISE` a day to it;
-- at most the customer's daily limit a day to all payees (staff set it per customer, else
-  `settings.DAILY_TRANSFER_LIMIT_PAISE`).
+- at most the customer's per-transfer limit in one transfer, and their daily limit a day to all payees.
+Each of the last two is the lower of the bank's limit (staff set it per customer, else
+`settings.PER_TRANSFER_LIMIT_PAISE` / `settings.DAILY_TRANSFER_LIMIT_PAISE`) and the customer's own, if they
+set one (`own_limits`: lowering applies at once, a raise `settings.TRANSFER_LIMIT_RAISE_DELAY` later). All
+of them are read from the locked row, so a change of limits (`services.transfer_limits_set`, the admin)
+and a transfer are one before the other, never interleaved.
 A day is the calendar day in India (the portal's TIME_ZONE).
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -57,8 +62,61 @@ def day_start(now: datetime.datetime) -> datetime.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def daily_limit(limits: TransferLimits) -> int:
+def bank_daily_limit(limits: TransferLimits) -> int:
+    """The bank's daily limit for this customer: what staff set, else the default."""
     return settings.DAILY_TRANSFER_LIMIT_PAISE if limits.daily_paise is None else limits.daily_paise
+
+
+def bank_per_transfer_limit(limits: TransferLimits) -> int:
+    """The bank's per-transfer limit for this customer: what staff set, else the default."""
+    return (
+        settings.PER_TRANSFER_LIMIT_PAISE if limits.per_transfer_paise is None else limits.per_transfer_paise
+    )
+
+
+@dataclass(frozen=True)
+class OwnLimits:
+    """The customer's own lower limits (None: none of their own, the bank's applies)."""
+
+    daily_paise: int | None
+    per_transfer_paise: int | None
+
+
+def own_limits(limits: TransferLimits, now: datetime.datetime) -> OwnLimits:
+    """The customer's own limits in force at `now`: the pending pair once its time has come."""
+    if limits.pending_from is not None and now >= limits.pending_from:
+        return OwnLimits(limits.pending_daily_paise, limits.pending_per_transfer_paise)
+    return OwnLimits(limits.own_daily_paise, limits.own_per_transfer_paise)
+
+
+def pending_raise(
+    limits: TransferLimits, now: datetime.datetime
+) -> tuple[OwnLimits, datetime.datetime] | None:
+    """The customer's own limits still waiting to apply at `now`, and from when; None if none wait."""
+    if limits.pending_from is None or now >= limits.pending_from:
+        return None
+    return OwnLimits(limits.pending_daily_paise, limits.pending_per_transfer_paise), limits.pending_from
+
+
+def _lower(bank: int, own: int | None) -> int:
+    return bank if own is None else min(bank, own)
+
+
+def daily_limit(limits: TransferLimits, now: datetime.datetime) -> int:
+    """The daily limit at `now`: the lower of the bank's and the customer's own."""
+    return _lower(bank_daily_limit(limits), own_limits(limits, now).daily_paise)
+
+
+def per_transfer_limit(limits: TransferLimits, now: datetime.datetime) -> int:
+    """The per-transfer limit at `now`: the lower of the bank's and the customer's own."""
+    return _lower(bank_per_transfer_limit(limits), own_limits(limits, now).per_transfer_paise)
+
+
+def is_raise(current: int | None, new: int | None) -> bool:
+    """Whether an own limit going from `current` to `new` lets more money out (None: no own limit)."""
+    if new is None:
+        return current is not None
+    return current is not None and new > current
 
 
 def sent_today(*, user: User, now: datetime.datetime, payee: Payee | None = None) -> int:
@@ -72,6 +130,11 @@ def sent_today(*, user: User, now: datetime.datetime, payee: Payee | None = None
     if payee is not None:
         found = found.filter(transaction__payee=payee)
     return -(found.aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def _set_by_you() -> str:
+    """Said after a refusal by a limit the customer set lower than the bank's."""
+    return _("You set this limit yourself: you can change it on your Security page, under Limits.")
 
 
 def cooling_off_until(payee: Payee) -> datetime.datetime:
@@ -94,6 +157,14 @@ def check(
             % {"name": payee.name, "when": date_and_time(cooling_off_until(payee))},
             code="payee_cooling_off",
         )
+    most = per_transfer_limit(limits, now)
+    if amount_paise > most:
+        message = _("You can send at most %(limit)s to others in one transfer.") % {
+            "limit": format_paise(most)
+        }
+        if most != bank_per_transfer_limit(limits):
+            message += " " + _set_by_you()
+        raise LimitError(message, code="per_transfer_limit")
     if now < capped_until(payee):
         cap = settings.PAYEE_NEW_DAILY_PAISE
         left = cap - sent_today(user=user, now=now, payee=payee)
@@ -111,11 +182,13 @@ def check(
                 },
                 code="payee_new_cap",
             )
-    limit = daily_limit(limits)
+    limit = daily_limit(limits, now)
     left = limit - sent_today(user=user, now=now)
     if amount_paise > left:
-        raise LimitError(
-            _("Your daily limit for sending money to others is %(limit)s; %(left)s is left today.")
-            % {"limit": format_paise(limit), "left": format_paise(max(left, 0))},
-            code="daily_limit",
-        )
+        message = _("Your daily limit for sending money to others is %(limit)s; %(left)s is left today.") % {
+            "limit": format_paise(limit),
+            "left": format_paise(max(left, 0)),
+        }
+        if limit != bank_daily_limit(limits):
+            message += " " + _set_by_you()
+        raise LimitError(message, code="daily_limit")

@@ -99,7 +99,15 @@ class Transaction(models.Model):
 class TransferLimits(models.Model):
     """A customer's limits on money sent to others (payees), and the row that such a transfer locks while
     it checks them: two transfers of one customer, from any of their accounts, pass the check one at a
-    time, so two cannot both fit under a limit that only one fits (transactions/limits.py)."""
+    time, so two cannot both fit under a limit that only one fits (transactions/limits.py).
+
+    Two kinds of limit, each a day's total and one transfer's amount, the lower of the two applying:
+    - the bank's, set by staff per customer (empty: the settings' defaults);
+    - the customer's own, lower ones (empty: none). Lowering applies at once; a raise (or removing one)
+      waits `settings.TRANSFER_LIMIT_RAISE_DELAY`: the new pair is kept in `pending_*` with `pending_from`,
+      and from that time it is the customer's own pair (`limits.own_limits`). No job moves it across: the
+      limits at any time are computed from the row, and the next change writes the pair it found in force.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="transfer_limits"
@@ -109,6 +117,25 @@ class TransferLimits(models.Model):
         blank=True,
         help_text="Paise a day this customer may send to others, set by staff; empty for the bank's default.",
     )
+    per_transfer_paise = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Paise this customer may send to others in one transfer, set by staff; empty for the "
+        "bank's default.",
+    )
+    own_daily_paise = models.BigIntegerField(
+        null=True, blank=True, help_text="The customer's own lower daily limit; empty for none."
+    )
+    own_per_transfer_paise = models.BigIntegerField(
+        null=True, blank=True, help_text="The customer's own lower per-transfer limit; empty for none."
+    )
+    pending_daily_paise = models.BigIntegerField(null=True, blank=True)
+    pending_per_transfer_paise = models.BigIntegerField(null=True, blank=True)
+    pending_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the pending pair (a raise the customer asked for) becomes their own limits.",
+    )
 
     class Meta:
         verbose_name_plural = "transfer limits"
@@ -116,7 +143,24 @@ class TransferLimits(models.Model):
             models.CheckConstraint(
                 condition=Q(daily_paise__isnull=True) | Q(daily_paise__gte=0),
                 name="transfer_limits_daily_positive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(per_transfer_paise__isnull=True) | Q(per_transfer_paise__gte=0),
+                name="transfer_limits_per_transfer_positive",
+            ),
+            models.CheckConstraint(
+                condition=(Q(own_daily_paise__isnull=True) | Q(own_daily_paise__gt=0))
+                & (Q(own_per_transfer_paise__isnull=True) | Q(own_per_transfer_paise__gt=0))
+                & (Q(pending_daily_paise__isnull=True) | Q(pending_daily_paise__gt=0))
+                & (Q(pending_per_transfer_paise__isnull=True) | Q(pending_per_transfer_paise__gt=0)),
+                name="transfer_limits_own_positive",
+            ),
+            # Pending values mean nothing without the time they apply from.
+            models.CheckConstraint(
+                condition=Q(pending_from__isnull=False)
+                | Q(pending_daily_paise__isnull=True, pending_per_transfer_paise__isnull=True),
+                name="transfer_limits_pending_has_time",
+            ),
         ]
 
     def __str__(self) -> str:

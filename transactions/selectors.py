@@ -2,13 +2,17 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Account, User
-from transactions.models import Entry, Transaction
+from transactions import limits
+from transactions.models import Entry, Transaction, TransferLimits
 
 # Last N entries of each account in one index-only walk per account (PostgreSQL LATERAL join):
 # the cost does not grow with the length of an account's history.
@@ -100,4 +104,61 @@ def transfer_same_since(
         .order_by("-created", "-id")
         .only("id", "created")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class LimitsSummary:
+    """A customer's limits on money sent to others at one moment, as the limits page and the security page
+    show them (paise). `own` is what the customer set (None: none of their own); `pending` a raise still
+    waiting, applying from `pending_from`."""
+
+    bank_daily_paise: int
+    bank_per_transfer_paise: int
+    own: limits.OwnLimits
+    daily_paise: int
+    per_transfer_paise: int
+    sent_today_paise: int
+    pending: limits.OwnLimits | None
+    pending_from: datetime | None
+
+    @property
+    def left_today_paise(self) -> int:
+        return max(self.daily_paise - self.sent_today_paise, 0)
+
+
+def transfer_limits_get(*, user: User, now: datetime | None = None) -> LimitsSummary:
+    """The customer's limits in force `now` (default: now), what is left of today's, and a pending raise.
+    One query (the limits row joined to the user, today's sum a subquery); makes no row (a customer without
+    one has the bank's defaults)."""
+    now = now or timezone.now()
+    sent = (
+        Entry.objects.filter(
+            transaction__initiator=OuterRef("pk"),
+            transaction__kind__in=limits.TO_OTHERS,
+            transaction__created__gte=limits.day_start(now),
+            amount__lt=0,
+        )
+        .order_by()
+        .values("transaction__initiator")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    found = (
+        User.objects.select_related("transfer_limits")
+        .annotate(sent=Coalesce(Subquery(sent), 0))
+        .only("pk", "transfer_limits")
+        .get(pk=user.pk)
+    )
+    row = getattr(found, "transfer_limits", None) or TransferLimits(user=user)
+    waiting = limits.pending_raise(row, now)
+    return LimitsSummary(
+        bank_daily_paise=limits.bank_daily_limit(row),
+        bank_per_transfer_paise=limits.bank_per_transfer_limit(row),
+        own=limits.own_limits(row, now),
+        daily_paise=limits.daily_limit(row, now),
+        per_transfer_paise=limits.per_transfer_limit(row, now),
+        sent_today_paise=-found.sent,
+        pending=waiting[0] if waiting else None,
+        pending_from=waiting[1] if waiting else None,
     )

@@ -19,9 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts import internal
 from accounts.models import Account, Payee
+from accounts.notifications import notify
 from portal.audit import audit_record
+from portal.local_time import date_and_time
+from portal.money import format_paise
 from transactions import limits
-from transactions.models import OutwardPayment, Transaction
+from transactions.models import OutwardPayment, Transaction, TransferLimits
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -491,3 +494,98 @@ def fee_charge(
         counterparty="SecureBank",
         category="other",
     )
+
+
+_LIMIT_FIELDS = [
+    "own_daily_paise",
+    "own_per_transfer_paise",
+    "pending_daily_paise",
+    "pending_per_transfer_paise",
+    "pending_from",
+]
+
+
+def _limits_state(row: TransferLimits) -> dict[str, object]:
+    return {name: getattr(row, name) for name in _LIMIT_FIELDS}
+
+
+def _limit_words(own: int | None, bank: int) -> str:
+    """An own limit as the customer reads it: "₹50,000.00", or the bank's when they have none."""
+    if own is None:
+        return _("the bank's limit, %(limit)s") % {"limit": format_paise(bank)}
+    return format_paise(own)
+
+
+def transfer_limits_set(
+    *,
+    user: "User",
+    daily_paise: int | None,
+    per_transfer_paise: int | None,
+    raise_confirmed: bool = False,
+) -> TransferLimits:
+    """Set the customer's own limits on money sent to others, lower than the bank's (None: none of their
+    own, the bank's applies). A limit lowered (or kept) applies at once; one raised or removed applies
+    `settings.TRANSFER_LIMIT_RAISE_DELAY` later, kept on the row as a pending pair that replaces any pending
+    before it. A raise is refused (`needs_step_up`) unless `raise_confirmed`: the caller asked the customer
+    to prove who they are for these values. Audited (`limit.change`, before and after) and emailed to the
+    customer after commit; a request that changes nothing does neither. Returns the row."""
+    for value in (daily_paise, per_transfer_paise):
+        if value is not None and value <= 0:
+            raise TransferError(_("Enter a limit greater than zero."), code="limit_not_positive")
+    with transaction.atomic():
+        row = limits.lock(user)
+        now = timezone.now()
+        current = limits.own_limits(row, now)
+        waiting = limits.pending_raise(row, now)
+        if waiting is not None and waiting[0] == limits.OwnLimits(daily_paise, per_transfer_paise):
+            return row  # asked again for the raise already waiting: its time stays
+        bank_daily, bank_per_transfer = limits.bank_daily_limit(row), limits.bank_per_transfer_limit(row)
+        # A value kept as it was may stand above a bank limit that staff lowered since (the lower applies).
+        if daily_paise is not None and daily_paise > bank_daily and daily_paise != current.daily_paise:
+            raise TransferError(
+                _("Your daily limit can be at most the bank's, %(limit)s.")
+                % {"limit": format_paise(bank_daily)},
+                code="above_bank_limit",
+            )
+        if (
+            per_transfer_paise is not None
+            and per_transfer_paise > bank_per_transfer
+            and per_transfer_paise != current.per_transfer_paise
+        ):
+            raise TransferError(
+                _("Your per-transfer limit can be at most the bank's, %(limit)s.")
+                % {"limit": format_paise(bank_per_transfer)},
+                code="above_bank_limit",
+            )
+        daily_raised = limits.is_raise(current.daily_paise, daily_paise)
+        per_transfer_raised = limits.is_raise(current.per_transfer_paise, per_transfer_paise)
+        if (daily_raised or per_transfer_raised) and not raise_confirmed:
+            raise TransferError(
+                _("Raising a limit needs you to confirm it is you. Please save it again."),
+                code="needs_step_up",
+            )
+        before = _limits_state(row)
+        row.own_daily_paise = current.daily_paise if daily_raised else daily_paise
+        row.own_per_transfer_paise = current.per_transfer_paise if per_transfer_raised else per_transfer_paise
+        if daily_raised or per_transfer_raised:
+            row.pending_daily_paise, row.pending_per_transfer_paise = daily_paise, per_transfer_paise
+            row.pending_from = now + datetime.timedelta(seconds=settings.TRANSFER_LIMIT_RAISE_DELAY)
+        else:  # a change that raises nothing replaces a pending raise with nothing
+            row.pending_daily_paise = row.pending_per_transfer_paise = row.pending_from = None
+        after = _limits_state(row)
+        if after == before:
+            return row
+        row.save(update_fields=_LIMIT_FIELDS)
+        audit_record(action="limit.change", actor=user, obj=row, before=before, after=after)
+        notify(
+            user,
+            "limits_changed",
+            at=now,
+            daily=_limit_words(row.own_daily_paise, bank_daily),
+            per_transfer=_limit_words(row.own_per_transfer_paise, bank_per_transfer),
+            pending=row.pending_from is not None,
+            pending_daily=_limit_words(row.pending_daily_paise, bank_daily),
+            pending_per_transfer=_limit_words(row.pending_per_transfer_paise, bank_per_transfer),
+            pending_from=date_and_time(row.pending_from) if row.pending_from else "",
+        )
+        return row

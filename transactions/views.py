@@ -1,4 +1,5 @@
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,14 +13,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import otp
-from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect
+from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
 from portal import ratelimit
 from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.money import format_paise
+from portal.money import format_paise, paise_to_input
 from transactions import reviews, selectors, services
-from transactions.forms import TransferForm
-from transactions.models import Transaction
+from transactions.forms import LimitsForm, TransferForm
+from transactions.limits import is_raise
+from transactions.models import Transaction, TransferLimits
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
@@ -275,3 +277,95 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "made_at": date_and_time(txn.created),
     }
     return render(request, "transactions/transfer_receipt.html", context)
+
+
+_LIMITS = "transactions/limits.html"
+_LIMITS_ACTION = "limits.change"
+
+
+def _limit_words(own: int | None, bank: int) -> str:
+    return (
+        format_paise(own)
+        if own is not None
+        else _("The bank's limit, %(limit)s") % {"limit": format_paise(bank)}
+    )
+
+
+def _limits_form(summary: selectors.LimitsSummary, data: dict | None = None) -> LimitsForm:
+    own = {"daily": summary.own.daily_paise, "per_transfer": summary.own.per_transfer_paise}
+    initial = {name: paise_to_input(paise) if paise else "" for name, paise in own.items()}
+    return LimitsForm(
+        data,
+        initial=initial,
+        bank_daily=summary.bank_daily_paise,
+        bank_per_transfer=summary.bank_per_transfer_paise,
+        own=own,
+    )
+
+
+def _proposed(request: HttpRequest, summary: selectors.LimitsSummary) -> LimitsForm | None:
+    """Back from the step-up page (`?daily=…&per_transfer=…` in paise): the raise to save once more, drawn
+    in the form, if the customer proved it was them for exactly these values; else None."""
+    try:
+        values = [int(v) if v else None for v in (request.GET.get("daily"), request.GET.get("per_transfer"))]
+    except ValueError:
+        return None
+    if not step_up_satisfied(request, _LIMITS_ACTION, step_up_binding(_LIMITS_ACTION, *values)):
+        return None
+    data = dict(zip(("daily", "per_transfer"), (paise_to_input(v) if v else "" for v in values), strict=True))
+    return _limits_form(summary, data)
+
+
+def _saved_message(before: selectors.LimitsSummary, row: TransferLimits) -> str:
+    lowered = (row.own_daily_paise, row.own_per_transfer_paise) != (
+        before.own.daily_paise,
+        before.own.per_transfer_paise,
+    )
+    if row.pending_from is not None:
+        later = _("Your new limit applies from %(when)s.") % {"when": date_and_time(row.pending_from)}
+        return _("Your lower limit applies now.") + " " + later if lowered else later
+    return _("Your new limits apply now.")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def limits_page(request: HttpRequest) -> HttpResponse:
+    """The customer's own lower limits on money sent to others: what applies today and what is left, a
+    raise waiting, and a form to change them. A raise asks for a step-up bound to the new values, and
+    applies 12 hours later; lowering needs no step-up: someone who took over the session and lowers a
+    limit only stops money leaving, which hurts nobody (and the customer is emailed either way)."""
+    summary = selectors.transfer_limits_get(user=request.user)
+    if request.method != "POST":
+        form = _proposed(request, summary)
+        context = {"summary": summary, "confirming": form is not None}
+        context["form"] = form or _limits_form(summary)
+        return render(request, _LIMITS, context)
+    form = _limits_form(summary, request.POST)
+    if form.is_valid():
+        daily, per_transfer = form.cleaned_data["daily"], form.cleaned_data["per_transfer"]
+        raises = is_raise(summary.own.daily_paise, daily) or is_raise(
+            summary.own.per_transfer_paise, per_transfer
+        )
+        binding = step_up_binding(_LIMITS_ACTION, daily, per_transfer)
+        if raises and not step_up_consume(request, _LIMITS_ACTION, binding):
+            query = urlencode({"daily": daily or "", "per_transfer": per_transfer or ""})
+            hours = settings.TRANSFER_LIMIT_RAISE_DELAY // 3600
+            summary_lines = [
+                (_("Daily limit"), _limit_words(daily, summary.bank_daily_paise)),
+                (_("Per-transfer limit"), _limit_words(per_transfer, summary.bank_per_transfer_paise)),
+                (_("Applies"), _("%(hours)d hours after you save it") % {"hours": hours}),
+            ]
+            next_url = f"{reverse('limits')}?{query}"
+            return step_up_redirect(
+                request, _LIMITS_ACTION, binding, next_url=next_url, summary=summary_lines
+            )
+        try:
+            row = services.transfer_limits_set(
+                user=request.user, daily_paise=daily, per_transfer_paise=per_transfer, raise_confirmed=raises
+            )
+        except services.TransferError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _saved_message(summary, row))
+            return HttpResponseRedirect(reverse("limits"))
+    return render(request, _LIMITS, {"summary": summary, "form": form, "confirming": False})

@@ -28,6 +28,15 @@ CONTEXTS = {
     "compromise_reported": {"accounts": [{"name": "Savings", "last4": "0042"}], "reference": "SR0000000001"},
     "password_reset": {"reset_url": "https://bank.example/password-reset/MQ/token/", "minutes": 30},
     "password_changed": {"reset": True, "at": "2026-11-27T10:00:00+00:00", "ip": "203.0.113.9"},
+    "limits_changed": {
+        "at": "2026-11-27T10:00:00+00:00",
+        "daily": "₹50,000.00",
+        "per_transfer": "the bank's limit, ₹2,00,000.00",
+        "pending": True,
+        "pending_daily": "₹1,00,000.00",
+        "pending_per_transfer": "the bank's limit, ₹2,00,000.00",
+        "pending_from": "27 Nov 2026, 3:30 PM IST",
+    },
 }
 
 

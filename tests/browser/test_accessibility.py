@@ -270,6 +270,39 @@ def security(page: Page, live_server, alice, savings: Account, current: Account)
     _heading(page, "Security")
 
 
+def limits(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """The limits page with a limit of her own, a raise waiting and money sent today."""
+    services.transfer_limits_set(user=alice, daily_paise=50_000_00, per_transfer_paise=None)
+    services.transfer_limits_set(
+        user=alice, daily_paise=1_00_000_00, per_transfer_paise=20_000_00, raise_confirmed=True
+    )
+    login(page, live_server, alice.email)
+    page.goto("/security/")
+    page.get_by_role("link", name="Change your limits").click()
+    _heading(page, "Transfer limits")
+    expect(page.get_by_text("A higher limit applies from")).to_be_visible()
+
+
+def limits_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/security/limits/")
+    page.get_by_label("Daily limit (₹)").fill("abc")
+    page.get_by_label("Per-transfer limit (₹)").fill("9,99,99,999")
+    page.get_by_role("button", name="Save limits").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 2 fields")
+
+
+def step_up_for_limits(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A raise's step-up, the new limits repeated."""
+    services.transfer_limits_set(user=alice, daily_paise=50_000_00, per_transfer_paise=None)
+    login(page, live_server, alice.email)
+    page.goto("/security/limits/")
+    page.get_by_label("Daily limit (₹)").fill("1,00,000")
+    page.get_by_role("button", name="Save limits").click()
+    _heading(page, "Confirm it's you")
+    expect(page.get_by_text("₹1,00,000.00")).to_be_visible()
+
+
 def report_compromise(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     page.goto("/security/")
@@ -351,6 +384,9 @@ PAGES: list[Callable[..., None]] = [
     step_up,
     step_up_for_a_transfer,
     security,
+    limits,
+    limits_with_errors,
+    step_up_for_limits,
     report_compromise,
     report_compromise_done,
     password_reset,

@@ -215,3 +215,31 @@ def test_it_fits_the_frozen_account_banner_on_a_phone(
     badge = page.locator(".account-head .badge")
     assert badge.evaluate("(el) => el.getClientRects().length") == 1 and badge.bounding_box()["height"] < 40
     page.screenshot(path="/tmp/securebank-browser/dashboard-frozen-390.png", full_page=True)  # noqa: S108
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
+def test_it_shows_the_limits_whole_and_the_form_in_the_screen(
+    new_page, live_server, viewport, alice, alice_savings
+):
+    """The limits page: every amount whole on its line, the pending raise's notice and the form inside the
+    card, on a phone too."""
+    services.transfer_limits_set(user=alice, daily_paise=50_000_00, per_transfer_paise=None)
+    services.transfer_limits_set(
+        user=alice, daily_paise=4_99_999_99, per_transfer_paise=1_99_999_99, raise_confirmed=True
+    )
+    page = new_page(viewport=viewport)
+    login(page, live_server, alice.email)
+    page.goto("/security/limits/")
+    page.get_by_label("Daily limit (₹)").fill("12,34,567.89")
+    page.get_by_role("button", name="Save limits").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    assert _whole(page, ".summary-list dd, .summary-list dt, .notice, .field input, .actions .button") == []
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    # Each amount on one line: a figure broken across lines reads as two numbers.
+    heights = page.evaluate(
+        "[...document.querySelectorAll('.summary-list dd')].map((dd) => dd.getClientRects().length)"
+    )
+    assert all(rects == 1 for rects in heights), heights
+    name = "desktop" if viewport is DESKTOP else "390"
+    page.screenshot(path=f"/tmp/securebank-browser/limits-{name}.png", full_page=True)  # noqa: S108

@@ -1,5 +1,7 @@
 """Two transfers to payees at once, from two accounts of one customer, that fit the daily limit only one at
-a time: exactly one goes through (the customer's limits row is locked while each checks and posts)."""
+a time: exactly one goes through (the customer's limits row is locked while each checks and posts). The same
+whether the limit is the bank's (set by staff) or one the customer set lower: both are read from the row
+the transfer locks, and a change of limits locks it too."""
 
 import threading
 import uuid
@@ -18,8 +20,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_only_one_of_two_concurrent_transfers_fits_the_daily_limit(alice, round_):
-    TransferLimits.objects.create(user=alice, daily_paise=1_000_00)
+@pytest.mark.parametrize("whose", ["banks", "own"])
+def test_only_one_of_two_concurrent_transfers_fits_the_daily_limit(alice, round_, whose):
+    if whose == "banks":
+        TransferLimits.objects.create(user=alice, daily_paise=1_000_00)
+    else:
+        services.transfer_limits_set(user=alice, daily_paise=1_000_00, per_transfer_paise=None)
     sources = [fund(AccountFactory(owner=alice, name=f"Pot {i}"), 5_000_00) for i in range(2)]
     payees = [PayeeFactory(owner=alice, name=f"Payee {i}") for i in range(2)]
     start = threading.Barrier(2)

@@ -118,7 +118,8 @@ def test_it_holds_the_daily_limit_across_payees_and_accounts_at_its_boundary(ali
     other = fund(AccountFactory(owner=alice, name="Current"), 5_00_000_00)
     first, second = PayeeFactory(owner=alice), PayeeFactory(owner=alice, name="Meena")
     with time_machine.travel(NOON, tick=False):
-        _send(alice, rich, first, 3_00_000_00)
+        _send(alice, rich, first, 2_00_000_00)  # the per-transfer limit
+        _send(alice, rich, first, 1_00_000_00)
         _send(alice, other, second, 1_99_999_99)
         with pytest.raises(TransferError) as refused:
             _send(alice, rich, second, 2)
