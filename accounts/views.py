@@ -405,7 +405,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "purpose": STEP_UP_ACTIONS[action],
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
-        "is_transfer": action == "transfer.large",
+        "is_transfer": action.startswith("transfer."),
     }
     return render(request, "accounts/step_up.html", context)
 
