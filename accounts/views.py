@@ -239,7 +239,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for account in accounts:
         account.recent = SimpleLazyObject(lambda pk=account.pk: recent().get(pk, []))
     # The shell's "Move money" tab (portal/context_processors.py) reads this on every page, without a query.
-    move_money = selectors.transfer_possible(accounts=accounts)
+    move_money = selectors.transfer_possible(user=request.user, accounts=accounts)
     if request.session.get(MOVE_MONEY_SESSION_KEY, True) != move_money:
         request.session[MOVE_MONEY_SESSION_KEY] = move_money
     context = {
