@@ -239,7 +239,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for account in accounts:
         account.recent = SimpleLazyObject(lambda pk=account.pk: recent().get(pk, []))
     # The shell's "Move money" tab (portal/context_processors.py) reads this on every page, without a query.
-    move_money = selectors.transfer_possible(accounts=accounts)
+    move_money = selectors.transfer_possible(user=request.user, accounts=accounts)
     if request.session.get(MOVE_MONEY_SESSION_KEY, True) != move_money:
         request.session[MOVE_MONEY_SESSION_KEY] = move_money
     context = {
@@ -405,7 +405,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "purpose": STEP_UP_ACTIONS[action],
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
-        "is_transfer": action == "transfer.large",
+        "is_transfer": action.startswith("transfer."),
     }
     return render(request, "accounts/step_up.html", context)
 

@@ -52,3 +52,43 @@ def paise_to_input(paise: int) -> str:
 def format_paise(paise: int) -> str:
     """Indian grouping with the rupee sign: 12345678 paise -> '₹1,23,456.78'; negatives '-₹5.00'."""
     return format_currency(paise_to_decimal(paise), "INR", locale=LOCALE)
+
+
+_ONES = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+)
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+# Indian numbering: a crore is a hundred lakh, a lakh a hundred thousand (1,00,00,000 and 1,00,000).
+_SCALES = ((10_000_000, "crore"), (100_000, "lakh"), (1_000, "thousand"), (100, "hundred"))
+
+
+def _number_in_words(n: int) -> str:
+    """0 <= n, in lower-case words with Indian scales: 1_20_000 -> 'one lakh twenty thousand'. A count of
+    crores above 99 is itself read the Indian way ('one thousand crore')."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    for size, name in _SCALES:
+        if n >= size:
+            count, rest = divmod(n, size)
+            head = f"{_number_in_words(count)} {name}"
+            return f"{head} {_number_in_words(rest)}" if rest else head
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def amount_in_words(paise: int) -> str:
+    """An amount as a cheque spells it, Indian numbering: 1_20_000_50 paise -> 'One lakh twenty thousand
+    rupees and fifty paise'; 1 -> 'One paisa'; 100 -> 'One rupee'."""
+    if type(paise) is not int or paise < 0:
+        raise ValueError("amount_in_words takes a non-negative int of paise")
+    rupees, rest = divmod(paise, PAISE_PER_RUPEE)
+    parts = []
+    if rupees or not rest:
+        parts.append(f"{_number_in_words(rupees)} {'rupee' if rupees == 1 else 'rupees'}")
+    if rest:
+        parts.append(f"{_number_in_words(rest)} {'paisa' if rest == 1 else 'paise'}")
+    words = " and ".join(parts)
+    return words[0].upper() + words[1:]

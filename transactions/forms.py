@@ -1,13 +1,19 @@
 import uuid
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, User
+from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
+from portal.local_time import date_and_time
 from portal.money import AmountError, format_paise, parse_rupees
+from transactions import limits, selectors
+
+PAYEE_PREFIX = "payee-"  # a payee's value in To: "payee-<id>" (an own account's is its primary key)
 
 
 def frozen_source_hint(names: list[str]) -> str:
@@ -35,8 +41,76 @@ class AccountChoiceField(forms.ChoiceField):
         return self.accounts[super().clean(value)]
 
 
+def payee_label(payee: Payee) -> str:
+    """A payee as To names it: who, at which bank, which account (masked)."""
+    return f"{payee.name} · {payee.bank_name} {payee.masked_account_number}"
+
+
+def cooling_off_hint(payees: list[Payee]) -> str:
+    """Why a payee added recently is not offered in To yet, and from when it will be."""
+    return " ".join(
+        str(_("%(name)s can receive money from %(when)s."))
+        % {"name": p.name, "when": date_and_time(limits.cooling_off_until(p))}
+        for p in payees
+    )
+
+
+class DestinationChoiceField(AccountChoiceField):
+    """To: one of the customer's accounts (value: its primary key) or one of their payees past cooling-off
+    (value "payee-<id>", in an optgroup "Payees"). Cleans to the Account or the Payee. The payees are read
+    (one query) only when the field is drawn or a payee is chosen: a transfer between own accounts, the
+    hot path, does not pay for them."""
+
+    def set_destinations(self, accounts: list[Account], payees: Callable[[], list[Payee]]) -> None:
+        self.accounts = {str(a.pk): a for a in accounts}
+        self._load_payees = payees
+        self._payees: list[Payee] | None = None
+        self.choices = self._options  # a callable: evaluated when the select is drawn
+
+    def payees(self) -> list[Payee]:
+        """The customer's active payees (cooling off or not), read once."""
+        if self._payees is None:
+            self._payees = self._load_payees()
+        return self._payees
+
+    def cooling(self) -> list[Payee]:
+        now = timezone.now()
+        return [p for p in self.payees() if now < limits.cooling_off_until(p)]
+
+    def _options(self) -> list:
+        options: list = [("", _("Choose an account or payee"))]
+        options += [(str(a.pk), f"{a.name} · {a.masked_number}") for a in self.accounts.values()]
+        now = timezone.now()
+        sendable = [p for p in self.payees() if now >= limits.cooling_off_until(p)]
+        if sendable:
+            options.append((_("Payees"), [(f"{PAYEE_PREFIX}{p.pk}", payee_label(p)) for p in sendable]))
+        return options
+
+    def valid_value(self, value: object) -> bool:
+        return self._find(str(value)) is not None
+
+    def _find(self, value: str) -> Account | Payee | None:
+        if value.startswith(PAYEE_PREFIX):
+            wanted = value.removeprefix(PAYEE_PREFIX)
+            return next((p for p in self.payees() if str(p.pk) == wanted), None)
+        return self.accounts.get(value)
+
+    def clean(self, value: object) -> Account | Payee:  # type: ignore[override]
+        forms.ChoiceField.clean(self, value)
+        found = self._find(str(value))
+        assert found is not None  # noqa: S101 - valid_value said so
+        if isinstance(found, Payee) and timezone.now() < limits.cooling_off_until(found):
+            raise forms.ValidationError(
+                _("%(name)s was added recently: you can send money to them from %(when)s.")
+                % {"name": found.name, "when": date_and_time(limits.cooling_off_until(found))},
+                code="payee_cooling_off",
+            )
+        return found
+
+
 class TransferForm(forms.Form):
-    """A transfer between two of the customer's own accounts. Cleans input; the ledger service decides."""
+    """A transfer from one of the customer's accounts to another of theirs or to one of their payees.
+    Cleans input; the ledger service decides."""
 
     source = AccountChoiceField(
         label=_("From"),
@@ -45,10 +119,10 @@ class TransferForm(forms.Form):
             "required": _("Choose the account to move money from."),
         },
     )
-    destination = AccountChoiceField(
+    destination = DestinationChoiceField(
         label=_("To"),
         error_messages={
-            "invalid_choice": _("Choose one of your accounts."),
+            "invalid_choice": _("Choose one of your accounts or payees."),
             "required": _("Choose the account to move money to."),
         },
     )
@@ -71,12 +145,24 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         accounts = list(account_list(user=user))
         self.accounts = accounts  # the template lists them with their balances
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
         if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
             self.fields["source"].help_text = frozen_source_hint(frozen)
-        self.fields["destination"].set_accounts(accounts)
+        destination = self.fields["destination"]
+        destination.set_destinations(accounts, lambda: selectors.transfer_payee_list(user=user))
+
+    def hint_cooling_off(self) -> None:
+        """Before drawing the form: the hint under To names the payees still cooling off (not offered)."""
+        destination = self.fields["destination"]
+        if cooling := destination.cooling():
+            destination.help_text = cooling_off_hint(cooling)
+
+    @property
+    def payees(self) -> list[Payee]:
+        return self.fields["destination"].payees()
 
     @staticmethod
     def new_key() -> str:
@@ -91,7 +177,10 @@ class TransferForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         source, destination = cleaned.get("source"), cleaned.get("destination")
-        if source and destination and source.pk == destination.pk:
+        if isinstance(destination, Payee):
+            if source and destination.account_id == source.pk:
+                self.add_error("destination", _("Choose a payee other than the account you are paying from."))
+        elif source and destination and source.pk == destination.pk:
             self.add_error("destination", _("Choose an account other than the one you are paying from."))
         return cleaned
 
@@ -107,6 +196,24 @@ class TransferForm(forms.Form):
                     "account": source.name,
                 },
             )
+            return False
+        return True
+
+    @property
+    def to_payee(self) -> Payee | None:
+        destination = self.cleaned_data.get("destination")
+        return destination if isinstance(destination, Payee) else None
+
+    def check_limits(self) -> bool:
+        """For a payee, before review and before a step-up: cooling-off, the new-payee cap and the daily
+        limit as they stand now (read without the lock; the service checks again under it)."""
+        payee = self.to_payee
+        if payee is None:
+            return True
+        try:
+            limits.precheck(user=self.user, payee=payee, amount_paise=self.cleaned_data["amount"])
+        except limits.LimitError as error:
+            self.add_error("amount", error.message)
             return False
         return True
 

@@ -192,3 +192,10 @@ def check(
         if limit != bank_daily_limit(limits):
             message += " " + _set_by_you()
         raise LimitError(message, code="daily_limit")
+
+
+def precheck(*, user: User, payee: Payee, amount_paise: int) -> None:
+    """`check` as things stand, without the lock: for the review and before a step-up, so that a transfer
+    a limit would refuse is told so before the customer confirms it. The posting checks again under `lock`."""
+    limits = TransferLimits.objects.filter(user=user).first() or TransferLimits(user=user)
+    check(user=user, limits=limits, payee=payee, amount_paise=amount_paise, now=timezone.now())

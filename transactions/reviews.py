@@ -11,11 +11,16 @@ confirmation (Back, then Confirm again) return the first transfer instead of mov
 to the ledger), so the key alone cannot stop the review it came from being confirmed as well. Each review
 therefore remembers the review it was made from: a review made from another (directly, or from one made
 from it) replaces every earlier review of that line, which then names the newest and is not confirmed.
+
+A review expires `EXPIRES_AFTER` after it was made (an amount, a payee's limits or the customer's mind may
+have changed since a page was left open): it can then no longer be confirmed, only started again from.
 """
 
+import datetime
 import secrets
 
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
 
 SESSION_KEY = "transfer_reviews"
 # A session keeps the newest few reviews (several tabs, Back and forth); older ones are dropped.
@@ -23,6 +28,8 @@ KEEP = 10
 FIELDS = ("source", "destination", "amount", "description", "idempotency_key")
 # Stored with the details: the first review of a line of changes, and the review that replaced this one.
 LINE, REPLACED_BY = "line", "replaced_by"
+MADE_AT = "made_at"  # when the review was made (Unix time)
+EXPIRES_AFTER = datetime.timedelta(minutes=10)
 # The idempotency keys of replaced reviews, each with the review that replaced it: kept longer than the
 # reviews themselves, so that a page left open on a replaced review cannot confirm it after it was dropped.
 REPLACED_KEY = "transfer_reviews_replaced"
@@ -44,7 +51,7 @@ def review_save(session: SessionBase, details: dict[str, str], *, replaces: str 
             review[REPLACED_BY] = token
             replaced.pop(review.get("idempotency_key", ""), None)  # (re)inserted last: the newest are kept
             replaced[review.get("idempotency_key", "")] = token
-    pending[token] = {**stored, LINE: line}
+    pending[token] = {**stored, LINE: line, MADE_AT: timezone.now().timestamp()}
     session[SESSION_KEY] = dict(list(pending.items())[-KEEP:])
     if replaced:
         session[REPLACED_KEY] = dict(list(replaced.items())[-KEEP_REPLACED:])
@@ -67,3 +74,20 @@ def review_replaced_by(session: SessionBase, *, token: str = "", idempotency_key
     if newer is None:
         return None
     return pending.get(newer, {}).get(REPLACED_BY, newer)  # every review of a line names the newest
+
+
+def review_expired(session: SessionBase, token: str) -> bool:
+    """Whether the review under `token` exists and is older than EXPIRES_AFTER (a review stored without
+    its time, before reviews expired, counts as expired)."""
+    found = session.get(SESSION_KEY, {}).get(token)
+    if not found:
+        return False
+    made_at = found.get(MADE_AT)
+    return made_at is None or timezone.now().timestamp() - made_at > EXPIRES_AFTER.total_seconds()
+
+
+def review_differs(session: SessionBase, token: str, details: dict[str, str]) -> bool:
+    """Whether `details` (a confirmation's hidden fields) differ from the review under `token`, if the
+    session has it: a confirmation moves only what the customer reviewed."""
+    found = review_get(session, token)
+    return found is not None and any(str(details.get(name, "")) != found[name] for name in FIELDS)

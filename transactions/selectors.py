@@ -10,7 +10,7 @@ from django.db.models import OuterRef, Prefetch, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.models import Account, Payee, User
 from transactions import limits
 from transactions.models import Entry, Transaction, TransferLimits
 
@@ -62,10 +62,12 @@ def recent_entries(*, accounts: Sequence[Account], per_account: int = 5) -> dict
 
 
 def transfer_get(*, user: User, pk: int) -> Transaction | None:
-    """A transfer the user made, with its entries and their accounts; None if it is not theirs."""
+    """A transfer the user made (between their accounts, to a payee, out to another bank), with its entries
+    and their accounts, its payee and its outward payment; None if it is not theirs."""
+    kinds = (Transaction.Kind.TRANSFER, Transaction.Kind.PAYEE, Transaction.Kind.OUTWARD)
     return (
-        Transaction.objects.filter(pk=pk, initiator=user, kind=Transaction.Kind.TRANSFER)
-        .select_related("category")
+        Transaction.objects.filter(pk=pk, initiator=user, kind__in=kinds)
+        .select_related("category", "payee", "outward_payment")
         .prefetch_related(
             Prefetch("entries", queryset=Entry.objects.select_related("account").order_by("amount"))
         )
@@ -161,4 +163,32 @@ def transfer_limits_get(*, user: User, now: datetime | None = None) -> LimitsSum
         sent_today_paise=-found.sent,
         pending=waiting[0] if waiting else None,
         pending_from=waiting[1] if waiting else None,
+    )
+
+
+def transfer_payee_list(*, user: User) -> list[Payee]:
+    """The customer's payees that are not removed, by name (the transfer form's To; one query)."""
+    return list(
+        Payee.objects.filter(owner=user, removed_at__isnull=True)
+        .only("id", "owner_id", "name", "account_number", "ifsc", "bank_name", "account_id", "created_at")
+        .order_by("name", "id")
+    )
+
+
+def payee_transfer_same_since(
+    *, user: User, source: Account, payee: Payee, amount_paise: int, since: datetime, other_than_key: str
+) -> Transaction | None:
+    """As `transfer_same_since`, for a transfer to a payee (index transaction_payee)."""
+    return (
+        Transaction.objects.exclude(idempotency_key=other_than_key)
+        .filter(
+            payee=payee,
+            initiator=user,
+            created__gte=since,
+            entries__account=source,
+            entries__amount=-amount_paise,
+        )
+        .order_by("-created", "-id")
+        .only("id", "created")
+        .first()
     )

@@ -13,19 +13,22 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import otp
+from accounts.models import Account, Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
 from portal import ratelimit
 from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.money import format_paise, paise_to_input
-from transactions import reviews, selectors, services
-from transactions.forms import LimitsForm, TransferForm
+from portal.money import amount_in_words, format_paise, paise_to_input
+from transactions import limits, reviews, selectors, services
+from transactions.forms import LimitsForm, TransferForm, payee_label
 from transactions.limits import is_raise
-from transactions.models import Transaction, TransferLimits
+from transactions.models import OutwardPayment, Transaction, TransferLimits
 
 _FORM = "transactions/transfer_form.html"
 _REVIEW = "transactions/transfer_review.html"
 _PREFILL = ("source", "destination", "amount", "description")
+# Fields that the form checks inline as they change (HTMX: `validate=<name>`, the field redrawn alone).
+_VALIDATED = ("amount", "destination")
 
 
 def _render_step(
@@ -43,13 +46,22 @@ def _render_step(
 SAME_TRANSFER_WINDOW = timedelta(minutes=5)  # a second identical transfer within it is asked about
 
 
+def _form_step(request: HttpRequest, form: TransferForm, status: int = 200) -> HttpResponse:
+    """The form (step 1), its hint under To naming the payees still cooling off."""
+    form.hint_cooling_off()
+    return _render_step(request, _FORM, {"form": form}, status=status)
+
+
 def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dict:
+    step_up = _step_up_needed(form)
     return {
         "form": form,
         "token": token,
-        "step_up_above": settings.TRANSFER_STEP_UP_PAISE,
+        "payee": form.to_payee,
+        "amount_in_words": amount_in_words(form.cleaned_data["amount"]),
+        "step_up": step_up[0] if step_up else "",  # "transfer.payee", "transfer.large" or none
         "same_transfer": _same_transfer_question(request, form),
-        # What a large transfer's step-up will ask of this customer: a code (2FA on) or the password.
+        # What the step-up will ask of this customer: a code (2FA on) or the password.
         "step_up_uses_code": lambda: otp.has_two_factor(request.user),
     }
 
@@ -59,14 +71,17 @@ def _same_transfer_question(request: HttpRequest, form: TransferForm) -> str:
     repeats one made in the last few minutes, else "". The review then confirms with "Yes, send again"."""
     data = form.cleaned_data
     now = timezone.now()
-    same = selectors.transfer_same_since(
-        user=request.user,
-        source=data["source"],
-        destination=data["destination"],
-        amount_paise=data["amount"],
-        since=now - SAME_TRANSFER_WINDOW,
-        other_than_key=data["idempotency_key"],
-    )
+    same_since = {
+        "user": request.user,
+        "source": data["source"],
+        "amount_paise": data["amount"],
+        "since": now - SAME_TRANSFER_WINDOW,
+        "other_than_key": data["idempotency_key"],
+    }
+    if (payee := form.to_payee) is not None:
+        same = selectors.payee_transfer_same_since(payee=payee, **same_since)
+    else:
+        same = selectors.transfer_same_since(destination=data["destination"], **same_since)
     if same is None:
         return ""
     minutes = int((now - same.created).total_seconds() // 60)
@@ -74,7 +89,9 @@ def _same_transfer_question(request: HttpRequest, form: TransferForm) -> str:
         ago = _("less than a minute ago")
     else:
         ago = ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
-    return _("You sent the same amount to the same account %(ago)s (at %(time)s): send again?") % {
+    to = _("the same payee") if payee is not None else _("the same account")
+    return _("You sent the same amount to %(to)s %(ago)s (at %(time)s): send again?") % {
+        "to": to,
         "ago": ago,
         "time": time_of_day(same.created),
     }
@@ -94,7 +111,9 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
     step 2 (POST: check it, keep it for review in the session, redirect to the review)."""
     if request.method == "POST":
         form = TransferForm(request.POST, user=request.user)
-        if form.is_valid() and form.check_funds():
+        if request.htmx and (name := request.POST.get("validate")) in _VALIDATED:
+            return _validated_field(request, form, name)
+        if form.is_valid() and form.check_funds() and form.check_limits():
             replaces = form.cleaned_data["replaces"]
             token = reviews.review_save(request.session, form.data, replaces=replaces)
             url = reverse("transfer_review", args=[token])
@@ -108,7 +127,16 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         initial = {key: prefill[key] for key in _PREFILL if key in prefill}
         initial.update(idempotency_key=TransferForm.new_key(), replaces=change if changed else "")
         form = TransferForm(user=request.user, initial=initial)
-    return _render_step(request, _FORM, {"form": form})
+    return _form_step(request, form)
+
+
+def _validated_field(request: HttpRequest, form: TransferForm, name: str) -> HttpResponse:
+    """Inline validation (HTMX, as a field changes): that field alone, redrawn with its errors; moves and
+    keeps nothing. The amount is also checked against the money in From and a payee's limits."""
+    if form.is_valid() and form.check_funds():
+        form.check_limits()
+    form.hint_cooling_off()
+    return render(request, f"{_FORM}#transfer-field", {"form": form, "field": form[name]})
 
 
 @login_required
@@ -122,9 +150,11 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     key = details["idempotency_key"]
     if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
         return _replaced(request, newer)
+    if reviews.review_expired(request.session, token):
+        return _render_step(request, _REVIEW, {"expired": True, "token": token})
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
-        return _render_step(request, _FORM, {"form": form})
+        return _form_step(request, form)
     return _render_step(request, _REVIEW, _review_context(request, form, token))
 
 
@@ -132,64 +162,123 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
-    review's form posts the details and key as hidden fields; all of it is checked again here. A review
-    replaced by "Change details" moves nothing (a page left open on it, or reached by Back). A replay of a
-    transfer already made moves nothing either, so only the others count against the rate limit."""
-    key = request.POST.get("idempotency_key", "")
+    review's form posts the details and key as hidden fields; all of it is checked again here. Only a
+    confirmation that reaches the posting counts against the rate limit: a replay, a replaced or expired
+    review, an invalid form, the "send again?" question and the step-up redirect move nothing."""
     form = TransferForm(request.POST.dict(), user=request.user)
     try:
-        done = _already_made(request, form, key)
+        done = _already_made(request, form, request.POST.get("idempotency_key", ""))
     except services.TransferError as error:  # the key was spent on another payment: refused, as is
         return _refused(request, form, error)
     if done:
-        transfer_counted("replayed")
-        made_at = time_of_day(done.created)
-        messages.info(request, _("This transfer was already made at %(time)s.") % {"time": made_at})
-        return _see_other(reverse("transfer_detail", args=[done.pk]))  # its receipt
-    if limited := _rate_limited(request, form):
+        return _replayed(request, done)
+    if stopped := _stopped_before_posting(request, form):
+        return stopped
+    step_up = _step_up_needed(form)
+    if step_up and not step_up_satisfied(request, *step_up):
+        step_up_consume(request, *step_up)  # a proof given for another transfer is spent, not kept
+        return _ask_step_up(request, form, *step_up)
+    # Checked, not used, above: a confirmation refused by the rate limit keeps its proof for the retry.
+    if limited := _rate_limited(request):
         return limited
-    newer = reviews.review_replaced_by(
-        request.session, token=request.POST.get("review", ""), idempotency_key=key
-    )
+    if step_up and not step_up_consume(request, *step_up):  # gone stale meanwhile: asked again
+        return _ask_step_up(request, form, *step_up)
+    return _post_transfer(request, form)
+
+
+def _replayed(request: HttpRequest, done: Transaction) -> HttpResponse:
+    """A transfer already made: its receipt, saying so."""
+    transfer_counted("replayed")
+    made_at = time_of_day(done.created)
+    messages.info(request, _("This transfer was already made at %(time)s.") % {"time": made_at})
+    return _see_other(reverse("transfer_detail", args=[done.pk]))
+
+
+def _stopped_before_posting(request: HttpRequest, form: TransferForm) -> HttpResponse | None:
+    """Why this confirmation moves nothing, as the page to answer with; None if it may go on."""
+    token = request.POST.get("review", "")
+    key = request.POST.get("idempotency_key", "")
+    newer = reviews.review_replaced_by(request.session, token=token, idempotency_key=key)
     if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
         transfer_counted("replaced")
         return _replaced(request, newer, status=409)
+    if reviews.review_expired(request.session, token):
+        transfer_counted("expired")
+        return _render_step(request, _REVIEW, {"expired": True, "token": token}, status=409)
+    if reviews.review_differs(request.session, token, form.data):
+        # Hidden fields changed after the review (by hand, or by a script): not what the customer read.
+        # Back to the review as it was, saying so.
+        transfer_counted("tampered")
+        messages.error(request, _("The details sent were not the ones on this review, so nothing moved."))
+        return _see_other(reverse("transfer_review", args=[token]))
     if not form.is_valid():
         transfer_counted("invalid")
-        return _render_step(request, _FORM, {"form": form})
+        return _form_step(request, form)
     if not request.POST.get("send_again") and _same_transfer_question(request, form):
         # The same transfer was made a few minutes ago: moved only once the customer says it is meant.
         transfer_counted("same_transfer")
         return _ask_again(request, form)
+    return None
+
+
+def _step_up_needed(form: TransferForm) -> tuple[str, str] | None:
+    """The step-up this (valid) transfer asks for, as (action, binding), or None. A new payee (still under
+    its new-payee period) asks for "transfer.payee", a large amount for "transfer.large"; the binding is
+    this source, destination, amount and idempotency key, so a proof given for one transfer cannot
+    confirm another."""
     data = form.cleaned_data
-    if data["amount"] > settings.TRANSFER_STEP_UP_PAISE:
-        # A large transfer asks for a fresh code (or the password), bound to this very transfer; not before
-        # it could go through (a code asked for nothing is a code wasted). A resubmit has gone to its
-        # receipt above, and the same key with other details has been refused.
-        key = data["idempotency_key"]
-        if not form.check_funds():
-            transfer_counted("invalid")
-            return _render_step(request, _FORM, {"form": form})
-        binding = step_up_binding(data["source"].pk, data["destination"].pk, data["amount"], key)
-        if not step_up_consume(request, "transfer.large", binding):
-            token = request.POST.get("review", "")  # back to this review after the step-up, if it is one
-            known = reviews.review_get(request.session, token) is not None
-            back = reverse("transfer_review", args=[token]) if known else reverse("transfer_new")
-            summary = [
-                (_("Amount"), format_paise(data["amount"])),
-                (_("From"), f"{data['source'].name} · {data['source'].masked_number}"),
-                (_("To"), f"{data['destination'].name} · {data['destination'].masked_number}"),
-            ]
-            return step_up_redirect(request, "transfer.large", binding, next_url=back, summary=summary)
+    source, amount, key = data["source"].pk, data["amount"], data["idempotency_key"]
+    payee = form.to_payee
+    if payee is not None:
+        binding = step_up_binding("payee", source, payee.pk, amount, key)
+        if timezone.now() < limits.capped_until(payee):
+            return "transfer.payee", binding
+    else:
+        binding = step_up_binding(source, data["destination"].pk, amount, key)
+    if amount > settings.TRANSFER_STEP_UP_PAISE:
+        return "transfer.large", binding
+    return None
+
+
+def _ask_step_up(request: HttpRequest, form: TransferForm, action: str, binding: str) -> HttpResponse:
+    """To the step-up page, then back to this review; not before the transfer could go through (a code
+    asked for nothing is a code wasted): the form again if the money or a limit would refuse it now."""
+    if not (form.check_funds() and form.check_limits()):
+        transfer_counted("invalid")
+        return _form_step(request, form)
+    token = request.POST.get("review", "")
+    known = reviews.review_get(request.session, token) is not None
+    back = reverse("transfer_review", args=[token]) if known else reverse("transfer_new")
+    data = form.cleaned_data
+    summary = [
+        (_("Amount"), format_paise(data["amount"])),
+        (_("From"), f"{data['source'].name} · {data['source'].masked_number}"),
+        (_("To"), _destination_label(data["destination"])),
+    ]
+    return step_up_redirect(request, action, binding, next_url=back, summary=summary)
+
+
+def _destination_label(destination: Account | Payee) -> str:
+    if isinstance(destination, Payee):
+        return payee_label(destination)
+    return f"{destination.name} · {destination.masked_number}"
+
+
+def _post_transfer(request: HttpRequest, form: TransferForm) -> HttpResponse:
+    """The posting: to a payee or between own accounts. A refusal is the form again with its reason."""
+    data = form.cleaned_data
+    common = {
+        "initiator": request.user,
+        "source": data["source"],
+        "amount_paise": data["amount"],
+        "description": data["description"],
+        "idempotency_key": data["idempotency_key"],
+    }
     try:
-        txn = services.transfer_create(
-            initiator=request.user,
-            source=data["source"],
-            destination=data["destination"],
-            amount_paise=data["amount"],
-            description=data["description"],
-            idempotency_key=data["idempotency_key"],
-        )
+        if (payee := form.to_payee) is not None:
+            txn = services.payee_transfer_create(payee=payee, **common)
+        else:
+            txn = services.transfer_create(destination=data["destination"], **common)
     except services.TransferError as error:
         return _refused(request, form, error)
     transfer_counted("posted")
@@ -198,24 +287,26 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
 
 def _already_made(request: HttpRequest, form: TransferForm, key: str) -> Transaction | None:
     """The transfer this request repeats (same key, same details; Back then Confirm, a double click), if
-    it was made. A form no longer valid (an account frozen since) still finds the transfer its key made.
-    Raises TransferError (idempotency_conflict) if the key made a different payment."""
+    it was made. A form no longer valid (an account frozen since, a payee removed) still finds the transfer
+    its key made. Raises TransferError (idempotency_conflict) if the key made a different payment."""
     if not key:
         return None
     if not form.is_valid():
         return selectors.transaction_by_key(user=request.user, idempotency_key=key)
     data = form.cleaned_data
-    return services.transfer_replay(
-        initiator=request.user,
-        source=data["source"],
-        destination=data["destination"],
-        amount_paise=data["amount"],
-        description=data["description"],
-        idempotency_key=key,
-    )
+    common = {
+        "initiator": request.user,
+        "source": data["source"],
+        "amount_paise": data["amount"],
+        "description": data["description"],
+        "idempotency_key": key,
+    }
+    if (payee := form.to_payee) is not None:
+        return services.payee_transfer_replay(payee=payee, **common)
+    return services.transfer_replay(destination=data["destination"], **common)
 
 
-def _rate_limited(request: HttpRequest, form: TransferForm) -> HttpResponse | None:
+def _rate_limited(request: HttpRequest) -> HttpResponse | None:
     """Over the transfer_confirm limit: back to the review (its own URL) saying that the money did not move
     and from when to try again; without a review in this session, the 429 page saying the same."""
     try:
@@ -259,12 +350,14 @@ def _refused(request: HttpRequest, form: TransferForm, error: services.TransferE
     if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
         form.data["idempotency_key"] = TransferForm.new_key()
     form.add_error(None, error.message)
-    return _render_step(request, _FORM, {"form": form})
+    return _form_step(request, form)
 
 
 @login_required
 @require_safe
 def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The receipt. To a payee it shows the payee (never the account credited: a SecureBank payee's own
+    balance, or the bank's settlement account) and what became of the money."""
     txn = selectors.transfer_get(user=request.user, pk=pk)
     if txn is None:
         raise Http404("No such transfer.")
@@ -273,10 +366,26 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "txn": txn,
         "debit": debit,
         "credit": credit,
+        "payee": txn.payee if txn.kind != Transaction.Kind.TRANSFER else None,
+        "status": _receipt_status(txn),
         "reference": txn.reference,  # what a customer quotes and staff search for
         "made_at": date_and_time(txn.created),
     }
     return render(request, "transactions/transfer_receipt.html", context)
+
+
+def _receipt_status(txn: Transaction) -> str:
+    """Where the money is: credited within SecureBank, or sent to (paid at, returned by) the payee's bank."""
+    if txn.kind != Transaction.Kind.OUTWARD:
+        return _("Credited")
+    bank = txn.payee.bank_name if txn.payee else _("the other bank")
+    outward = getattr(txn, "outward_payment", None)
+    status = outward.status if outward else OutwardPayment.Status.SENT
+    if status == OutwardPayment.Status.SETTLED:
+        return _("Paid to %(bank)s") % {"bank": bank}
+    if status == OutwardPayment.Status.RETURNED:
+        return _("Returned by %(bank)s") % {"bank": bank}
+    return _("Sent to %(bank)s") % {"bank": bank}
 
 
 _LIMITS = "transactions/limits.html"

@@ -3,6 +3,7 @@ journey, of two-factor auth and of the security pages, on a desktop screen and o
 page is wider than the screen. The pages hold the longest text customers can write: account names,
 descriptions, counterparties and the transfer's note are long unbroken words in three scripts."""
 
+import datetime
 import uuid
 from collections.abc import Callable
 
@@ -10,10 +11,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts import password_reset as password_reset_rules
-from accounts.models import Account, AuthenticatorApp, User
+from accounts.models import Account, AuthenticatorApp, Payee, User
 from portal import ratelimit
 from tests.browser.conftest import (
     DESKTOP,
@@ -27,7 +29,7 @@ from tests.browser.conftest import (
     post_long_texts,
 )
 from tests.conftest import fund
-from tests.factories import PASSWORD, AccountFactory, UserFactory
+from tests.factories import PASSWORD, AccountFactory, PayeeFactory, UserFactory
 from tests.twofactor import code_now, enrol
 from transactions import services
 
@@ -127,6 +129,49 @@ def receipt(page: Page, live_server, alice, savings: Account, current: Account) 
         initiator=alice,
         source=savings,
         destination=current,
+        amount_paise=1_250_50,
+        description=UPI_REFERENCE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/{txn.pk}/")
+    _heading(page, "Money moved")
+
+
+def _payees(alice) -> tuple[Payee, Payee]:
+    """A new payee (past cooling-off, still new) and one cooling off, both with long names without spaces."""
+    now = timezone.now()
+    new = PayeeFactory(owner=alice, name=HINDI_ACCOUNT_NAME, created_at=now - datetime.timedelta(days=2))
+    cooling = PayeeFactory(owner=alice, name=TAMIL_ACCOUNT_NAME, created_at=now)
+    return new, cooling
+
+
+def transfer_form_with_payees(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """To with a Payees group, and the hint naming a payee still cooling off."""
+    _payees(alice)
+    login(page, live_server, alice.email)
+    page.goto("/transfers/new/")
+    _heading(page, "Move money")
+
+
+def review_to_a_new_payee(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    new, _cooling = _payees(alice)
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/new/?destination=payee-{new.pk}")
+    page.get_by_label("From").select_option(str(savings.pk))
+    page.get_by_label("Amount (₹)").fill("1,20,000.50")
+    page.get_by_label("Amount (₹)").fill("12,000.50")
+    page.get_by_role("button", name="Review transfer").click()
+    _heading(page, "Review your transfer")
+    expect(page.get_by_text("is a new payee")).to_be_visible()
+
+
+def receipt_to_a_payee(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    payee = PayeeFactory(owner=alice, name=LATIN_ACCOUNT_NAME)
+    txn = services.payee_transfer_create(
+        initiator=alice,
+        source=savings,
+        payee=payee,
         amount_paise=1_250_50,
         description=UPI_REFERENCE,
         idempotency_key=uuid.uuid4().hex,
@@ -369,6 +414,9 @@ PAGES: list[Callable[..., None]] = [
     review,
     review_reloaded,
     receipt,
+    transfer_form_with_payees,
+    review_to_a_new_payee,
+    receipt_to_a_payee,
     not_found,
     password_change,
     password_change_with_errors,
