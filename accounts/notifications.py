@@ -28,6 +28,7 @@ KINDS = frozenset(
         "compromise_reported",
         "password_reset",  # the forgotten-password link: sent by accounts.tasks.password_reset_email_task
         "password_changed",
+        "scheduled_transfer_failed",  # an occurrence the ledger refused (transactions/scheduled/services.py)
     }
 )
 SEND_TASK = "accounts.tasks.notification_send_task"

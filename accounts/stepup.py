@@ -62,6 +62,7 @@ STEP_UP_ACTIONS: dict[str, str] = {
     "2fa.disable": "turn off two-factor authentication",
     "2fa.backup_codes.regenerate": "make new backup codes",
     "transfer.large": "send a large transfer",
+    "transfer.schedule": "set up a scheduled transfer",
     "payee.add": "add a payee",
     "limits.change": "change your limits",
     "admin.enter": "enter the staff admin site",

@@ -47,6 +47,11 @@ AUDIT_ACTIONS = (
     "staff.grant",
     "staff.revoke",
     "audit.export",
+    "transfer.schedule",
+    "transfer.schedule.pause",
+    "transfer.schedule.resume",
+    "transfer.schedule.cancel",
+    "transfer.schedule.failed",
 )
 USER_AGENT_MAX = 300
 

@@ -28,6 +28,14 @@ CONTEXTS = {
     "compromise_reported": {"accounts": [{"name": "Savings", "last4": "0042"}], "reference": "SR0000000001"},
     "password_reset": {"reset_url": "https://bank.example/password-reset/MQ/token/", "minutes": 30},
     "password_changed": {"reset": True, "at": "2026-11-27T10:00:00+00:00", "ip": "203.0.113.9"},
+    "scheduled_transfer_failed": {
+        "amount": "₹2,500.00",
+        "to": "Current (••0042)",
+        "occurrence": "7 December 2026",
+        "reason": "Not enough money in ••0041 for this amount.",
+        "stopped": "",
+        "next_run_date": "7 January 2027",
+    },
 }
 
 
