@@ -46,6 +46,10 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
+# What a date picker sends, and Indian day-first dates typed where there is none (never a US month-first).
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+
+
 class ScheduledTransferForm(forms.Form):
     source = AccountChoiceField(
         label=_("From"),
@@ -80,7 +84,7 @@ class ScheduledTransferForm(forms.Form):
         widget=DateInput(),
         error_messages={
             "required": _("Choose the date of the first payment."),
-            "invalid": _("Enter a date."),
+            "invalid": _("Enter a date, like 31/12/2026."),
         },
     )
     frequency = forms.ChoiceField(
@@ -95,7 +99,8 @@ class ScheduledTransferForm(forms.Form):
             "For a repeating transfer. Leave empty, and the number of times too, to repeat until you cancel."
         ),
         widget=DateInput(),
-        error_messages={"invalid": _("Enter a date.")},
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": _("Enter a date, like 31/12/2026.")},
     )
     count = forms.IntegerField(
         label=_("Number of times (optional)"),
