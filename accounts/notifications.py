@@ -29,6 +29,7 @@ KINDS = frozenset(
         "password_reset",  # the forgotten-password link: sent by accounts.tasks.password_reset_email_task
         "password_changed",
         "limits_changed",  # the customer's own transfer limits (transactions.services.transfer_limits_set)
+        "scheduled_transfer_failed",  # an occurrence the ledger refused (transactions/scheduled/services.py)
     }
 )
 SEND_TASK = "accounts.tasks.notification_send_task"

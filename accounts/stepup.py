@@ -63,6 +63,7 @@ STEP_UP_ACTIONS: dict[str, str] = {
     "2fa.backup_codes.regenerate": "make new backup codes",
     "transfer.large": "send a large transfer",
     "transfer.payee": "send money to a new payee",
+    "transfer.schedule": "set up a scheduled transfer",
     "payee.add": "add a payee",
     "limits.change": "change your limits",
     "admin.enter": "enter the staff admin site",

@@ -39,6 +39,9 @@ TABLE_PRIVILEGES = {
     # payments' status as the clearing system reports it: updated, never deleted.
     "transactions_transferlimits": WRITE,
     "transactions_outwardpayment": WRITE,
+    # Scheduled transfers change status and advance; their runs are history, written once.
+    "transactions_scheduledtransfer": WRITE,
+    "transactions_scheduledrun": APPEND,
     # Users are deactivated, never deleted (their history refers to them).
     "accounts_user": WRITE,
     "accounts_user_groups": ALL_ROWS,  # the admin's user form sets groups and permissions

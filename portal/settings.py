@@ -364,6 +364,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 24 * 60 * 60.0,
         "options": {"expires": 60 * 60},
     },
+    # Run the scheduled transfers that are due today (transactions/scheduled/services.py). Each occurrence
+    # runs once however many of these overlap; a late run is dropped, the next one does the work.
+    "scheduled-transfers-run": {
+        "task": "transactions.tasks.scheduled_transfers_run_task",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
 }
 
 # Email: console on embedded defaults; EMAIL_URL (smtp+tls://user:pass@host:587, filemail:///path) otherwise.

@@ -213,3 +213,135 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account.name} {self.account.masked_number} {format_paise(self.amount)}"
+
+
+class ScheduledTransfer(models.Model):
+    """A transfer the customer set up to run later without them: once on a date, or weekly or monthly
+    until an end date or a number of times (transactions/scheduled/). Money moves only when an occurrence
+    runs (`scheduled_transfers_run_task`), through the same ledger services as a transfer made by hand.
+
+    The occurrences are numbered from 0: occurrence n's planned date is n weeks or n months after the
+    first date (a monthly one on the 31st falls on a shorter month's last day), and it runs on the first
+    working day on or after that date (transactions/scheduled/dates.py). `next_index` counts the
+    occurrences handled so far; `next_occurrence` is the planned date of the next one and `next_run_date`
+    the day it will run."""
+
+    class Frequency(models.TextChoices):
+        ONCE = "once", "Once"
+        WEEKLY = "weekly", "Every week"
+        MONTHLY = "monthly", "Every month"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        CANCELLED = "cancelled", "Cancelled"
+        FINISHED = "finished", "Finished"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scheduled_transfers", db_index=False
+    )
+    source = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Exactly one of the two (scheduledtransfer_one_destination).
+    destination = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payee = models.ForeignKey(
+        "accounts.Payee", null=True, blank=True, on_delete=models.PROTECT, related_name="scheduled_transfers"
+    )
+    amount = models.BigIntegerField(help_text="Paise.")
+    description = models.CharField(max_length=140, blank=True)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    first_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="No occurrence is planned after it.")
+    count = models.PositiveIntegerField(null=True, blank=True, help_text="How many times, at most.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=200, blank=True, help_text="Why the bank stopped it.")
+    next_index = models.PositiveIntegerField(default=0, help_text="Occurrences handled so far.")
+    next_occurrence = models.DateField(null=True, blank=True, help_text="Planned date of the next one.")
+    next_run_date = models.DateField(null=True, blank=True, help_text="The working day it runs on.")
+    # The key of the form that created it: a double submit makes one schedule.
+    create_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(destination__isnull=False, payee__isnull=True)
+                | Q(destination__isnull=True, payee__isnull=False),
+                name="scheduledtransfer_one_destination",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="scheduledtransfer_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(count__isnull=True) | Q(count__gte=1), name="scheduledtransfer_count_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="active") | Q(next_run_date__isnull=False),
+                name="scheduledtransfer_active_has_next",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "create_key"], name="scheduledtransfer_owner_key_unique"
+            ),
+        ]
+        indexes = [
+            # What the beat job reads every few minutes: the active schedules that are due.
+            models.Index(
+                fields=["next_run_date"], condition=Q(status="active"), name="scheduledtransfer_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scheduled transfer #{self.pk} ({self.get_frequency_display()})"
+
+    @property
+    def to_name(self) -> str:
+        """Whom it pays: the payee's name or the own account's (select_related them for a list)."""
+        return self.payee.name if self.payee_id else self.destination.name
+
+    @property
+    def to_masked_number(self) -> str:
+        return self.payee.masked_account_number if self.payee_id else self.destination.masked_number
+
+    @property
+    def is_running(self) -> bool:
+        """Active or paused: it may still pay."""
+        return self.status in (self.Status.ACTIVE, self.Status.PAUSED)
+
+
+class ScheduledRun(models.Model):
+    """One occurrence of a scheduled transfer that ran: posted, or failed with the ledger's reason. Unique
+    per (schedule, planned date): an occurrence is run once, whatever runs the job twice."""
+
+    class Status(models.TextChoices):
+        POSTED = "posted", "Paid"
+        FAILED = "failed", "Failed"
+
+    schedule = models.ForeignKey(
+        ScheduledTransfer, on_delete=models.PROTECT, related_name="runs", db_index=False
+    )
+    occurrence = models.DateField(help_text="The planned date (before rolling to a working day).")
+    run_date = models.DateField(help_text="The working day it ran for.")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="scheduled_run"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurrence", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "occurrence"], name="scheduledrun_one_per_occurrence"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="posted", transaction__isnull=False)
+                | Q(status="failed", transaction__isnull=True),
+                name="scheduledrun_posted_has_transaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} on {self.occurrence}: {self.status}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transactions import views
+from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
     path("transfers/new/", views.transfer_new, name="transfer_new"),
@@ -8,4 +9,11 @@ urlpatterns = [
     path("transfers/confirm/", views.transfer_confirm, name="transfer_confirm"),
     path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
     path("security/limits/", views.limits_page, name="limits"),
+]
+
+# Scheduled and recurring transfers (transactions/scheduled/).
+urlpatterns += [
+    path("transfers/scheduled/", scheduled_views.scheduled_list, name="scheduled_list"),
+    path("transfers/scheduled/new/", scheduled_views.scheduled_new, name="scheduled_new"),
+    path("transfers/scheduled/<int:pk>/", scheduled_views.scheduled_detail, name="scheduled_detail"),
 ]

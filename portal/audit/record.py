@@ -48,6 +48,11 @@ AUDIT_ACTIONS = (
     "staff.revoke",
     "audit.export",
     "limit.change",
+    "transfer.schedule",
+    "transfer.schedule.pause",
+    "transfer.schedule.resume",
+    "transfer.schedule.cancel",
+    "transfer.schedule.failed",
 )
 USER_AGENT_MAX = 300
 

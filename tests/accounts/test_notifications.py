@@ -37,6 +37,14 @@ CONTEXTS = {
         "pending_per_transfer": "the bank's limit, ₹2,00,000.00",
         "pending_from": "27 Nov 2026, 3:30 PM IST",
     },
+    "scheduled_transfer_failed": {
+        "amount": "₹2,500.00",
+        "to": "Current (••0042)",
+        "occurrence": "7 December 2026",
+        "reason": "Not enough money in ••0041 for this amount.",
+        "stopped": "",
+        "next_run_date": "7 January 2027",
+    },
 }
 
 

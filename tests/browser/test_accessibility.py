@@ -405,6 +405,54 @@ def password_reset_code(page: Page, live_server, alice, savings: Account, curren
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
 
 
+def _schedules(alice, savings: Account, current: Account) -> int:
+    """A schedule that ran and failed (more than the balance, to a payee with a long name) and one that
+    waits: both on the list; the failed one's id returned for its page."""
+    from tests.factories import PayeeFactory
+    from transactions.scheduled import services as scheduled
+
+    payee = PayeeFactory(owner=alice, name=LATIN_ACCOUNT_NAME)
+    common = {
+        "owner": alice,
+        "source": savings,
+        "first_date": timezone.localdate(),
+        "description": UPI_REFERENCE,
+    }
+    failing = scheduled.scheduled_transfer_create(
+        payee=payee, amount_paise=99_00_000_00, frequency="monthly", create_key="a11y-1", **common
+    )
+    scheduled.scheduled_transfer_create(
+        destination=current, amount_paise=2_500_00, frequency="weekly", count=4, create_key="a11y-2", **common
+    )
+    scheduled.scheduled_transfers_run(today=failing.next_run_date)
+    return failing.pk
+
+
+def scheduled_list(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    _schedules(alice, savings, current)
+    login(page, live_server, alice.email)
+    page.goto("/transfers/scheduled/")
+    _heading(page, "Scheduled transfers")
+    expect(page.locator(".schedule-failure")).to_contain_text("Last failed")
+
+
+def scheduled_detail(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    pk = _schedules(alice, savings, current)
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/scheduled/{pk}/")
+    expect(page.locator(".run-failed")).to_contain_text("Failed")
+
+
+def scheduled_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/transfers/scheduled/new/")
+    _heading(page, "New scheduled transfer")
+    page.get_by_label("From").select_option(str(savings.pk))
+    page.get_by_label("Amount (₹)").fill("12.345")
+    page.get_by_role("button", name="Set up transfer").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -443,6 +491,9 @@ PAGES: list[Callable[..., None]] = [
     password_reset_link_invalid,
     password_reset_new_with_errors,
     password_reset_code,
+    scheduled_list,
+    scheduled_detail,
+    scheduled_form_with_errors,
 ]
 
 

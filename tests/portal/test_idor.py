@@ -25,11 +25,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from accounts.models import Account, User
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, ScheduledTransfer, Transaction
 
 NEW = reverse("transfer_new")
 CONFIRM = reverse("transfer_confirm")
@@ -105,9 +106,26 @@ def _own_review(a: Owner) -> dict:
     return {"token": response["Location"].rstrip("/").rsplit("/", 1)[-1]}
 
 
+def _own_schedule(a: Owner) -> dict:
+    from transactions.scheduled.services import scheduled_transfer_create
+
+    schedule = scheduled_transfer_create(
+        owner=a.user,
+        source=a.savings,
+        destination=a.current,
+        amount_paise=1_000_00,
+        description="Rent",
+        frequency="monthly",
+        first_date=timezone.localdate(),
+        create_key=uuid.uuid4().hex,
+    )
+    return {"pk": schedule.pk}
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
+    "scheduled_detail": _own_schedule,
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
@@ -140,7 +158,10 @@ def _snapshot(a: Owner) -> tuple:
     """Everything of A's that an attack could change: the ledger and A's accounts."""
     accounts = Account.objects.filter(owner=a.user).order_by("pk")
     accounts = tuple(accounts.values_list("pk", "balance", "status"))
-    return Transaction.objects.count(), Entry.objects.count(), accounts
+    schedules = tuple(
+        ScheduledTransfer.objects.filter(owner=a.user).values_list("pk", "status", "next_run_date")
+    )
+    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules
 
 
 @pytest.fixture

@@ -1,0 +1,192 @@
+"""The form that sets up a scheduled transfer. It cleans input; the service (services.py) decides."""
+
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Payee, User
+from accounts.selectors import account_list
+from accounts.stepup import step_up_binding
+from portal.money import AmountError, format_paise, parse_rupees
+from transactions.forms import AccountChoiceField, frozen_source_hint
+from transactions.models import ScheduledTransfer
+from transactions.scheduled.selectors import payee_choices
+
+MAX_COUNT = 120  # ten years of monthly payments
+
+
+class DestinationChoiceField(forms.ChoiceField):
+    """One of the customer's accounts ("a<id>") or payees ("p<id>"), in two groups; cleans to the Account or
+    the Payee. Only what the form was given can be chosen: another customer's id is an invalid choice."""
+
+    def set_choices(self, accounts: list[Account], payees: list[Payee]) -> None:
+        self.targets: dict[str, Account | Payee] = {f"a{a.pk}": a for a in accounts}
+        self.targets.update({f"p{p.pk}": p for p in payees})
+        choices: list = [("", _("Choose an account or payee"))]
+        choices.append(
+            (_("Your accounts"), [(f"a{a.pk}", f"{a.name} · {a.masked_number}") for a in accounts])
+        )
+        if payees:
+            choices.append(
+                (_("Payees"), [(f"p{p.pk}", f"{p.name} · {p.masked_account_number}") for p in payees])
+            )
+        self.choices = choices
+
+    def clean(self, value: object) -> Account | Payee:
+        return self.targets[super().clean(value)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+# What a date picker sends, and Indian day-first dates typed where there is none (never a US month-first).
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+
+
+class ScheduledTransferForm(forms.Form):
+    source = AccountChoiceField(
+        label=_("From"),
+        error_messages={
+            "invalid_choice": _("Choose one of your active accounts."),
+            "required": _("Choose the account to pay from."),
+        },
+    )
+    destination = DestinationChoiceField(
+        label=_("To"),
+        error_messages={
+            "invalid_choice": _("Choose one of your accounts or payees."),
+            "required": _("Choose the account or payee to pay."),
+        },
+    )
+    amount = forms.CharField(
+        label=_("Amount (₹)"),
+        max_length=24,
+        help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
+        error_messages={"required": _("Enter the amount to pay each time.")},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        label=_("Note (optional)"),
+        max_length=140,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    first_date = forms.DateField(
+        label=_("First payment on"),
+        help_text=_("Today or later. On a Sunday or a bank holiday it is paid the next working day."),
+        widget=DateInput(),
+        error_messages={
+            "required": _("Choose the date of the first payment."),
+            "invalid": _("Enter a date, like 31/12/2026."),
+        },
+    )
+    frequency = forms.ChoiceField(
+        label=_("How often"),
+        choices=ScheduledTransfer.Frequency.choices,
+        initial=ScheduledTransfer.Frequency.ONCE,
+    )
+    end_date = forms.DateField(
+        label=_("Last payment on or before (optional)"),
+        required=False,
+        help_text=_(
+            "For a repeating transfer. Leave empty, and the number of times too, to repeat until you cancel."
+        ),
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": _("Enter a date, like 31/12/2026.")},
+    )
+    count = forms.IntegerField(
+        label=_("Number of times (optional)"),
+        required=False,
+        min_value=1,
+        max_value=MAX_COUNT,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        accounts = account_list(user=user)
+        self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
+        if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
+            self.fields["source"].help_text = frozen_source_hint(frozen)
+        self.fields["destination"].set_choices(accounts, payee_choices(user=user))
+
+    @staticmethod
+    def new_key() -> str:
+        return uuid.uuid4().hex
+
+    def clean_amount(self) -> int:
+        try:
+            amount = parse_rupees(self.cleaned_data["amount"])
+        except AmountError as error:
+            raise forms.ValidationError(str(error), code="amount_invalid") from error
+        if amount > settings.TRANSFER_MAX_PAISE:
+            raise forms.ValidationError(
+                _("That amount is above the limit for one transfer."), code="amount_over"
+            )
+        return amount
+
+    def clean_first_date(self):
+        first = self.cleaned_data["first_date"]
+        if first < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later date."), code="date_past")
+        return first
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        source, destination = cleaned.get("source"), cleaned.get("destination")
+        if isinstance(destination, Account) and source and source.pk == destination.pk:
+            self.add_error("destination", _("Choose an account other than the one you are paying from."))
+        first, end = cleaned.get("first_date"), cleaned.get("end_date")
+        repeats = cleaned.get("frequency") != ScheduledTransfer.Frequency.ONCE
+        if repeats and first and end and end < first:
+            self.add_error("end_date", _("Choose a date on or after the first payment."))
+        if repeats and end and cleaned.get("count"):
+            self.add_error("count", _("Give an end date or a number of times, not both."))
+        if not repeats:
+            cleaned["end_date"] = cleaned["count"] = None
+        return cleaned
+
+    # --- step-up -----------------------------------------------------------------------------------------
+
+    def needs_step_up(self) -> bool:
+        """A schedule runs later without the customer: one to a payee or above the step-up threshold is
+        authorised now, with a fresh proof bound to its details."""
+        data = self.cleaned_data
+        return isinstance(data["destination"], Payee) or data["amount"] > settings.TRANSFER_STEP_UP_PAISE
+
+    def binding(self) -> str:
+        data = self.cleaned_data
+        target = data["destination"]
+        return step_up_binding(
+            data["source"].pk,
+            f"{'p' if isinstance(target, Payee) else 'a'}{target.pk}",
+            data["amount"],
+            data["first_date"],
+            data["frequency"],
+            data["end_date"],
+            data["count"],
+            data["description"],
+            data["idempotency_key"],
+        )
+
+    def summary(self) -> list[tuple[str, str]]:
+        """What the step-up page repeats of what is being authorised."""
+        data = self.cleaned_data
+        target = data["destination"]
+        number = target.masked_account_number if isinstance(target, Payee) else target.masked_number
+        frequency = ScheduledTransfer.Frequency(data["frequency"]).label
+        return [
+            (str(_("Amount")), format_paise(data["amount"])),
+            (str(_("From")), f"{data['source'].name} · {data['source'].masked_number}"),
+            (str(_("To")), f"{target.name} · {number}"),
+            (str(_("When")), f"{frequency}, from {data['first_date']:%d %b %Y}"),
+        ]
