@@ -9,7 +9,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.devices import describe_user_agent
-from accounts.models import Account, User, UserSession
+from accounts.models import Account, Payee, User, UserSession
 from portal.db import fetch_models
 from portal.models import AuditEvent
 
@@ -91,6 +91,16 @@ def session_active_list(*, user: User, limit: int = 20) -> QuerySet[UserSession]
         last_seen_at__gte=now - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT),
         created_at__gte=now - timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT),
     ).order_by("-last_seen_at", "-id")[:limit]
+
+
+def payee_list(*, user: User) -> QuerySet[Payee]:
+    """The customer's payees (removed ones left out), by name: one query on the (owner, name) index."""
+    return Payee.objects.filter(owner=user, removed_at__isnull=True).order_by("name", "id")
+
+
+def payee_get(*, user: User, pk: int) -> Payee | None:
+    """One of the customer's payees, or None: another customer's, a removed one and a made-up id alike."""
+    return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=True).first()
 
 
 SECURITY_CHANGE_PREFIXES = ("payee.", "limit.")

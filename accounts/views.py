@@ -412,6 +412,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
 
 _CHANGE_LABELS = {
     "payee.add": "Payee added",
+    "payee.rename": "Payee renamed",
     "payee.remove": "Payee removed",
     "limit.change": "Limit changed",
 }
@@ -425,6 +426,8 @@ def security(request: HttpRequest) -> HttpResponse:
     changes = list(selectors.security_change_list(user=request.user))
     for event in changes:
         event.label = _CHANGE_LABELS.get(event.action, event.action)
+        if event.action.startswith("payee.") and (named := (event.after or event.before or {}).get("name")):
+            event.label = f"{event.label}: {named}"  # a rename says the new name
     context = {
         "sign_ins": selectors.sign_in_attempt_list(user=request.user),
         "active_sessions": selectors.session_active_list(user=request.user),

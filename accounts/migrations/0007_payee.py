@@ -7,29 +7,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_staff_flags_guard'),
+        ("accounts", "0006_staff_flags_guard"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Payee',
+            name="Payee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='What the customer calls this payee.', max_length=100)),
-                ('account_number', models.CharField(max_length=18)),
-                ('ifsc', models.CharField(max_length=11, verbose_name='IFSC')),
-                ('bank_name', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('removed_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(blank=True, help_text='The SecureBank account paid, when the payee banks with us.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account')),
-                ('owner', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='payees', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(help_text="What the customer calls this payee.", max_length=100)),
+                ("account_number", models.CharField(max_length=18)),
+                ("ifsc", models.CharField(max_length=11, verbose_name="IFSC")),
+                ("bank_name", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("removed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The SecureBank account paid, when the payee banks with us.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payees",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'indexes': [models.Index(fields=['owner', 'name'], name='payee_owner_name')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('removed_at__isnull', True)), fields=('owner', 'account_number', 'ifsc'), name='payee_owner_account_unique'), models.CheckConstraint(condition=models.Q(('account_number__regex', '^[0-9]{9,18}$')), name='payee_account_number_digits'), models.CheckConstraint(condition=models.Q(('ifsc__regex', '^[A-Z]{4}0[A-Z0-9]{6}$')), name='payee_ifsc_format')],
+                "ordering": ["name", "id"],
+                "indexes": [models.Index(fields=["owner", "name"], name="payee_owner_name")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("removed_at__isnull", True)),
+                        fields=("owner", "account_number", "ifsc"),
+                        name="payee_owner_account_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("account_number__regex", "^[0-9]{9,18}$")),
+                        name="payee_account_number_digits",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("ifsc__regex", "^[A-Z]{4}0[A-Z0-9]{6}$")),
+                        name="payee_ifsc_format",
+                    ),
+                ],
             },
         ),
     ]

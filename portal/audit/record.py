@@ -47,6 +47,9 @@ AUDIT_ACTIONS = (
     "staff.grant",
     "staff.revoke",
     "audit.export",
+    "payee.add",
+    "payee.rename",
+    "payee.remove",
 )
 USER_AGENT_MAX = 300
 
