@@ -241,11 +241,11 @@ def _detail(request: HttpRequest, payee: Payee, form: PayeeRenameForm, status: i
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A payee's page (GET) and its rename form (POST)."""
     payee = _payee_or_404(request, pk)
-    if request.method == "GET":
+    if request.method != "POST":
         return _detail(request, payee, PayeeRenameForm(initial={"name": payee.name}))
     form = PayeeRenameForm(request.POST)
     if form.is_valid():
@@ -264,11 +264,11 @@ def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def payee_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what removing does, and a button; POST: remove it, back to the list."""
     payee = _payee_or_404(request, pk)
-    if request.method == "GET":
+    if request.method != "POST":
         context = {"payee": payee, "cooling_off_words": duration(settings.PAYEE_COOLING_OFF)}
         return render(request, "accounts/payee_remove.html", context)
     try:
