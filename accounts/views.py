@@ -406,6 +406,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
         "is_transfer": action == "transfer.large",
+        "is_payee": action == "payee.add",
     }
     return render(request, "accounts/step_up.html", context)
 
