@@ -1,7 +1,11 @@
+import re
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
+
+from accounts.ifsc import bank_for_ifsc, ifsc_normalize, ifsc_valid
 
 
 class LoginForm(AuthenticationForm):
@@ -117,3 +121,97 @@ class CustomerSetPasswordForm(RulesOnNewPasswordMixin, SetPasswordForm):
         self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password1"].widget.attrs["autofocus"] = True
         self.fields["new_password2"].label = _("New password again")
+
+
+# --- Payees ----------------------------------------------------------------------------------------------
+
+_PAYEE_NAME_MAX = 100
+
+
+def payee_name_field() -> forms.CharField:
+    """A payee's name as the customer writes it: any script, trimmed, up to 100 characters."""
+    return forms.CharField(
+        label=_("Payee's name"),
+        max_length=_PAYEE_NAME_MAX,
+        help_text=_("What you call them, in any language, e.g. Ravi Kumar or रवि कुमार."),
+        error_messages={
+            "required": _("Enter a name for the payee."),
+            "max_length": _("A payee's name is at most 100 characters."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+_ACCOUNT_NUMBER_RULE = _("An account number is 9 to 18 digits, e.g. 50100012345678.")
+_IFSC_RULE = _("An IFSC is 11 characters: 4 letters, a zero, then 6 letters or digits, e.g. HDFC0001234.")
+
+
+class PayeeForm(forms.Form):
+    """A new payee: a name, the account number twice (a typo would pay a stranger) and the IFSC. Cleans
+    input; whether the payee can be added (its bank, its account at SecureBank, a duplicate) is for
+    accounts.services.payee_target to say."""
+
+    name = payee_name_field()
+    account_number = forms.CharField(
+        label=_("Account number"),
+        max_length=40,
+        help_text=_("9 to 18 digits, as on the payee's cheque book or passbook."),
+        error_messages={"required": _("Enter the payee's account number.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    account_number_again = forms.CharField(
+        label=_("Account number again"),
+        max_length=40,
+        help_text=_("Type it once more, so that a typing mistake cannot send money to someone else."),
+        error_messages={"required": _("Type the account number again.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    ifsc = forms.CharField(
+        label=_("IFSC"),
+        max_length=20,
+        help_text=_("The branch's 11-character code, e.g. HDFC0001234. SecureBank's is SECB0000001."),
+        error_messages={"required": _("Enter the IFSC of the payee's branch.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+    )
+
+    @staticmethod
+    def _digits(value: str) -> str:
+        return "".join(value.split())
+
+    def clean_account_number(self) -> str:
+        number = self._digits(self.cleaned_data["account_number"])
+        if not re.fullmatch(r"[0-9]+", number):
+            raise forms.ValidationError(_("Use digits only: an account number has no letters or signs."))
+        if not re.fullmatch(r"[0-9]{9,18}", number):
+            raise forms.ValidationError(_ACCOUNT_NUMBER_RULE)
+        return number
+
+    def clean_account_number_again(self) -> str:
+        return self._digits(self.cleaned_data["account_number_again"])
+
+    def clean_ifsc(self) -> str:
+        ifsc = ifsc_normalize(self.cleaned_data["ifsc"])
+        if not ifsc_valid(ifsc):
+            raise forms.ValidationError(_IFSC_RULE)
+        if bank_for_ifsc(ifsc) is None:
+            raise forms.ValidationError(
+                _("We don't recognise the bank of IFSC %(ifsc)s. Check the code with your payee.")
+                % {"ifsc": ifsc}
+            )
+        return ifsc
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        first, again = cleaned.get("account_number"), cleaned.get("account_number_again")
+        if first and again is not None and again != first:
+            self.add_error(
+                "account_number_again",
+                _("The two account numbers do not match. Type the same number in both boxes."),
+            )
+        return cleaned
+
+
+class PayeeRenameForm(forms.Form):
+    name = payee_name_field()

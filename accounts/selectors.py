@@ -140,6 +140,16 @@ def session_active_list(*, user: User, limit: int = 20) -> QuerySet[UserSession]
     ).order_by("-last_seen_at", "-id")[:limit]
 
 
+def payee_list(*, user: User) -> QuerySet[Payee]:
+    """The customer's payees (removed ones left out), by name: one query on the (owner, name) index."""
+    return Payee.objects.filter(owner=user, removed_at__isnull=True).order_by("name", "id")
+
+
+def payee_get(*, user: User, pk: int) -> Payee | None:
+    """One of the customer's payees, or None: another customer's, a removed one and a made-up id alike."""
+    return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=True).first()
+
+
 SECURITY_CHANGE_PREFIXES = ("payee.", "limit.")
 
 

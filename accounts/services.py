@@ -1,13 +1,18 @@
 """Writes for the accounts app."""
 
-from django.db import transaction
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import devices, otp, sessions
-from accounts.models import Account, AuthenticatorApp, User, UserSession
+from accounts.ifsc import bank_for_ifsc, ifsc_valid
+from accounts.models import Account, AuthenticatorApp, Payee, User, UserSession
 from accounts.notifications import notify
 from portal.audit import audit_record
 from portal.client_address import client_ip
@@ -370,3 +375,177 @@ def compromise_report(*, user: User, request: HttpRequest) -> AuditEvent:
 def compromise_reference(event: AuditEvent) -> str:
     """The reference a customer quotes on the phone: the report's audit event, e.g. SR0000012345."""
     return f"SR{event.seq:010d}"
+
+
+# --- Payees -------------------------------------------------------------------------------------------
+
+
+class PayeeError(Exception):
+    """A payee that cannot be added, renamed or removed. The message is fit to show the customer; `code`
+    says which rule refused it (a view puts the message by the field it is about)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+PAYEE_ACCOUNT_NUMBER = re.compile(r"^[0-9]{9,18}$")  # the Payee table's CHECK says the same
+
+
+@dataclass(frozen=True)
+class PayeeTarget:
+    """Where a payee's money would go: the bank by its IFSC, and our own account when the bank is us."""
+
+    account_number: str
+    ifsc: str
+    bank_name: str
+    account: Account | None
+
+
+def payee_target(*, owner: User, account_number: str, ifsc: str) -> PayeeTarget:
+    """Check that a payee with this account number and IFSC can be added by `owner`, and say where it
+    would be paid; raises PayeeError. The form's review step asks it (a readable refusal before the
+    step-up), and `payee_add` asks again in its transaction. Rules: a known bank (accounts/ifsc.py); at
+    SecureBank (`settings.BANK_IFSC`), an open customer account that is not the owner's own; no active
+    payee of the owner's with the same number and IFSC."""
+    if not PAYEE_ACCOUNT_NUMBER.match(account_number):
+        raise PayeeError("An account number is 9 to 18 digits.", code="account_number_invalid")
+    if not ifsc_valid(ifsc):
+        raise PayeeError(
+            "An IFSC is 11 characters: 4 letters, a zero, then 6 letters or digits, e.g. HDFC0001234.",
+            code="ifsc_invalid",
+        )
+    bank_name = bank_for_ifsc(ifsc)
+    if bank_name is None:
+        raise PayeeError(
+            f"We don't recognise the bank of IFSC {ifsc}. Check the code with your payee.",
+            code="unknown_bank",
+        )
+    account = None
+    if ifsc[:4] == settings.BANK_IFSC[:4]:
+        if ifsc != settings.BANK_IFSC:
+            raise PayeeError(
+                f"SecureBank has one IFSC for every account: {settings.BANK_IFSC}.", code="bank_ifsc"
+            )
+        # A frozen account still receives money (only money out is stopped): open means not closed.
+        account = (
+            Account.objects.filter(number=account_number)
+            .exclude(kind=Account.Kind.INTERNAL)
+            .exclude(status=Account.Status.CLOSED)
+            .first()
+        )
+        if account is None:
+            raise PayeeError(
+                "There is no SecureBank account with that number. Check the number with your payee.",
+                code="no_such_account",
+            )
+        if account.owner_id == owner.pk:
+            raise PayeeError(
+                "That is one of your own accounts: move money to it with Move money, no payee needed.",
+                code="own_account",
+            )
+    same = Payee.objects.filter(
+        owner=owner, account_number=account_number, ifsc=ifsc, removed_at__isnull=True
+    ).first()
+    if same is not None:
+        raise PayeeError(f"You already have this payee, as {same.name}.", code="duplicate")
+    return PayeeTarget(account_number=account_number, ifsc=ifsc, bank_name=bank_name, account=account)
+
+
+def _payee_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise PayeeError("Enter a name for the payee.", code="name_required")
+    if len(name) > Payee._meta.get_field("name").max_length:
+        raise PayeeError("A payee's name is at most 100 characters.", code="name_too_long")
+    return name
+
+
+def _payee_audit(payee: Payee) -> dict:
+    """What the audit trail keeps of a payee: never the whole account number."""
+    return {
+        "name": payee.name,
+        "account": payee.masked_account_number,
+        "ifsc": payee.ifsc,
+        "bank": payee.bank_name,
+    }
+
+
+def payee_add(
+    *, owner: User, name: str, account_number: str, ifsc: str, request: HttpRequest | None = None
+) -> Payee:
+    """Add a payee (the caller has had the customer prove it is them: step-up "payee.add", bound to these
+    details). Audited as `payee.add` in the same transaction; the customer is emailed after the commit,
+    with the account number masked. Raises PayeeError."""
+    name = _payee_name(name)
+    with transaction.atomic():
+        target = payee_target(owner=owner, account_number=account_number, ifsc=ifsc)
+        try:
+            with transaction.atomic():  # a savepoint: the same payee added at this moment by another request
+                payee = Payee.objects.create(
+                    owner=owner,
+                    name=name,
+                    account_number=target.account_number,
+                    ifsc=target.ifsc,
+                    bank_name=target.bank_name,
+                    account=target.account,
+                )
+        except IntegrityError as error:
+            raise PayeeError("You already have this payee.", code="duplicate") from error
+        audit_record(action="payee.add", actor=owner, obj=payee, after=_payee_audit(payee), request=request)
+        where = {"ip": client_ip(request)} if request is not None else {}
+        notify(
+            owner,
+            "payee_added",
+            payee_name=payee.name,
+            payee_account={"masked_number": payee.masked_account_number, "last4": payee.account_number[-4:]},
+            at=payee.created_at,
+            **where,
+        )
+    return payee
+
+
+def _payee_locked(*, owner: User, payee_id: int) -> Payee:
+    payee = (
+        Payee.objects.select_for_update().filter(pk=payee_id, owner=owner, removed_at__isnull=True).first()
+    )
+    if payee is None:
+        raise PayeeError("That payee is not one of yours.", code="not_found")
+    return payee
+
+
+def payee_rename(*, owner: User, payee_id: int, name: str, request: HttpRequest | None = None) -> Payee:
+    """Give one of the owner's payees another name (what the customer calls them; nothing about where the
+    money goes changes, so no step-up). Audited as `payee.rename`. Raises PayeeError."""
+    name = _payee_name(name)
+    with transaction.atomic():
+        payee = _payee_locked(owner=owner, payee_id=payee_id)
+        if payee.name == name:
+            return payee
+        before = payee.name
+        payee.name = name
+        payee.save(update_fields=["name"])
+        audit_record(
+            action="payee.rename",
+            actor=owner,
+            obj=payee,
+            before={"name": before},
+            after={"name": name},
+            request=request,
+        )
+    return payee
+
+
+def payee_remove(*, owner: User, payee_id: int, request: HttpRequest | None = None) -> Payee:
+    """Remove one of the owner's payees: it is kept (transfers made to it still name it) with `removed_at`
+    set, and drops out of every list and form. The same account may be added again later, as a new payee
+    with its own cooling-off. Audited as `payee.remove`. Raises PayeeError."""
+    with transaction.atomic():
+        payee = _payee_locked(owner=owner, payee_id=payee_id)
+        payee.removed_at = timezone.now()
+        payee.save(update_fields=["removed_at"])
+        audit_record(
+            action="payee.remove", actor=owner, obj=payee, before=_payee_audit(payee), request=request
+        )
+    return payee

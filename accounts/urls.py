@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import password_reset_views, views
+from accounts import password_reset_views, payee_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -30,4 +30,9 @@ urlpatterns = [
     path("security/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("security/not-me/", views.report_compromise, name="report_compromise"),
     path("security/not-me/done/", views.report_compromise_done, name="report_compromise_done"),
+    path("payees/", payee_views.payee_list, name="payee_list"),
+    path("payees/new/", payee_views.payee_new, name="payee_new"),
+    path("payees/new/review/", payee_views.payee_review, name="payee_review"),
+    path("payees/<int:pk>/", payee_views.payee_detail, name="payee_detail"),
+    path("payees/<int:pk>/remove/", payee_views.payee_remove, name="payee_remove"),
 ]

@@ -406,12 +406,14 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
         "is_transfer": action.startswith("transfer."),
+        "is_payee": action == "payee.add",
     }
     return render(request, "accounts/step_up.html", context)
 
 
 _CHANGE_LABELS = {
     "payee.add": "Payee added",
+    "payee.rename": "Payee renamed",
     "payee.remove": "Payee removed",
     "limit.change": "Limit changed",
 }
@@ -426,6 +428,8 @@ def security(request: HttpRequest) -> HttpResponse:
     changes = list(selectors.security_change_list(user=request.user))
     for event in changes:
         event.label = _CHANGE_LABELS.get(event.action, event.action)
+        if event.action.startswith("payee.") and (named := (event.after or event.before or {}).get("name")):
+            event.label = f"{event.label}: {named}"  # a rename says the new name
     context = {
         "sign_ins": selectors.sign_in_attempt_list(user=request.user),
         "active_sessions": selectors.session_active_list(user=request.user),

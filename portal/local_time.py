@@ -20,9 +20,19 @@ def date_and_time(moment: datetime) -> str:
     return f"{date_format(timezone.localtime(moment), DATE_AND_TIME)} IST"
 
 
+def _minute_up(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    floor = local.replace(second=0, microsecond=0)
+    return floor if floor == local else floor + timedelta(minutes=1)
+
+
 def time_of_day_from(moment: datetime) -> str:
     """When something may be tried again, to the minute rounded up ("from 8:54 PM IST" must not be refused
     at 8:53:40): `moment` 8:53:20 PM is "8:54 PM IST"."""
-    local = timezone.localtime(moment)
-    floor = local.replace(second=0, microsecond=0)
-    return time_of_day(floor if floor == local else floor + timedelta(minutes=1))
+    return time_of_day(_minute_up(moment))
+
+
+def date_and_time_from(moment: datetime) -> str:
+    """`date_and_time` rounded up to the minute, for when something becomes possible (a new payee can
+    receive money): `moment` 6 Dec 2026, 5:29:20 PM is "6 Dec 2026, 5:30 PM IST"."""
+    return date_and_time(_minute_up(moment))

@@ -53,6 +53,9 @@ AUDIT_ACTIONS = (
     "transfer.schedule.resume",
     "transfer.schedule.cancel",
     "transfer.schedule.failed",
+    "payee.add",
+    "payee.rename",
+    "payee.remove",
 )
 USER_AGENT_MAX = 300
 

@@ -43,6 +43,10 @@ TAMIL_NOTE = ("வாடகைமற்றும்மின்சாரக்�
 HINDI_ACCOUNT_NAME = ("बच्चोंकीपढ़ाईकेलिएबचतखाता" * 3)[:60]
 TAMIL_ACCOUNT_NAME = ("வீட்டுச்செலவுகளுக்கானநடப்புக்கணக்கு" * 2)[:60]
 LATIN_ACCOUNT_NAME = ("HouseholdAndChildrensEducationSavingsJointAccount" * 2)[:60]
+# Payees' names (at most 100 characters), as long and unbroken.
+LATIN_PAYEE_NAME = ("VenkataramanSubramanianRaghunathanKrishnamurthy" * 3)[:100]
+HINDI_PAYEE_NAME = HINDI_NOTE[:100]
+TAMIL_PAYEE_NAME = TAMIL_NOTE[:100]
 
 
 def post_long_texts(savings: Account, current: Account) -> None:

@@ -20,9 +20,12 @@ from portal import ratelimit
 from tests.browser.conftest import (
     DESKTOP,
     HINDI_ACCOUNT_NAME,
+    HINDI_PAYEE_NAME,
     LATIN_ACCOUNT_NAME,
+    LATIN_PAYEE_NAME,
     MOBILE,
     TAMIL_ACCOUNT_NAME,
+    TAMIL_PAYEE_NAME,
     UPI_REFERENCE,
     login,
     open_two_factor_setup,
@@ -453,6 +456,78 @@ def scheduled_form_with_errors(page: Page, live_server, alice, savings: Account,
     expect(page.get_by_role("alert")).to_contain_text("Please correct the")
 
 
+def _long_payees(alice) -> list:
+    """Three payees with the longest unbroken names, one in each state: cooling off, capped, ready."""
+    now = timezone.now()
+    return [
+        PayeeFactory(owner=alice, name=HINDI_PAYEE_NAME, created_at=now),
+        PayeeFactory(owner=alice, name=TAMIL_PAYEE_NAME, created_at=now - datetime.timedelta(days=2)),
+        PayeeFactory(owner=alice, name=LATIN_PAYEE_NAME),
+    ]
+
+
+def payee_list(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    _long_payees(alice)
+    login(page, live_server, alice.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Payees").click()
+    _heading(page, "Payees")
+
+
+def payee_list_empty(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/payees/")
+    expect(page.get_by_role("heading", name="No payees yet")).to_be_visible()
+
+
+def payee_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/payees/new/")
+    page.get_by_label("Account number", exact=True).fill("12345")
+    page.get_by_label("IFSC").fill("hdfc123")
+    page.get_by_role("button", name="Review payee").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 4 fields")
+
+
+def payee_review(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/payees/new/")
+    page.get_by_label("Payee's name").fill(TAMIL_PAYEE_NAME)
+    page.get_by_label("Account number", exact=True).fill("501000123456789012")
+    page.get_by_label("Account number again").fill("501000123456789012")
+    page.get_by_label("IFSC").fill("hdfc0001234")
+    page.get_by_role("button", name="Review payee").click()
+    _heading(page, "Check your new payee")
+
+
+def payee_step_up(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    payee_review(page, live_server, alice, savings, current)
+    page.get_by_role("button", name="Add payee").click()
+    _heading(page, "Confirm it's you")
+
+
+def payee_detail(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    payee = _long_payees(alice)[0]  # cooling off: the time left
+    login(page, live_server, alice.email)
+    page.goto(f"/payees/{payee.pk}/")
+    expect(page.locator(".notice-warning")).to_contain_text("Time left:")
+
+
+def payee_detail_rename_error(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    payee = _long_payees(alice)[2]
+    login(page, live_server, alice.email)
+    page.goto(f"/payees/{payee.pk}/")
+    page.get_by_label("Payee's name").fill("")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+
+
+def payee_remove(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    payee = _long_payees(alice)[1]
+    login(page, live_server, alice.email)
+    page.goto(f"/payees/{payee.pk}/remove/")
+    expect(page.get_by_role("button", name="Remove payee")).to_be_visible()
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -494,6 +569,14 @@ PAGES: list[Callable[..., None]] = [
     scheduled_list,
     scheduled_detail,
     scheduled_form_with_errors,
+    payee_list,
+    payee_list_empty,
+    payee_form_with_errors,
+    payee_review,
+    payee_step_up,
+    payee_detail,
+    payee_detail_rename_error,
+    payee_remove,
 ]
 
 

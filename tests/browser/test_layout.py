@@ -1,17 +1,29 @@
 """The portal's layout as a customer sees it on a 390 px phone and a 1280 px desktop: amounts are never cut,
 the phone's header is one row, the desktop's flows line up, and long text stays inside its box."""
 
+import datetime
 import re
 import uuid
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, MOBILE, TAMIL_ACCOUNT_NAME, UPI_REFERENCE, login, post_long_texts
+from tests.browser.conftest import (
+    DESKTOP,
+    HINDI_PAYEE_NAME,
+    LATIN_PAYEE_NAME,
+    MOBILE,
+    TAMIL_ACCOUNT_NAME,
+    TAMIL_PAYEE_NAME,
+    UPI_REFERENCE,
+    login,
+    post_long_texts,
+)
 from tests.conftest import fund
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, PayeeFactory, UserFactory
 from tests.twofactor import force_login_verified
 from transactions import services
 
@@ -243,3 +255,57 @@ def test_it_shows_the_limits_whole_and_the_form_in_the_screen(
     assert all(rects == 1 for rects in heights), heights
     name = "desktop" if viewport is DESKTOP else "390"
     page.screenshot(path=f"/tmp/securebank-browser/limits-{name}.png", full_page=True)  # noqa: S108
+
+
+def test_it_wraps_long_payee_names_in_every_script_on_the_payee_pages(new_page, live_server, viewport, alice):
+    """Payees named with 100 unbroken characters in Latin, Hindi and Tamil: every page of theirs wraps the
+    name inside its box, the page is never wider than the screen, and Send money stays whole."""
+    now = timezone.now()
+    payees = [
+        PayeeFactory(owner=alice, name=LATIN_PAYEE_NAME),
+        PayeeFactory(owner=alice, name=HINDI_PAYEE_NAME, created_at=now),
+        PayeeFactory(owner=alice, name=TAMIL_PAYEE_NAME, created_at=now - datetime.timedelta(days=2)),
+    ]
+    page = new_page(viewport=viewport)
+    login(page, live_server, alice.email)
+    urls = ["/payees/"]
+    for payee in payees:
+        urls += [f"/payees/{payee.pk}/", f"/payees/{payee.pk}/remove/"]
+    for url in urls:
+        page.goto(url)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{url} is {overflow} px wider than the screen"
+        assert _whole(page, "h1, .payee-name, .payee-status, .summary-list dd, .notice, .button") == [], url
+    page.goto("/payees/")
+    for payee in payees:
+        expect(page.get_by_role("heading", name=payee.name)).to_be_visible()
+    sends = page.get_by_role("link", name=re.compile("^Send money"))
+    expect(sends).to_have_count(2)  # not to the payee cooling off
+    # The add flow's review with a long name.
+    page.goto("/payees/new/")
+    page.get_by_label("Payee's name").fill(HINDI_PAYEE_NAME[:99] + "x")
+    page.get_by_label("Account number", exact=True).fill("501000123456789012")
+    page.get_by_label("Account number again").fill("501000123456789012")
+    page.get_by_label("IFSC").fill("SBIN0000691")
+    page.get_by_role("button", name="Review payee").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your new payee")
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert _whole(page, ".summary-list dd, .button") == []
+
+
+def test_it_fits_four_tabs_in_the_phone_tab_bar(new_page, live_server, alice, alice_savings, alice_current):
+    page = new_page(viewport=MOBILE)
+    login(page, live_server, alice.email)
+    nav = page.get_by_role("navigation", name="Main")
+    boxes = [
+        nav.get_by_role("link", name=name).bounding_box()
+        for name in ("Accounts", "Move money", "Payees", "Security")
+    ]
+    assert all(box is not None and box["height"] >= 44 and box["width"] >= 44 for box in boxes), boxes
+    assert len({round(box["y"]) for box in boxes}) == 1, "one row"
+    nav.get_by_role("link", name="Payees").click()
+    expect(nav.get_by_role("link", name="Payees")).to_have_attribute("aria-current", "page")
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= 64

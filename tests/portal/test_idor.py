@@ -27,8 +27,8 @@ from django.urls.converters import IntConverter, PathConverter, SlugConverter, S
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
-from accounts.models import Account, User
-from tests.factories import AccountFactory, UserFactory
+from accounts.models import Account, Payee, User
+from tests.factories import AccountFactory, PayeeFactory, UserFactory
 from transactions import services
 from transactions.models import Entry, ScheduledTransfer, Transaction
 
@@ -122,10 +122,16 @@ def _own_schedule(a: Owner) -> dict:
     return {"pk": schedule.pk}
 
 
+def _own_payee(a: Owner) -> dict:
+    return {"pk": PayeeFactory(owner=a.user, name="Ravi").pk}
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
     "scheduled_detail": _own_schedule,
+    "payee_detail": _own_payee,  # GET the page, POST a rename
+    "payee_remove": _own_payee,  # GET the confirmation, POST the removal
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
@@ -155,13 +161,14 @@ def _transfer_data(source: Account, destination: Account, amount: str = "100", k
 
 
 def _snapshot(a: Owner) -> tuple:
-    """Everything of A's that an attack could change: the ledger and A's accounts."""
+    """Everything of A's that an attack could change: the ledger, A's accounts and A's payees."""
     accounts = Account.objects.filter(owner=a.user).order_by("pk")
     accounts = tuple(accounts.values_list("pk", "balance", "status"))
     schedules = tuple(
         ScheduledTransfer.objects.filter(owner=a.user).values_list("pk", "status", "next_run_date")
     )
-    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules
+    payees = tuple(Payee.objects.filter(owner=a.user).order_by("pk").values_list("pk", "name", "removed_at"))
+    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules, payees
 
 
 @pytest.fixture
