@@ -35,6 +35,9 @@ PROTECTED_TABLES = {
 TABLE_PRIVILEGES = {
     **PROTECTED_TABLES,
     "transactions_category": WRITE,
+    # The posting alerts' outbox: written by every posting, its status moved by the senders; never deleted
+    # (the record that each alert was sent).
+    "transactions_postingalert": WRITE,
     # Users are deactivated, never deleted (their history refers to them).
     "accounts_user": WRITE,
     "accounts_user_groups": ALL_ROWS,  # the admin's user form sets groups and permissions

@@ -47,6 +47,7 @@ AUDIT_ACTIONS = (
     "staff.grant",
     "staff.revoke",
     "audit.export",
+    "alert.retry",
 )
 USER_AGENT_MAX = 300
 
