@@ -358,11 +358,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Chain the audit events of the last minute (portal/audit/chain.py); a late run is dropped, the next
     # catches up.
     "audit-seal": {"task": "portal.tasks.audit_seal_task", "schedule": 60.0, "options": {"expires": 55}},
-    # Posting alerts (transactions/alerts.py): retries that are due, alerts whose task message was lost.
-    "posting-alerts-sweep": {
-        "task": "transactions.tasks.posting_alerts_sweep_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+    # Posting alerts (transactions/alerts.py, DISPATCH_SECONDS): hand the alerts that are due to send tasks.
+    "posting-alerts-dispatch": {
+        "task": "transactions.tasks.posting_alerts_dispatch_task",
+        "schedule": 5.0,
+        "options": {"expires": 4},
     },
     # Forget sign-ins older than 180 days (the security page's registry; the audit trail keeps them).
     "session-registry-prune": {

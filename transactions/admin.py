@@ -240,7 +240,7 @@ class PostingAlertAdmin(admin.ModelAdmin):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[PostingAlert]) -> None:
         chosen = list(queryset.values_list("pk", flat=True))
         retried = alerts.alerts_retry(alert_ids=chosen, by=request.user, request=request)
-        self.message_user(request, f"{retried} of {len(chosen)} alerts queued to be sent again.")
+        self.message_user(request, f"{retried} of {len(chosen)} alerts will be sent again within a minute.")
         if retried < len(chosen):
             self.message_user(
                 request, "Only failed alerts are retried; the others were left alone.", messages.WARNING

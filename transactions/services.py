@@ -3,7 +3,7 @@ accounts locked in primary-key order, entries that sum to zero, balances updated
 transaction, an idempotency key that makes a repeated request return the first result, and an audit event
 (`portal.audit`) written in the posting's transaction (a replay returns the first result and records nothing),
 and the customers' alerts (transactions/alerts.py: an outbox row per customer leg, in the same transaction,
-sent after the commit; none for history dated in the past by the loaders).
+sent by the workers; none for history dated in the past by the loaders).
 
 PostgreSQL enforces the same rules again (migration 0003): the checks here exist to give a readable error.
 """
@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from accounts import internal
 from accounts.models import Account
 from portal.audit import audit_record
-from transactions import alerts
 from transactions.models import PostingAlert, Transaction
 
 if TYPE_CHECKING:
@@ -175,14 +174,10 @@ def _post(
                 idempotency_key=idempotency_key,
                 created=created,
             )
-            # The customers' alerts, written with the money (transactions/alerts.py); none for history.
-            alerting = history is None and any(locked[pk].owner_id is not None for pk in by_id)
-            alerts_due = created + alerts.SWEEP_GRACE if alerting else None
-            if not _write(txn, locked=locked, by_id=by_id, alerts_due=alerts_due):
+            # The customers' alerts are written with the money (transactions/alerts.py); none for history.
+            if not _write(txn, locked=locked, by_id=by_id, alerts=history is None):
                 # The key was used before (or by a request that committed while we waited).
                 return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
-            if alerting:
-                alerts.alerts_queue(txn.id)
             # In the posting's transaction: no money moves without its event, no event without the money.
             audit_record(
                 action=f"money.{kind!s}",
@@ -224,14 +219,14 @@ def _write(
     *,
     locked: dict[int | str, Account],
     by_id: dict[int, int],
-    alerts_due: datetime.datetime | None = None,
+    alerts: bool = False,
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
-    balance in one UPDATE; and with `alerts_due`, a fourth: the alerts of its customer legs in one INSERT
-    (the outbox of transactions/alerts.py; the sweeper's from `alerts_due`). Raw SQL because this is the
-    hottest path of the portal: the ORM cost more than PostgreSQL. On success `txn` is saved (it has its id)
-    and the locked accounts carry their new balances."""
+    balance in one UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the
+    outbox of transactions/alerts.py, due at once). Raw SQL because this is the hottest path of the portal:
+    the ORM cost more than PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts
+    carry their new balances."""
     when = connection.ops.adapt_datetimefield_value(txn.created)
     legs = sorted(by_id.items())
     with connection.cursor() as cursor:
@@ -255,15 +250,14 @@ def _write(
         entry_params: list = []
         balance_params: list = []
         alert_params: list = []
-        due = connection.ops.adapt_datetimefield_value(alerts_due) if alerts_due else None
         for account_id, amount in legs:
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
             entry_params += [txn.id, account_id, amount, account.balance, when]
             balance_params += [account_id, account.balance]
-            if due is not None and account.owner_id is not None:  # a customer's account, not the bank's
-                alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, due]
+            if alerts and account.owner_id is not None:  # a customer's account, not the bank's
+                alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, when]
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(legs))
         cursor.execute(
             "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created) "  # noqa: S608 - placeholders only

@@ -5,15 +5,15 @@ from celery import shared_task
 from transactions import alerts
 
 
-# No Celery retries: a failed send is retried by the outbox's own backoff (the sweeper), which staff can see.
-@shared_task(acks_late=True, time_limit=60, soft_time_limit=45, ignore_result=True)
-def posting_alerts_send_task(transaction_id: int) -> int:
-    """Queued when a posting commits: email its pending alerts. Safe to run twice (an alert is claimed
-    before it is sent); returns how many this run sent."""
-    return alerts.posting_alerts_send(transaction_id)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
+def posting_alerts_dispatch_task() -> dict[str, int]:
+    """Beat, every few seconds: hand the alerts that are due to send tasks; fail those stuck while sending."""
+    return alerts.alerts_dispatch()
 
 
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
-def posting_alerts_sweep_task() -> dict[str, int]:
-    """Beat, every minute: retries that are due, alerts whose task was lost, alerts stuck while sending."""
-    return alerts.alerts_sweep()
+# No Celery retries: a failed send is retried by the outbox's own backoff, which staff can see.
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240, ignore_result=True)
+def posting_alerts_send_task(chunk: list[list[int]]) -> int:
+    """Email a chunk of alerts, given as [alert id, attempts when handed out]. Safe to run twice (an alert
+    is claimed before it is sent); returns how many this run sent."""
+    return alerts.alerts_send([(alert_id, attempts) for alert_id, attempts in chunk])

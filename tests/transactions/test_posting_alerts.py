@@ -1,6 +1,6 @@
 """Posting alerts (transactions/alerts.py): every debit and credit on a customer's account emails the
-customer once, from an outbox row written with the money; failures are retried with backoff and end, visible
-to staff, as failed."""
+customer once, from an outbox row written with the money and handed to send tasks by the dispatcher; failures
+are retried with backoff and end, visible to staff, as failed."""
 
 import datetime
 import threading
@@ -40,12 +40,22 @@ class RefusingBackend(BaseEmailBackend):
 
 @pytest.fixture
 def eager_tasks():
-    """Run the alerts' task in the process that queues it (the email lands in Django's locmem outbox)."""
+    """Run the send tasks in the process that queues them (the email lands in Django's locmem outbox)."""
     assert app.tasks[alerts.SEND_TASK].run is tasks.posting_alerts_send_task.run  # registered by name
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def _dispatch() -> dict[str, int]:
+    """What beat runs every few seconds (with eager_tasks, the send tasks it queues run at once)."""
+    return tasks.posting_alerts_dispatch_task()
+
+
+def _handed_out(txn: Transaction) -> list[list[int]]:
+    """A send task's chunk for the alerts of `txn`, as the dispatcher makes it: [id, attempts] pairs."""
+    return [[a.pk, a.attempts] for a in PostingAlert.objects.filter(transaction=txn).order_by("pk")]
 
 
 @pytest.fixture
@@ -68,17 +78,17 @@ def _by_subject(outbox):
     return {email.subject: email for email in outbox}
 
 
-def test_a_transfer_emails_one_debit_and_one_credit_alert(
-    alice, alice_savings, alice_current, eager_tasks, django_capture_on_commit_callbacks
-):
+def test_a_transfer_emails_one_debit_and_one_credit_alert(alice, alice_savings, alice_current, eager_tasks):
     alice_savings.number, alice_current.number = "500100200011", "500100200042"
     alice_savings.save(update_fields=["number"])
     alice_current.save(update_fields=["number"])
-    with time_machine.travel(AT, tick=False), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(AT, tick=False):
         txn = _transfer(alice_savings, alice_current)
+        assert mail.outbox == []  # the posting only wrote its alerts
+        _dispatch()
 
-    assert len(mail.outbox) == 2
-    emails = _by_subject(mail.outbox)
+    emails = _by_subject(e for e in mail.outbox if f"SB{txn.pk:010d}" in e.body)
+    assert len(emails) == 2
     debit = emails["₹2,500.00 debited from your account XXXX0011"]
     credit = emails["₹2,500.00 credited to your account XXXX0042"]
     assert debit.to == credit.to == ["alice@example.com"]
@@ -104,12 +114,12 @@ def test_a_transfer_emails_one_debit_and_one_credit_alert(
     ]
 
 
-def test_a_large_balance_is_written_in_lakhs(alice, eager_tasks, django_capture_on_commit_callbacks):
+def test_a_large_balance_is_written_in_lakhs(alice, eager_tasks):
     account = AccountFactory(owner=alice)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.deposit_create(
-            account=account, amount_paise=1_23_456_78, description="Salary", idempotency_key="salary"
-        )
+    services.deposit_create(
+        account=account, amount_paise=1_23_456_78, description="Salary", idempotency_key="s"
+    )
+    _dispatch()
     (email,) = mail.outbox
     assert email.subject == f"₹1,23,456.78 credited to your account XXXX{account.number[-4:]}"
     assert "Balance: ₹1,23,456.78." in email.body
@@ -118,7 +128,7 @@ def test_a_large_balance_is_written_in_lakhs(alice, eager_tasks, django_capture_
 def test_a_deposit_alerts_the_customer_and_not_the_banks_settlement_account(alice):
     account = AccountFactory(owner=alice)
     txn = services.deposit_create(
-        account=account, amount_paise=500_00, description="Cash", idempotency_key="cash"
+        account=account, amount_paise=500_00, description="Cash", idempotency_key="c"
     )
     settlement = Account.objects.get(number=internal.SETTLEMENT)
     assert list(PostingAlert.objects.filter(transaction=txn).values_list("account_id", "kind")) == [
@@ -129,7 +139,7 @@ def test_a_deposit_alerts_the_customer_and_not_the_banks_settlement_account(alic
 
 def test_a_payment_and_a_fee_alert_the_debit(alice_savings):
     pay = services.payment_create(
-        account=alice_savings, amount_paise=99_00, description="Tea", idempotency_key="tea"
+        account=alice_savings, amount_paise=99_00, description="Tea", idempotency_key="t"
     )
     fee = services.fee_charge(
         account=alice_savings, amount_paise=10_00, description="SMS", idempotency_key="f"
@@ -140,30 +150,23 @@ def test_a_payment_and_a_fee_alert_the_debit(alice_savings):
         ]
 
 
-def test_a_replayed_posting_alerts_nothing_more(
-    alice_savings, alice_current, eager_tasks, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        first = _transfer(alice_savings, alice_current, key="once")
-    with django_capture_on_commit_callbacks(execute=True) as replay:
-        again = _transfer(alice_savings, alice_current, key="once")
+def test_a_replayed_posting_alerts_nothing_more(alice_savings, alice_current, eager_tasks):
+    first = _transfer(alice_savings, alice_current, key="once")
+    _dispatch()
+    again = _transfer(alice_savings, alice_current, key="once")
     assert again.pk == first.pk
-    assert replay == []  # nothing queued for the replay
+    assert _dispatch()["due"] == 0
     assert PostingAlert.objects.filter(transaction=first).count() == 2
-    assert len(mail.outbox) == 2
+    assert len([e for e in mail.outbox if f"SB{first.pk:010d}" in e.body]) == 2
 
 
-def test_a_rolled_back_or_refused_posting_alerts_nothing(
-    alice_savings, alice_current, django_capture_on_commit_callbacks
-):
+def test_a_rolled_back_or_refused_posting_alerts_nothing(alice_savings, alice_current):
     before = PostingAlert.objects.count()
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _transfer(alice_savings, alice_current)
-            raise RuntimeError("the request failed after the posting")
-        with pytest.raises(TransferError):
-            _transfer(alice_savings, alice_current, amount=10_00_000_00)  # more than the balance
-    assert callbacks == []
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _transfer(alice_savings, alice_current)
+        raise RuntimeError("the request failed after the posting")
+    with pytest.raises(TransferError):
+        _transfer(alice_savings, alice_current, amount=10_00_000_00)  # more than the balance
     assert PostingAlert.objects.count() == before
 
 
@@ -177,23 +180,21 @@ def test_history_dated_by_the_loaders_alerts_nothing(alice, alice_savings):
     assert PostingAlert.objects.count() == before
 
 
-def test_sending_twice_sends_one_email(alice_savings, alice_current):
-    txn = _transfer(alice_savings, alice_current)  # its on-commit task never runs in this test
-    assert tasks.posting_alerts_send_task(txn.pk) == 2
-    assert tasks.posting_alerts_send_task(txn.pk) == 0  # a redelivered message
-    for alert in PostingAlert.objects.filter(transaction=txn):
-        assert alerts.alert_send(alert.pk) is False
+def test_a_send_task_run_twice_sends_one_email(alice_savings, alice_current):
+    txn = _transfer(alice_savings, alice_current)
+    chunk = _handed_out(txn)
+    assert tasks.posting_alerts_send_task(chunk) == 2
+    assert tasks.posting_alerts_send_task(chunk) == 0  # the same message delivered again
     assert len(mail.outbox) == 2
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_the_same_alerts_send_each_once(alice):
     """Real connections in threads race to claim the same rows: every alert is sent exactly once."""
-    source = fund(AccountFactory(owner=alice, number="500100200077"), 1_000_00)
+    source = fund(AccountFactory(owner=alice), 1_000_00)
     destination = AccountFactory(owner=alice)
     posted = [_transfer(source, destination, amount=1_00) for _ in range(10)]
     ids = list(PostingAlert.objects.filter(transaction__in=posted).values_list("pk", flat=True))
-    app.control.purge()  # the postings' own messages: no worker runs them here
     assert len(ids) == 20
     wins: list[list[int]] = [[], []]
     start = threading.Barrier(2)
@@ -202,7 +203,7 @@ def test_two_workers_on_the_same_alerts_send_each_once(alice):
         try:
             for alert_id in ids:
                 start.wait()
-                if alerts.alert_send(alert_id):
+                if alerts.alert_send(alert_id, 0):
                     wins[i].append(alert_id)
         finally:
             connection.close()
@@ -219,7 +220,7 @@ def test_two_workers_on_the_same_alerts_send_each_once(alice):
 
 
 def test_a_failing_send_is_retried_with_backoff_then_fails_for_staff(
-    client, alice, refusing_mail, settings, eager_tasks, django_capture_on_commit_callbacks
+    client, alice, refusing_mail, settings, eager_tasks
 ):
     account = AccountFactory(owner=alice)
     with time_machine.travel(AT, tick=False) as traveller:
@@ -227,7 +228,8 @@ def test_a_failing_send_is_retried_with_backoff_then_fails_for_staff(
             account=account, amount_paise=10_00, description="In", idempotency_key="i"
         )
         (alert,) = PostingAlert.objects.filter(transaction=txn)
-        assert tasks.posting_alerts_send_task(txn.pk) == 0
+        first_message = _handed_out(txn)
+        assert _dispatch() == {"stuck": 0, "due": 1}
 
         waits = []
         for attempt in range(1, alerts.MAX_ATTEMPTS):
@@ -237,17 +239,17 @@ def test_a_failing_send_is_retried_with_backoff_then_fails_for_staff(
             wait = alert.next_attempt_at - datetime.datetime.now(tz=IST)
             waits.append(wait)
             traveller.shift(wait - datetime.timedelta(seconds=1))
-            assert alerts.alerts_sweep()["due"] == 0  # not before its time
-            assert tasks.posting_alerts_send_task(txn.pk) == 0  # nor by a late message
+            assert _dispatch()["due"] == 0  # not before its time
+            assert tasks.posting_alerts_send_task(first_message) == 0  # nor by a stale message
             alert.refresh_from_db()
             assert alert.attempts == attempt
             traveller.shift(datetime.timedelta(seconds=1))
-            assert alerts.alerts_sweep() == {"stuck": 0, "due": 1, "sent": 0}
+            assert _dispatch() == {"stuck": 0, "due": 1}
         assert [w / datetime.timedelta(minutes=1) for w in waits] == [1, 2, 4, 8, 16]
         alert.refresh_from_db()
         assert (alert.status, alert.attempts) == ("failed", alerts.MAX_ATTEMPTS)
         traveller.shift(datetime.timedelta(hours=1))
-        assert alerts.alerts_sweep()["due"] == 0  # failed is final until staff retry
+        assert _dispatch()["due"] == 0  # failed is final until staff retry
     assert mail.outbox == []
 
     staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
@@ -261,42 +263,45 @@ def test_a_failing_send_is_retried_with_backoff_then_fails_for_staff(
     assert list(found.context["cl"].result_list) == [alert]
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(changelist, {"action": "retry_now", "_selected_action": [alert.pk]})
+    response = client.post(changelist, {"action": "retry_now", "_selected_action": [alert.pk]})
     assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.status == "pending"
+    event = AuditEvent.objects.get(action="alert.retry")
+    assert event.actor == staff and event.object_id == str(alert.pk)
+    assert event.before["status"] == "failed" and event.after == {"status": "pending"}
+    _dispatch()
     alert.refresh_from_db()
     assert (alert.status, alert.attempts) == ("sent", alerts.MAX_ATTEMPTS + 1)
     (email,) = mail.outbox
     assert email.subject.startswith("₹10.00 credited")
-    event = AuditEvent.objects.get(action="alert.retry")
-    assert event.actor == staff and event.object_id == str(alert.pk)
-    assert event.before["status"] == "failed" and event.after == {"status": "pending"}
 
 
-def test_retry_now_leaves_alerts_that_did_not_fail_alone(
-    client, alice_savings, django_capture_on_commit_callbacks
-):
+def test_retry_now_leaves_alerts_that_did_not_fail_alone(client, alice_savings):
     (alert,) = PostingAlert.objects.filter(account=alice_savings)  # the opening deposit's, pending
     staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
     force_login_verified(client, staff)
-    with django_capture_on_commit_callbacks() as callbacks:
-        client.post(
-            reverse("admin:transactions_postingalert_changelist"),
-            {"action": "retry_now", "_selected_action": [alert.pk]},
-        )
-    assert callbacks == []
+    client.post(
+        reverse("admin:transactions_postingalert_changelist"),
+        {"action": "retry_now", "_selected_action": [alert.pk]},
+    )
     assert not AuditEvent.objects.filter(action="alert.retry").exists()
-    alert.refresh_from_db()
-    assert (alert.status, alert.attempts) == ("pending", 0)
+    after = PostingAlert.objects.get(pk=alert.pk)
+    assert (after.status, after.attempts, after.next_attempt_at) == ("pending", 0, alert.next_attempt_at)
 
 
-def test_the_sweeper_sends_alerts_whose_task_was_lost(alice_savings, alice_current):
+def test_alerts_whose_message_was_lost_are_handed_out_again_after_the_lease(alice_savings, alice_current):
     with time_machine.travel(AT, tick=False) as traveller:
-        txn = _transfer(alice_savings, alice_current)  # its on-commit task is never run: the message "lost"
-        assert alerts.alerts_sweep()["due"] == 0  # the posting's own task has a head start
-        traveller.shift(alerts.SWEEP_GRACE)
-        result = tasks.posting_alerts_sweep_task()
-    assert result["sent"] >= 2  # the transfer's two (and the opening deposit's)
+        txn = _transfer(alice_savings, alice_current)
+        assert _dispatch()["due"] >= 2  # queued on the broker, and never run: the message is "lost"
+        app.control.purge()
+        assert _dispatch()["due"] == 0  # leased: not handed out twice at once
+        traveller.shift(alerts.LEASE)
+        app.conf.task_always_eager = True
+        try:
+            assert _dispatch()["due"] >= 2
+        finally:
+            app.conf.task_always_eager = False
     assert set(PostingAlert.objects.filter(transaction=txn).values_list("status", flat=True)) == {"sent"}
     assert len([e for e in mail.outbox if "Rent share" in e.body]) == 2
 
@@ -306,11 +311,12 @@ def test_an_alert_stuck_while_sending_is_failed_for_staff_never_sent_again(alice
     with time_machine.travel(AT, tick=False) as traveller:
         PostingAlert.objects.filter(pk=alert.pk).update(status="sending", attempts=1, claimed_at=AT)
         traveller.shift(alerts.STUCK_AFTER - datetime.timedelta(seconds=1))
-        assert alerts.alerts_sweep()["stuck"] == 0  # it may still be sending
+        assert alerts.alerts_dispatch()["stuck"] == 0  # it may still be sending
         traveller.shift(datetime.timedelta(seconds=2))
-        assert alerts.alerts_sweep()["stuck"] == 1
+        assert alerts.alerts_dispatch()["stuck"] == 1
     alert.refresh_from_db()
     assert alert.status == "failed" and alert.last_error == alerts.STUCK_ERROR
+    assert alerts.alert_send(alert.pk, 1) is False
     assert mail.outbox == []
 
 
@@ -318,7 +324,7 @@ def test_an_inactive_customer_is_skipped(alice, alice_savings):
     alice.is_active = False
     alice.save(update_fields=["is_active"])
     (alert,) = PostingAlert.objects.filter(account=alice_savings)
-    assert alerts.alert_send(alert.pk) is False
+    assert alerts.alert_send(alert.pk, 0) is False
     alert.refresh_from_db()
     assert alert.status == "skipped" and "inactive" in alert.last_error
     assert mail.outbox == []
@@ -326,17 +332,18 @@ def test_an_inactive_customer_is_skipped(alice, alice_savings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_alerts_after_the_commit(alice):
-    """The whole path: the posting commits, its task goes over the Redis broker to a Celery worker (a thread
-    of this process, sharing the locmem outbox), which sends both alerts."""
+    """The whole path over the Redis broker: the posting commits its alerts, the dispatcher (sent as beat
+    sends it) hands them to a send task, a Celery worker (a thread of this process, sharing the locmem
+    outbox) sends them."""
     source = fund(AccountFactory(owner=alice), 1_000_00)
     destination = AccountFactory(owner=alice)
-    app.control.purge()  # messages queued by earlier postings with no worker running
-    mail.outbox.clear()
+    app.control.purge()  # messages queued by earlier tests with no worker running
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         txn = _transfer(source, destination, amount=100_00)
+        tasks.posting_alerts_dispatch_task.delay()
         deadline = time.monotonic() + 15
-        while len(mail.outbox) < 2 and time.monotonic() < deadline:
+        while len(mail.outbox) < 3 and time.monotonic() < deadline:  # the opening deposit's, and two
             time.sleep(0.05)
-    assert sorted(e.subject.split(" ")[1] for e in mail.outbox) == ["credited", "debited"]
-    assert all(f"Ref SB{txn.pk:010d}." in e.body for e in mail.outbox)
+    ours = [e for e in mail.outbox if f"Ref SB{txn.pk:010d}." in e.body]
+    assert sorted(e.subject.split(" ")[1] for e in ours) == ["credited", "debited"]
     assert set(PostingAlert.objects.filter(transaction=txn).values_list("status", flat=True)) == {"sent"}
