@@ -139,7 +139,7 @@ class PostingAlert(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
     created = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(
-        help_text="A pending alert is the sweeper's from this time (a retry's backoff, a lost task)."
+        help_text="When a pending alert is due: at once, after a retry's backoff, after a hand-out's lease."
     )
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When the last attempt began.")
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -153,7 +153,7 @@ class PostingAlert(models.Model):
             ),
         ]
         indexes = [
-            # The sweeper's work: pending alerts by due time (a small index: sent rows leave it).
+            # The dispatcher's work: pending alerts by due time (a small index: sent rows leave it).
             models.Index(fields=["next_attempt_at"], name="postingalert_due", condition=Q(status="pending")),
             # What staff must look at (failed, or stuck while sending), newest first.
             models.Index(

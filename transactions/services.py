@@ -219,7 +219,7 @@ def _write(
     *,
     locked: dict[int | str, Account],
     by_id: dict[int, int],
-    alerts: bool = False,
+    alerts: bool,
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched

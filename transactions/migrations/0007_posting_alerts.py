@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 (
                     "next_attempt_at",
                     models.DateTimeField(
-                        help_text="A pending alert is the sweeper's from this time (a retry's backoff, a lost task)."
+                        help_text="When a pending alert is due: at once, after a retry's backoff, after a hand-out's lease."
                     ),
                 ),
                 (
