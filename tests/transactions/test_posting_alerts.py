@@ -10,6 +10,8 @@ import uuid
 import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
+from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
@@ -347,3 +349,39 @@ def test_a_real_worker_sends_the_alerts_after_the_commit(alice):
     ours = [e for e in mail.outbox if f"Ref SB{txn.pk:010d}." in e.body]
     assert sorted(e.subject.split(" ")[1] for e in ours) == ["credited", "debited"]
     assert set(PostingAlert.objects.filter(transaction=txn).values_list("status", flat=True)) == {"sent"}
+
+
+class OutOfTimeBackend(BaseEmailBackend):
+    """The send task's soft time limit strikes while the mail server is talking."""
+
+    def send_messages(self, email_messages):
+        raise SoftTimeLimitExceeded()
+
+
+def test_a_task_out_of_time_records_its_attempt_and_claims_no_more(alice_savings, alice_current, settings):
+    txn = _transfer(alice_savings, alice_current)
+    settings.EMAIL_BACKEND = f"{__name__}.OutOfTimeBackend"
+    with pytest.raises(SoftTimeLimitExceeded):
+        tasks.posting_alerts_send_task(_handed_out(txn))
+    first, second = PostingAlert.objects.filter(transaction=txn).order_by("pk")
+    assert (first.status, first.attempts, first.last_error) == (
+        "pending",
+        1,
+        "SoftTimeLimitExceeded: SoftTimeLimitExceeded()",
+    )
+    assert (second.status, second.attempts) == ("pending", 0)  # left for the next hand-out
+
+
+def test_only_staff_who_may_change_alerts_can_retry_them(client, alice_savings):
+    (alert,) = PostingAlert.objects.filter(account=alice_savings)
+    PostingAlert.objects.filter(pk=alert.pk).update(status="failed", attempts=6)
+    clerk = UserFactory(email="clerk@example.com", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_postingalert"))
+    force_login_verified(client, clerk)
+    changelist = reverse("admin:transactions_postingalert_changelist")
+    page = client.get(changelist)
+    assert page.status_code == 200 and "retry_now" not in page.content.decode()
+    client.post(changelist, {"action": "retry_now", "_selected_action": [alert.pk]})
+    alert.refresh_from_db()
+    assert alert.status == "failed"
+    assert not AuditEvent.objects.filter(action="alert.retry").exists()
