@@ -2,10 +2,11 @@
 
 It creates its own database, seeds it (seed_scale, then seed_demo), makes a self-signed certificate, starts
 gunicorn (2 gthread workers, DEBUG off, TLS, persistent connections) for the portal and a trivial Django app,
-loads each page with wrk from this machine, runs pgbench's TPC-B-like script at the same concurrency, posts
-external payments for as many different customers at once in process (bench/external.py, once per
---settlement-shards value), checks the ledger's invariants after all of it, prints one table, and stops
-everything it started.
+loads each page with wrk from this machine (transfers between own accounts, to a payee, and outward payments
+by as many different customers as connections, each posting to a payee checked against the ledger), runs
+pgbench's TPC-B-like script at the same concurrency, posts external payments for as many different customers
+at once in process (bench/external.py, once per --settlement-shards value), checks the ledger's invariants
+after all of it, prints one table, and stops everything it started.
 The database belongs to the owner role, which migrates and loads it; gunicorn connects as the runtime role
 after `manage.py db_roles` (portal/dbroles.py), as in production. `make bench` creates both roles.
 
@@ -90,6 +91,8 @@ def portal_env() -> dict:
         "LOG_LEVEL": "WARNING",
         # One customer posts thousands of transfers a second here; a real one is held to 10 a minute.
         "RATE_LIMIT_TRANSFER_CONFIRM": "100000000/60",
+        # Seventeen customers sign in from this one address within a minute.
+        "RATE_LIMIT_LOGIN_IP": "1000/60",
     }
 
 
@@ -232,6 +235,7 @@ class Result:
     errors: int = 0
     anchor: str = ""
     ratio: float | None = None
+    requests: int = 0  # completed requests, warm-up included
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -249,15 +253,17 @@ def wrk(
     for header in headers:
         args += ["-H", header]
     base = [*args, "-d", "3s", *script[:2], url, *script[2:]]
-    subprocess.run(base, capture_output=True, check=True)  # noqa: S603 - warm up
+    warm = subprocess.run(base, capture_output=True, check=True, text=True).stdout  # noqa: S603 - warm up
     out = run(*args, "-d", f"{duration}s", *script[:2], url, *script[2:])
+    requests = sum(int(re.search(r"(\d+) requests in", text).group(1)) for text in (warm, out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(bad.group(1)) if bad else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    result = Result(name, connections, rps, _latency(out, "50"), _latency(out, "99"), errors)
+    p50, p99 = _latency(out, "50"), _latency(out, "99")
+    result = Result(name, connections, rps, p50, p99, errors, requests=requests)
     say(
         f"{name} @{connections}: {rps:,.0f} rps, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
         f"errors {errors}"
@@ -333,6 +339,33 @@ def external(env: dict, accounts: list[int], shards: int, duration: int) -> Resu
     )
 
 
+def make_payees(dsn: str, alice_source: int, payers: list[int]) -> tuple[int, list[tuple[str, int, int]]]:
+    """Payees past their cooling-off and new-payee cap (added 30 days ago), at another bank: one for alice,
+    one for each external payer. Returns alice's payee and (email, account, payee) for each payer."""
+    insert = """INSERT INTO accounts_payee (owner_id, name, account_number, ifsc, bank_name, created_at)
+                SELECT owner_id, 'Bench payee', %s, 'HDFC0001234', 'HDFC Bank', now() - interval '30 days'
+                  FROM accounts_account WHERE id = %s
+                ON CONFLICT DO NOTHING"""
+    find = """SELECT p.id, u.email FROM accounts_payee p JOIN accounts_account a ON a.owner_id = p.owner_id
+                JOIN accounts_user u ON u.id = p.owner_id
+               WHERE a.id = %s AND p.account_number = %s AND p.removed_at IS NULL"""
+    found = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for account in [alice_source, *payers]:
+            number = f"5010{account:010d}"
+            conn.execute(insert, [number, account])
+            payee, email = conn.execute(find, [account, number]).fetchone()
+            found.append((email, account, payee))
+    return found[0][2], found[1:]
+
+
+def posted_to_payees(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM transactions_transaction WHERE kind IN ('payee', 'outward')"
+        ).fetchone()[0]
+
+
 def bench_accounts(dsn: str) -> tuple[str, int, int]:
     """The customer with the longest history (for the dashboard) and alice's two accounts (for transfers)."""
     with psycopg.connect(dsn) as conn:
@@ -400,6 +433,7 @@ def main() -> int:
     dsn = f"{PG}/{DB}"
     heavy, source, destination = bench_accounts(dsn)
     payers = external_accounts(dsn, options.connections)
+    alice_payee, payer_payees = make_payees(dsn, source, payers)
     shard_counts = [int(n) for n in options.settlement_shards.split(",")]
     alice = "alice@example.com"
     cert, key = make_certificate()
@@ -428,6 +462,10 @@ def main() -> int:
     with serving(c):
         reader = log_in(heavy, DEMO_PASSWORD if heavy.endswith("@example.com") else PASSWORD)
         mover = log_in(alice, DEMO_PASSWORD)
+        paying = []
+        for email, account, payee in payer_payees:
+            session = log_in(email, DEMO_PASSWORD if email.endswith("@example.com") else PASSWORD)
+            paying.append(f"{session.cookie}|{session.csrf}|{account}|{payee}")
     auth = [f"Cookie: {reader.cookie}"]
     post = [
         f"Cookie: {mover.cookie}",
@@ -437,12 +475,29 @@ def main() -> int:
     ]
     say(f"dashboard as {heavy}; transfers as {alice} between accounts {source} and {destination}")
     transfer_script = ["-s", str(ROOT / "bench" / "transfer.lua"), "--", str(source), str(destination)]
+    payee_lua = str(ROOT / "bench" / "payee.lua")
+    payee_script = ["-s", payee_lua, "--", f"{mover.cookie}|{mover.csrf}|{source}|{alice_payee}"]
+    outward_script = ["-s", payee_lua, "--", *paying]
+
+    def to_payees(label: str, connections: int, script: list[str]) -> Result:
+        """wrk posting to payees; a request that did not post (a refusal drawn as a form) is an error."""
+        before = posted_to_payees(dsn)
+        result = wrk(label, PORTAL, connections, d, [], script)
+        refused = max(0, result.requests - (posted_to_payees(dsn) - before))
+        if refused:
+            say(f"  {label}: {refused} requests posted nothing")
+        result.errors += refused
+        return result
+
     names = [
         "trivial Django view (anchor)",
         "signed-in floor (/session/ping/)",
         "dashboard",
         "dashboard ",
         "own-account transfer (POST)",
+        "payee transfer (POST)",
+        f"outward payments, {len(paying)} customers (POST)",
+        "payee transfer (POST) ",
         "pgbench TPC-B-like (anchor)",
         *(f"external postings, {len(payers)} customers, {n} shard(s)" for n in shard_counts),
     ]
@@ -457,13 +512,16 @@ def main() -> int:
             rounds[names[1]].append(wrk("floor", f"{PORTAL}/session/ping/", c, d, auth, []))
             rounds[names[2]].append(wrk("dashboard", f"{PORTAL}/", c, d, auth, []))
             rounds[names[4]].append(wrk("transfers", PORTAL, c, d, post, transfer_script))
+            rounds[names[5]].append(to_payees("payee transfers", c, payee_script))
+            rounds[names[6]].append(to_payees("outward payments", c, outward_script))
         with serving(2):
             rounds[names[3]].append(wrk("dashboard", f"{PORTAL}/", 2, d, auth, []))
-        rounds[names[5]].append(pgbench(c, d))
-        for name, shards in zip(names[6:], shard_counts, strict=True):
+            rounds[names[7]].append(to_payees("payee transfers", 2, payee_script))
+        rounds[names[8]].append(pgbench(c, d))
+        for name, shards in zip(names[9:], shard_counts, strict=True):
             rounds[name].append(external(env, payers, shards, d))
     after = ledger_invariants(dsn)
-    trivial, floor, dashboard, dashboard2, transfers, tpcb, *externals = (
+    trivial, floor, dashboard, dashboard2, transfers, payee, outward, payee2, tpcb, *externals = (
         _median(name.strip(), runs) for name, runs in rounds.items()
     )
 
@@ -471,7 +529,9 @@ def main() -> int:
         result.anchor, result.ratio = "trivial", result.rps / trivial.rps
     for result in (transfers, *externals):
         result.anchor, result.ratio = "pgbench", result.rps / tpcb.rps
-    results = [trivial, floor, dashboard, dashboard2, transfers, tpcb, *externals]
+    for result in (payee, outward, payee2):
+        result.anchor, result.ratio = "own-account transfer", result.rps / transfers.rps
+    results = [trivial, floor, dashboard, dashboard2, transfers, payee, outward, payee2, tpcb, *externals]
     violations = {k: v for k, v in after.items() if v}
     report = "\n".join(
         [
@@ -479,7 +539,9 @@ def main() -> int:
             "",
             f"Ledger after the HTTP transfers and the external postings: {after} (before: {before}).",
             "Targets: floor ≥ 0.17 × trivial; dashboard ≥ 0.12 × trivial at "
-            f"{c} connections and p99 ≤ 15 ms at 2; transfers ≥ 0.10 × pgbench TPS and no violation.",
+            f"{c} connections and p99 ≤ 15 ms at 2; transfers ≥ 0.10 × pgbench TPS and no violation; a payee "
+            "transfer at most 1.25 × the cost of an own-account one (≥ 0.8 × its rate), outward payments by "
+            f"{len(paying)} customers ≥ 1 × the own-account rate, payee transfer p99 ≤ 25 ms at 2.",
         ]
     )
     print("\n" + report)
@@ -489,6 +551,9 @@ def main() -> int:
         f"dashboard ≥ 0.12 × trivial @{c}": dashboard.ratio >= 0.12,
         "dashboard p99 ≤ 15 ms @2": dashboard2.p99_ms <= 15,
         "transfers ≥ 0.10 × pgbench": transfers.ratio >= 0.10,
+        "payee transfer ≥ 0.8 × own-account": payee.ratio >= 0.8,
+        f"outward payments by {len(paying)} customers ≥ 1 × own-account": outward.ratio >= 1.0,
+        "payee transfer p99 ≤ 25 ms @2": payee2.p99_ms <= 25,
         "no ledger invariant violated": not violations,
         "no HTTP errors": not any(r.errors for r in results),
     }

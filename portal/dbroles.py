@@ -42,6 +42,9 @@ TABLE_PRIVILEGES = {
     # Scheduled transfers change status and advance; their runs are history, written once.
     "transactions_scheduledtransfer": WRITE,
     "transactions_scheduledrun": APPEND,
+    # The posting alerts' outbox: written by every posting, its status moved by the senders; never deleted
+    # (the record that each alert was sent).
+    "transactions_postingalert": WRITE,
     # Users are deactivated, never deleted (their history refers to them).
     "accounts_user": WRITE,
     "accounts_user_groups": ALL_ROWS,  # the admin's user form sets groups and permissions

@@ -358,6 +358,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Chain the audit events of the last minute (portal/audit/chain.py); a late run is dropped, the next
     # catches up.
     "audit-seal": {"task": "portal.tasks.audit_seal_task", "schedule": 60.0, "options": {"expires": 55}},
+    # Posting alerts (transactions/alerts.py, DISPATCH_SECONDS): hand the alerts that are due to send tasks.
+    "posting-alerts-dispatch": {
+        "task": "transactions.tasks.posting_alerts_dispatch_task",
+        "schedule": 5.0,
+        "options": {"expires": 4},
+    },
     # Forget sign-ins older than 180 days (the security page's registry; the audit trail keeps them).
     "session-registry-prune": {
         "task": "accounts.tasks.session_registry_prune_task",
@@ -376,6 +382,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Email: console on embedded defaults; EMAIL_URL (smtp+tls://user:pass@host:587, filemail:///path) otherwise.
 # Tests use Django's locmem outbox whatever this says.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds before a mail server that does not answer fails the send (Django's default waits for ever: a hung
+# server would hold a worker, and the posting alerts' sweep, until the task's hard time limit).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SecureBank <no-reply@securebank.example>")
 BANK_PHONE = env.str("BANK_PHONE", default="1800 000 0000")
 

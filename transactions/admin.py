@@ -3,7 +3,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -13,8 +13,8 @@ from portal.admin import AuditedAdminMixin
 from portal.admin_paging import EstimatedCountPaginator
 from portal.local_time import date_and_time
 from portal.money import AmountError, format_paise, paise_to_input, parse_rupees
-from transactions import limits
-from transactions.models import Category, Entry, Transaction, TransferLimits
+from transactions import alerts, limits
+from transactions.models import Category, Entry, PostingAlert, Transaction, TransferLimits
 
 # The reference a customer reads on their receipt and quotes on the phone: "SB" and the transaction's id in
 # ten digits (Transaction.reference). Staff may type it in any case, zeros or none.
@@ -271,3 +271,69 @@ class TransferLimitsAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if waiting is None:
             return "none"
         return f"{_own_words(waiting[0])}, from {date_and_time(waiting[1])}"
+
+
+@admin.register(PostingAlert)
+class PostingAlertAdmin(admin.ModelAdmin):
+    """The customers' posting alerts (transactions/alerts.py), read-only: what was sent, what is waiting for
+    a retry and why, and what failed. "Retry now" gives a failed alert one more attempt (audited)."""
+
+    list_display = [
+        "reference_display",
+        "created",
+        "kind",
+        "account_display",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["=account__number"]
+    search_help_text = "A reference (SB0000001394), or a full account number."
+    list_select_related = ["account"]
+    show_full_result_count = False
+    actions = ["retry_now"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[PostingAlert], search_term: str
+    ) -> tuple[QuerySet[PostingAlert], bool]:
+        pk = reference_pk(search_term)
+        if pk is not None:
+            return queryset.filter(transaction_id=pk), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Reference", ordering="transaction_id")
+    def reference_display(self, obj: PostingAlert) -> str:
+        return f"SB{obj.transaction_id:010d}"
+
+    @admin.display(description="Account")
+    def account_display(self, obj: PostingAlert) -> str:
+        return _account(obj.account)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PostingAlert | None = None) -> list[str]:
+        return [f.name for f in PostingAlert._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PostingAlert | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PostingAlert | None = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """Staff who may change alerts (the form is read-only: this is the one change there is)."""
+        return request.user.has_perm("transactions.change_postingalert")
+
+    @admin.action(description="Retry now (failed alerts only)", permissions=["retry"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[PostingAlert]) -> None:
+        chosen = list(queryset.values_list("pk", flat=True))
+        retried = alerts.alerts_retry(alert_ids=chosen, by=request.user, request=request)
+        self.message_user(request, f"{retried} of {len(chosen)} alerts will be sent again within a minute.")
+        if retried < len(chosen):
+            self.message_user(
+                request, "Only failed alerts are retried; the others were left alone.", messages.WARNING
+            )

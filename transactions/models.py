@@ -345,3 +345,62 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id} on {self.occurrence}: {self.status}"
+
+
+class PostingAlert(models.Model):
+    """The customer's alert of one posting on one of their accounts (RBI: an alert for every debit and
+    credit): an outbox row, written by the posting in its own database transaction (services.py `_write`),
+    so an alert is never lost to a crash after the commit, and sent at most once from here
+    (transactions/alerts.py, which also says what each status means)."""
+
+    class Kind(models.TextChoices):
+        DEBIT = "debit", "Debit"
+        CREDIT = "credit", "Credit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (no one to email)"
+
+    # The unique key below leads with the transaction (a posting's alerts are read by it); no index on the
+    # account: accounts are never deleted, and nothing lists alerts by account.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="alerts", db_index=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    # Defaults in the database: the posting's raw INSERT names only the columns above and the two times.
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, db_default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    created = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        help_text="When a pending alert is due: at once, after a retry's backoff, after a hand-out's lease."
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When the last attempt began.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="", db_default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "account", "kind"], name="postingalert_one_per_leg"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's work: pending alerts by due time (a small index: sent rows leave it).
+            models.Index(fields=["next_attempt_at"], name="postingalert_due", condition=Q(status="pending")),
+            # What staff must look at (failed, or stuck while sending), newest first.
+            models.Index(
+                fields=["-id"], name="postingalert_attention", condition=Q(status__in=["failed", "sending"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} alert of SB{self.transaction_id:010d} on account #{self.account_id}"
+        )

@@ -1,7 +1,9 @@
 """Writes to the ledger. Every movement of money goes through `_post`, which keeps the ledger's rules:
 accounts locked in primary-key order, entries that sum to zero, balances updated in the same database
 transaction, an idempotency key that makes a repeated request return the first result, and an audit event
-(`portal.audit`) written in the posting's transaction (a replay returns the first result and records nothing).
+(`portal.audit`) written in the posting's transaction (a replay returns the first result and records nothing),
+and the customers' alerts (transactions/alerts.py: an outbox row per customer leg, in the same transaction,
+sent by the workers; none for history dated in the past by the loaders).
 
 PostgreSQL enforces the same rules again (migration 0003): the checks here exist to give a readable error.
 """
@@ -24,7 +26,7 @@ from portal.audit import audit_record
 from portal.local_time import date_and_time
 from portal.money import format_paise
 from transactions import limits
-from transactions.models import OutwardPayment, Transaction, TransferLimits
+from transactions.models import OutwardPayment, PostingAlert, Transaction, TransferLimits
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -164,7 +166,8 @@ def _post(
             raise TransferError(_("Enter an amount greater than zero."), code="amount_invalid")
     if sum(amount for _ref, amount in legs) != 0:
         raise TransferError(_("The entries of a transaction must balance."), code="unbalanced")
-    created = _history_time.get() or timezone.now()
+    history = _history_time.get()
+    created = history or timezone.now()
 
     by_id: dict[int, int] = {}
     try:
@@ -194,7 +197,8 @@ def _post(
                 created=created,
                 payee=payee,
             )
-            if not _write(txn, locked=locked, by_id=by_id):
+            # The customers' alerts are written with the money (transactions/alerts.py); none for history.
+            if not _write(txn, locked=locked, by_id=by_id, alerts=history is None):
                 # The key was used before (or by a request that committed while we waited).
                 return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
             # In the posting's transaction: no money moves without its event, no event without the money.
@@ -226,11 +230,26 @@ RETURNING id
 """
 
 
-def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[int, int]) -> bool:
+_INSERT_ALERTS = (
+    "INSERT INTO transactions_postingalert (transaction_id, account_id, kind, created, next_attempt_at) "
+    "VALUES {values} ON CONFLICT DO NOTHING"
+)
+_DEBIT, _CREDIT = PostingAlert.Kind.DEBIT.value, PostingAlert.Kind.CREDIT.value
+
+
+def _write(
+    txn: Transaction,
+    *,
+    locked: dict[int | str, Account],
+    by_id: dict[int, int],
+    alerts: bool,
+) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
-    balance in one UPDATE. Raw SQL because this is the hottest path of the portal: the ORM cost more than
-    PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts carry their new balances."""
+    balance in one UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the
+    outbox of transactions/alerts.py, due at once). Raw SQL because this is the hottest path of the portal:
+    the ORM cost more than PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts
+    carry their new balances."""
     when = connection.ops.adapt_datetimefield_value(txn.created)
     legs = sorted(by_id.items())
     with connection.cursor() as cursor:
@@ -254,12 +273,15 @@ def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[in
         txn._state.adding, txn._state.db = False, connection.alias
         entry_params: list = []
         balance_params: list = []
+        alert_params: list = []
         for account_id, amount in legs:
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
             entry_params += [txn.id, account_id, amount, account.balance, when]
             balance_params += [account_id, account.balance]
+            if alerts and account.owner_id is not None:  # a customer's account, not the bank's
+                alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, when]
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(legs))
         cursor.execute(
             "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created) "  # noqa: S608 - placeholders only
@@ -273,6 +295,9 @@ def _write(txn: Transaction, *, locked: dict[int | str, Account], by_id: dict[in
             f"ledger_version = ledger_version + 1 WHERE id IN ({ids})",
             [*balance_params, *(account_id for account_id, _amount in legs)],
         )
+        if alert_params:
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * (len(alert_params) // 5))
+            cursor.execute(_INSERT_ALERTS.format(values=values), alert_params)
     return True
 
 

@@ -56,6 +56,7 @@ AUDIT_ACTIONS = (
     "payee.add",
     "payee.rename",
     "payee.remove",
+    "alert.retry",
 )
 USER_AGENT_MAX = 300
 

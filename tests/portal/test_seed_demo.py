@@ -29,7 +29,7 @@ from accounts.models import Account, User
 from portal.seeding import demo
 from portal.seeding.demo_load import load_customer
 from transactions.categories import CATEGORIES
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, PostingAlert, Transaction
 
 ANCHOR = datetime.date(2026, 3, 5)
 NOW = datetime.datetime(2026, 3, 5, 11, 30, tzinfo=demo.IST)
@@ -101,6 +101,12 @@ def test_it_keeps_every_balance_equal_to_the_sum_of_its_entries(demo_db):
 def test_it_balances_every_transaction(demo_db):
     transactions = Transaction.objects.annotate(total=Sum("entries__amount"), legs=Count("entries"))
     assert not transactions.filter(~Q(total=0) | Q(legs__lt=2)).exists()
+
+
+def test_it_alerts_no_customer_of_a_history(demo_db):
+    """Postings dated in the past by the loader are history, not news: no alert (transactions/alerts.py)."""
+    assert Transaction.objects.exists()
+    assert not PostingAlert.objects.exists()
 
 
 def test_it_keeps_the_bank_total_at_zero(demo_db):

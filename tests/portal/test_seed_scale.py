@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 from tests.transactions.ledger_checks import assert_books_balance
 from transactions import services
 from transactions.categories import CATEGORIES
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, PostingAlert, Transaction
 
 db_test = pytest.mark.django_db(transaction=True)
 
@@ -73,6 +73,7 @@ def test_it_loads_balanced_books_with_a_hot_account():
     assert User.objects.filter(email__endswith="@" + SEEDED_DOMAIN).count() == 20
     assert Transaction.objects.count() == 10_000
     assert Entry.objects.count() == 20_000
+    assert not PostingAlert.objects.exists()  # COPY writes history, no alerts
     legs = Transaction.objects.annotate(legs=Count("entries")).exclude(legs=2)
     assert not legs.exists()
     hot = hot_account()

@@ -61,8 +61,26 @@ def test_it_confirms_a_transfer_in_a_handful_of_statements(
         "idempotency_key": "lean",
     }
     # user, the customer's accounts, then in one transaction: lock, insert the transaction, insert its
-    # entries, update both balances (plus the savepoint/transaction statements of the test); before it,
-    # whether the same transfer was made in the last few minutes (the review asks "send again?").
-    with django_assert_max_num_queries(11):
+    # entries, update both balances, insert its two alerts (plus the savepoint/transaction statements of
+    # the test); before it, whether the same transfer was made in the last few minutes (the review asks
+    # "send again?").
+    with django_assert_max_num_queries(12):
         response = client.post(reverse("transfer_confirm"), data)
     assert response.status_code == 303
+
+
+def test_a_posting_is_six_statements(alice, alice_savings, alice_current, django_assert_num_queries):
+    """The ledger's hot path: lock both accounts, insert the transaction, its entries, both balances in one
+    UPDATE, the customers' alerts in one INSERT (transactions/alerts.py), the audit event; plus the test's
+    SAVEPOINT and RELEASE around the posting's atomic block."""
+    from transactions import services
+
+    with django_assert_num_queries(8):
+        services.transfer_create(
+            initiator=alice,
+            source=alice_savings,
+            destination=alice_current,
+            amount_paise=1_00,
+            description="",
+            idempotency_key="six",
+        )
