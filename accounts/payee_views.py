@@ -27,6 +27,7 @@ from accounts.models import Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
 from portal.local_time import date_and_time, date_and_time_from
 from portal.money import format_paise
+from portal.ratelimit import by_user, rate_limit
 from transactions.limits import capped_until, cooling_off_until
 
 _PENDING = "payees.pending"  # {"name", "account_number", "ifsc"}: the payee under review
@@ -158,6 +159,7 @@ def _form_data(details: dict) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("payee_check", key=by_user)  # a SecureBank number is looked up: no probing of the bank's accounts
 def payee_new(request: HttpRequest) -> HttpResponse:
     """Step 1: the form (`?change=1` refills it from the review); a valid one goes to the review."""
     if request.method == "POST":

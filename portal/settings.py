@@ -232,6 +232,8 @@ _RATE_LIMIT_DEFAULTS = {
     "password_change": "5/60",  # password change POSTs per user (each checks the old password)
     "password_reset": "3/900",  # forgotten-password requests per email, known or not (no mail bombing)
     "password_reset_ip": "10/900",  # forgotten-password requests from one address
+    # New-payee forms checked per user: each may look up whether a SecureBank account number exists.
+    "payee_check": "20/3600",
 }
 
 

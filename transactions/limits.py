@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Payee, User
-from portal.local_time import date_and_time
+from portal.local_time import date_and_time, date_and_time_from
 from portal.money import format_paise
 from transactions.models import Entry, Transaction, TransferLimits
 
@@ -154,7 +154,7 @@ def check(
     if now < cooling_off_until(payee):
         raise LimitError(
             _("%(name)s was added recently: you can send money to them from %(when)s.")
-            % {"name": payee.name, "when": date_and_time(cooling_off_until(payee))},
+            % {"name": payee.name, "when": date_and_time_from(cooling_off_until(payee))},
             code="payee_cooling_off",
         )
     most = per_transfer_limit(limits, now)

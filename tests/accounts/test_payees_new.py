@@ -201,3 +201,24 @@ def test_the_binding_covers_name_number_and_ifsc():
     assert base != step_up_binding("payee.add", "Ravi ", "50100012345678", "HDFC0001234")
     assert base != step_up_binding("payee.add", "Ravi", "50100012345679", "HDFC0001234")
     assert base != step_up_binding("payee.add", "Ravi", "50100012345678", "HDFC0001235")
+
+
+def test_it_limits_how_many_payee_forms_a_customer_checks(signed_in, alice, bob, settings):
+    """Each check may say whether a SecureBank account number exists: a customer cannot probe the bank's
+    accounts by posting the form over and over (20 an hour by default)."""
+    from tests.factories import AccountFactory
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "payee_check": (3, 3600)}
+    bobs = AccountFactory(owner=bob)
+    probe = {
+        **CLEAN,
+        "ifsc": "SECB0000001",
+        "account_number": bobs.number,
+        "account_number_again": bobs.number,
+    }
+    for _ in range(3):
+        assert signed_in.post(NEW, probe).status_code == 303
+    refused = signed_in.post(NEW, probe)
+    assert refused.status_code == 429
+    assert bobs.number not in refused.content.decode()
+    assert not Payee.objects.exists()
