@@ -612,3 +612,28 @@ def closing_balances(plan: list[Posting]) -> dict[str, int]:
 def today() -> datetime.date:
     """The anchor date: today in India."""
     return datetime.datetime.now(tz=IST).date()
+
+
+@dataclass(frozen=True)
+class DemoPayee:
+    """A payee a demo customer added `days_ago` days before the load: past its cooling-off and new-payee
+    cap after 5 days, capped between 1 and 5, cooling off within one. `to` names another demo customer's
+    savings account (a SecureBank payee) or is empty for an account at another bank."""
+
+    owner: str  # username
+    name: str
+    days_ago: float
+    account_number: str = ""
+    ifsc: str = ""
+    bank_name: str = ""
+    to: str = ""
+
+
+PAYEES = (
+    DemoPayee("alice", "Bob Menon", 120, to="bob"),
+    DemoPayee("alice", "Lakshmi Rao (landlord)", 200, "50100234567812", "HDFC0001234", "HDFC Bank"),
+    DemoPayee("alice", "Arjun Iyer", 2, "39012345678", "SBIN0000691", "State Bank of India"),
+    DemoPayee("bob", "Alice Iyer", 90, to="alice"),
+    DemoPayee("bob", "Sharma Tutors", 45, "920020012345678", "UTIB0000123", "Axis Bank"),
+    DemoPayee("charlie", "Meena Das", 0.1, "001234567890", "ICIC0000104", "ICICI Bank"),
+)

@@ -10,11 +10,13 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.internal import ensure_internal_accounts
-from accounts.models import Account, User
+from accounts.models import Account, Payee, User
 from portal.seeding import demo, guards
 from portal.seeding.demo import CURRENT, SAVINGS, Customer, Kind, Posting
 from portal.seeding.history import posted_at
@@ -142,6 +144,33 @@ def load_customer(customer: Customer, anchor: datetime.date, password_hash: str)
     return Loaded(customer, len(accounts), len(plan), posted)
 
 
+def _ensure_payees() -> None:
+    """The demo's payees (demo.PAYEES), made if missing: written as a loader writes users, without the
+    add-payee flow's step-up, email or audit event (nobody added them)."""
+    users = {u.email: u for u in User.objects.filter(email__in=[c.email for c in demo.CUSTOMERS])}
+    by_username = {c.username: c for c in demo.CUSTOMERS}
+    now = timezone.now()
+    for planned in demo.PAYEES:
+        owner = users[by_username[planned.owner].email]
+        account = None
+        number, ifsc, bank = planned.account_number, planned.ifsc, planned.bank_name
+        if planned.to:
+            account = Account.objects.get(number=by_username[planned.to].savings_number)
+            number, ifsc, bank = account.number, settings.BANK_IFSC, "SecureBank"
+        Payee.objects.get_or_create(
+            owner=owner,
+            account_number=number,
+            ifsc=ifsc,
+            removed_at=None,
+            defaults={
+                "name": planned.name,
+                "bank_name": bank,
+                "account": account,
+                "created_at": now - datetime.timedelta(days=planned.days_ago),
+            },
+        )
+
+
 def is_loaded() -> bool:
     """The fast path: every demo customer already has a ledger."""
     emails = [customer.email for customer in demo.CUSTOMERS]
@@ -187,5 +216,7 @@ def seed(
     for customer in demo.CUSTOMERS:
         loaded.append(load_customer(customer, anchor, password_hash))
         progress(loaded[-1])
+    with transaction.atomic():
+        _ensure_payees()
     analyze()
     return staff_made, loaded

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.test import override_settings
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -242,3 +243,27 @@ def test_it_gives_each_customer_a_previous_sign_in_the_evening_before(demo_db, c
     body = response.content.decode()
     assert "Your previous sign-in was on 4 March 2026 at 8:15 PM" in body
     assert "first sign-in" not in body
+
+
+def test_it_gives_the_customers_payees_in_every_state(demo_db):
+    """A payee ready to be paid, one in its new-payee period and one still cooling off, and payees at
+    SecureBank that name another demo customer's savings: `make run` shows every payee page's state."""
+    from accounts.models import Payee
+    from transactions import limits
+
+    payees = Payee.objects.select_related("owner", "account")
+    assert payees.count() == len(demo.PAYEES)
+    now = timezone.now()
+    states = {
+        "cooling off"
+        if now < limits.cooling_off_until(p)
+        else "capped"
+        if now < limits.capped_until(p)
+        else "ready"
+        for p in payees
+    }
+    assert states == {"cooling off", "capped", "ready"}
+    ours = [p for p in payees if p.account_id]
+    assert ours and all(p.account.owner_id != p.owner_id and p.ifsc == "SECB0000001" for p in ours)
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+    assert Payee.objects.count() == len(demo.PAYEES)
