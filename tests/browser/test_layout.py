@@ -257,6 +257,7 @@ def test_it_shows_the_limits_whole_and_the_form_in_the_screen(
     page.screenshot(path=f"/tmp/securebank-browser/limits-{name}.png", full_page=True)  # noqa: S108
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
 def test_it_wraps_long_payee_names_in_every_script_on_the_payee_pages(new_page, live_server, viewport, alice):
     """Payees named with 100 unbroken characters in Latin, Hindi and Tamil: every page of theirs wraps the
     name inside its box, the page is never wider than the screen, and Send money stays whole."""
