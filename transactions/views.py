@@ -59,6 +59,10 @@ def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dic
         "token": token,
         "payee": form.to_payee,
         "amount_in_words": amount_in_words(form.cleaned_data["amount"]),
+        # What the receipt will say: the note, or the default description when it is empty.
+        "note": services.transfer_description(
+            description=form.cleaned_data["description"], payee=form.to_payee
+        ),
         "step_up": step_up[0] if step_up else "",  # "transfer.payee", "transfer.large" or none
         "same_transfer": _same_transfer_question(request, form),
         # What the step-up will ask of this customer: a code (2FA on) or the password.
