@@ -64,6 +64,10 @@ def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dic
             description=form.cleaned_data["description"], payee=form.to_payee
         ),
         "step_up": step_up[0] if step_up else "",  # "transfer.payee", "transfer.large" or none
+        # Back from the step-up page with the proof for this very transfer (the grant the confirmation
+        # will consume): the review says so, and no longer that it will ask.
+        "step_up_done": bool(step_up) and step_up_satisfied(request, *step_up),
+        "to_label": _destination_label(form.cleaned_data["destination"]),
         "same_transfer": _same_transfer_question(request, form),
         # What the step-up will ask of this customer: a code (2FA on) or the password.
         "step_up_uses_code": lambda: otp.has_two_factor(request.user),

@@ -153,3 +153,20 @@ def test_a_wrong_password_or_code_says_how_many_tries_are_left(client, alice, la
     enrol(alice)
     code = client.post(step_up_url, {"code": "000000"})
     assert code.status_code == 302 and code["Location"].startswith(reverse("login"))  # the fifth: out
+
+
+def test_after_the_step_up_the_review_says_it_was_accepted_and_asks_nothing_more(client, alice, large):
+    source, destination = large
+    client.force_login(alice)
+    review_url, data = _review(client, source, destination, "1,000.01", "k-large")
+    proved = client.post(client.post(CONFIRM, data)["Location"], {"password": PASSWORD})
+    assert proved["Location"] == review_url
+    page = client.get(review_url).content.decode()
+    assert "You confirmed it's you. Press Confirm to send ₹1,000.01 to " in page
+    assert f"{destination.name} · {destination.masked_number}</span>." in page
+    assert "we will ask" not in page
+    # Another transfer's review (another key) still says it will ask.
+    other_url, _other = _review(client, source, destination, "1,000.01", "k-other")
+    other = client.get(other_url).content.decode()
+    assert "we will ask for your password once more" in other
+    assert "You confirmed it's you" not in other
