@@ -3,6 +3,7 @@ import math
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_otp
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import SimpleLazyObject
@@ -406,8 +408,18 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
         "is_transfer": action.startswith("transfer."),
+        "cancel_review": _review_token(next_url),  # "Cancel the transfer" marks that review cancelled
     }
     return render(request, "accounts/step_up.html", context)
+
+
+def _review_token(next_url: str) -> str:
+    """The token of the transfer review that the step-up page goes back to, or "" if it goes elsewhere."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return ""
+    return match.kwargs.get("token", "") if match.url_name == "transfer_review" else ""
 
 
 _CHANGE_LABELS = {
