@@ -408,6 +408,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
         "is_transfer": action.startswith("transfer."),
+        # "Turn on two-factor" would lead back to this page (2fa.enable) or away from a transfer half done.
+        "offer_two_factor": action != "2fa.enable" and not action.startswith("transfer."),
         "cancel_review": _review_token(next_url),  # "Cancel the transfer" marks that review cancelled
     }
     return render(request, "accounts/step_up.html", context)

@@ -182,3 +182,15 @@ def test_the_summary_of_a_granted_request_is_not_shown_again(client, alice):
     page = client.get(_url("transfer.large")).content.decode()
 
     assert "₹75,000.00" not in page
+
+
+@pytest.mark.parametrize(
+    ("action", "offered"),
+    [("payee.add", True), ("2fa.enable", False), ("transfer.large", False), ("transfer.payee", False)],
+)
+def test_it_offers_two_factor_only_where_the_link_leads_somewhere_useful(client, alice, action, offered):
+    """Not on the way to turning it on (a link back to the same page), nor mid-transfer (away from it)."""
+    client.force_login(alice)
+    page = client.get(_url(action)).content.decode()
+    assert ("we would ask for a code" in page) is offered
+    assert (f'href="{reverse("two_factor")}"' in page.split("<main")[1]) is offered
