@@ -62,7 +62,13 @@ class OTPCodeForm(forms.Form):
         max_length=20,
         help_text=_("The 6-digit code your authenticator app shows now, or one of your backup codes."),
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+            # autofocus: each page that asks for it (sign-in code, step-up, reset) asks for nothing else
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
         ),
         error_messages={"required": _("Type the code from your app, or a backup code.")},
     )
@@ -86,7 +92,7 @@ class PasswordConfirmForm(forms.Form):
     password = forms.CharField(
         label=_("Password"),
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
         error_messages={"required": _("Type your password.")},
     )
 

@@ -17,7 +17,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.template.defaultfilters import pluralize
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -227,8 +226,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 
 def _code_error(check: otp.CodeCheck) -> str:
     if check.locked_until is not None:
-        seconds = check.wait_seconds()
-        return f"Too many wrong codes in a row. Wait {seconds} second{pluralize(seconds)}, then try again."
+        return check.wait_message()
     return "That code did not work. Type the code your app shows now, or an unused backup code."
 
 

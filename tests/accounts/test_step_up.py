@@ -1,6 +1,7 @@
 """Step-up (accounts/stepup.py): a fresh proof, bound to one action (and binding), used once."""
 
 import datetime
+import re
 from urllib.parse import quote
 
 import pytest
@@ -194,3 +195,12 @@ def test_it_offers_two_factor_only_where_the_link_leads_somewhere_useful(client,
     page = client.get(_url(action)).content.decode()
     assert ("we would ask for a code" in page) is offered
     assert (f'href="{reverse("two_factor")}"' in page.split("<main")[1]) is offered
+
+
+def test_it_puts_the_cursor_in_the_password_or_code_field(client, alice):
+    client.force_login(alice)
+    field = re.search(r'<input[^>]*name="password"[^>]*>', client.get(_url("payee.add")).content.decode())
+    assert field and " autofocus" in field.group(0)
+    enrol(alice)
+    field = re.search(r'<input[^>]*name="code"[^>]*>', client.get(_url("payee.add")).content.decode())
+    assert field and " autofocus" in field.group(0)
