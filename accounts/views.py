@@ -391,7 +391,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
         )
         if failures >= STEP_UP_MAX_FAILURES:
             auth_logout(request)
-            messages.error(request, "Too many wrong answers. For your safety we signed you out.")
+            wrong = _("Too many wrong codes.") if uses_code else _("Too many wrong passwords.")
+            messages.error(request, wrong + " " + _("For your safety we signed you out."))
             return redirect("login")
         left = step_up_tries_left(failures)
         tries = f"{left} {'try' if left == 1 else 'tries'} left before we sign you out for your safety."

@@ -204,3 +204,17 @@ def test_it_puts_the_cursor_in_the_password_or_code_field(client, alice):
     enrol(alice)
     field = re.search(r'<input[^>]*name="code"[^>]*>', client.get(_url("payee.add")).content.decode())
     assert field and " autofocus" in field.group(0)
+
+
+@pytest.mark.parametrize("uses_code", [False, True])
+def test_signing_out_after_five_wrong_answers_names_what_was_wrong(client, alice, uses_code):
+    if uses_code:
+        enrol(alice)
+    client.force_login(alice)
+    answer = {"code": "000000"} if uses_code else {"password": "not-it"}
+    for _ in range(4):
+        client.post(_url("payee.add"), answer)
+    page = client.post(_url("payee.add"), answer, follow=True).content.decode()
+    wanted = "Too many wrong codes." if uses_code else "Too many wrong passwords."
+    assert f"{wanted} For your safety we signed you out." in page
+    assert "wrong answers" not in page
