@@ -51,7 +51,7 @@ from accounts.stepup import (
 from portal.audit import audit_record
 from portal.client_address import client_ip
 from portal.context_processors import MOVE_MONEY_SESSION_KEY
-from portal.local_time import time_of_day
+from portal.local_time import date_and_time, time_of_day
 from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
 from transactions.selectors import recent_entries, transfer_limits_get
 
@@ -248,6 +248,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "bank_phone": settings.BANK_PHONE,
         "total": sum(a.balance for a in accounts),
         "fingerprint": selectors.account_fingerprint(accounts=accounts),
+        "previous_login": date_and_time(previous) if (previous := request.user.previous_login) else "",
     }
     return render(request, "accounts/dashboard.html", context)
 
