@@ -432,3 +432,10 @@ def test_it_shows_on_the_review_the_note_the_receipt_will_show(client, alice, al
     assert ">None<" not in body.replace("<dd>None</dd>", "")  # (Fees: None is a word, not a Python None)
     txn_url = client.post(CONFIRM, _post_data(alice_savings, alice_current))["Location"]
     assert "Transfer between own accounts" in client.get(txn_url).content.decode()
+
+
+def test_it_reads_an_amount_typed_in_devanagari_digits(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    review = client.get(_review_url(client, _post_data(alice_savings, alice_current, amount="११"))).content
+    assert "Confirm and move ₹11.00" in review.decode()
+    assert "eleven rupees" in review.decode().lower()
