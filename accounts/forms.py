@@ -9,11 +9,20 @@ class LoginForm(AuthenticationForm):
         label=_("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        error_messages={
+            "required": _("Enter your email address."),
+            "invalid": _("Enter an email address like name@example.com."),
+            "max_length": _("An email address can be at most 254 characters."),
+        },
     )
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("That email and password do not match an account. Check them and try again."),
     }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].error_messages["required"] = _("Enter your password.")
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
@@ -32,6 +41,18 @@ class RulesOnNewPasswordMixin:
     """Django's SetPasswordForm (and PasswordChangeForm, its subclass) checks the password rules on the
     confirmation field: "too short" appeared under "New password again". The rules are about the password
     the customer chose, so they go on the first field; "the two do not match" stays on the second."""
+
+    def own_wording(self) -> None:
+        """Our words for an empty field (Django says "This field is required.")."""
+        fields = self.fields  # type: ignore[attr-defined]
+        required = {
+            "old_password": _("Type your current password."),
+            "new_password1": _("Type a new password."),
+            "new_password2": _("Type the new password again."),
+        }
+        for name, message in required.items():
+            if name in fields:
+                fields[name].error_messages["required"] = message
 
     def validate_password_for_user(self, user, password_field_name: str = "") -> None:
         super().validate_password_for_user(user, "new_password1")  # type: ignore[misc]
@@ -52,6 +73,7 @@ class CustomerPasswordChangeForm(RulesOnNewPasswordMixin, PasswordChangeForm):
         self.fields["old_password"].label = _("Current password")
         self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password2"].label = _("New password again")
+        self.own_wording()
 
 
 class OTPCodeForm(forms.Form):
@@ -70,7 +92,12 @@ class OTPCodeForm(forms.Form):
                 "autofocus": True,
             }
         ),
-        error_messages={"required": _("Type the code from your app, or a backup code.")},
+        error_messages={
+            "required": _("Type the code from your app, or a backup code."),
+            "max_length": _(
+                "That is longer than a code: type the code your app shows now, or a backup code."
+            ),
+        },
     )
 
 
@@ -82,7 +109,10 @@ class TOTPConfirmForm(forms.Form):
         max_length=10,
         help_text=_("Type the 6 digits the app shows for SecureBank."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        error_messages={"required": _("Type the 6-digit code the app shows.")},
+        error_messages={
+            "required": _("Type the 6-digit code the app shows."),
+            "max_length": _("That is longer than a code: type the 6 digits the app shows."),
+        },
     )
 
 
@@ -108,6 +138,7 @@ class PasswordResetRequestForm(forms.Form):
         error_messages={
             "required": _("Type the email you sign in with."),
             "invalid": _("Type an email address like name@example.com."),
+            "max_length": _("An email address can be at most 254 characters."),
         },
     )
 
@@ -123,3 +154,4 @@ class CustomerSetPasswordForm(RulesOnNewPasswordMixin, SetPasswordForm):
         self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password1"].widget.attrs["autofocus"] = True
         self.fields["new_password2"].label = _("New password again")
+        self.own_wording()
