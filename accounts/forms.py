@@ -13,11 +13,20 @@ class LoginForm(AuthenticationForm):
         label=_("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        error_messages={
+            "required": _("Enter your email address."),
+            "invalid": _("Enter an email address like name@example.com."),
+            "max_length": _("An email address can be at most 254 characters."),
+        },
     )
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("That email and password do not match an account. Check them and try again."),
     }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].error_messages["required"] = _("Enter your password.")
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
@@ -36,6 +45,18 @@ class RulesOnNewPasswordMixin:
     """Django's SetPasswordForm (and PasswordChangeForm, its subclass) checks the password rules on the
     confirmation field: "too short" appeared under "New password again". The rules are about the password
     the customer chose, so they go on the first field; "the two do not match" stays on the second."""
+
+    def own_wording(self) -> None:
+        """Our words for an empty field (Django says "This field is required.")."""
+        fields = self.fields  # type: ignore[attr-defined]
+        required = {
+            "old_password": _("Type your current password."),
+            "new_password1": _("Type a new password."),
+            "new_password2": _("Type the new password again."),
+        }
+        for name, message in required.items():
+            if name in fields:
+                fields[name].error_messages["required"] = message
 
     def validate_password_for_user(self, user, password_field_name: str = "") -> None:
         super().validate_password_for_user(user, "new_password1")  # type: ignore[misc]
@@ -56,6 +77,7 @@ class CustomerPasswordChangeForm(RulesOnNewPasswordMixin, PasswordChangeForm):
         self.fields["old_password"].label = _("Current password")
         self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password2"].label = _("New password again")
+        self.own_wording()
 
 
 class OTPCodeForm(forms.Form):
@@ -66,9 +88,20 @@ class OTPCodeForm(forms.Form):
         max_length=20,
         help_text=_("The 6-digit code your authenticator app shows now, or one of your backup codes."),
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+            # autofocus: each page that asks for it (sign-in code, step-up, reset) asks for nothing else
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
         ),
-        error_messages={"required": _("Type the code from your app, or a backup code.")},
+        error_messages={
+            "required": _("Type the code from your app, or a backup code."),
+            "max_length": _(
+                "That is longer than a code: type the code your app shows now, or a backup code."
+            ),
+        },
     )
 
 
@@ -80,7 +113,10 @@ class TOTPConfirmForm(forms.Form):
         max_length=10,
         help_text=_("Type the 6 digits the app shows for SecureBank."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        error_messages={"required": _("Type the 6-digit code the app shows.")},
+        error_messages={
+            "required": _("Type the 6-digit code the app shows."),
+            "max_length": _("That is longer than a code: type the 6 digits the app shows."),
+        },
     )
 
 
@@ -90,7 +126,7 @@ class PasswordConfirmForm(forms.Form):
     password = forms.CharField(
         label=_("Password"),
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
         error_messages={"required": _("Type your password.")},
     )
 
@@ -106,6 +142,7 @@ class PasswordResetRequestForm(forms.Form):
         error_messages={
             "required": _("Type the email you sign in with."),
             "invalid": _("Type an email address like name@example.com."),
+            "max_length": _("An email address can be at most 254 characters."),
         },
     )
 
@@ -121,6 +158,7 @@ class CustomerSetPasswordForm(RulesOnNewPasswordMixin, SetPasswordForm):
         self.fields["new_password1"].help_text = password_rules()
         self.fields["new_password1"].widget.attrs["autofocus"] = True
         self.fields["new_password2"].label = _("New password again")
+        self.own_wording()
 
 
 # --- Payees ----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_otp import DEVICE_ID_SESSION_KEY, verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -109,16 +111,40 @@ class CodeCheck:
     """The outcome of checking a code: the device that accepted it, or why none did."""
 
     device: Device | None = None
-    locked_until: datetime | None = None  # the device refuses every code until then (too many wrong)
+    locked_until: datetime | None = None  # the device refuses every code until then (after wrong ones)
+    failures: int = 0  # wrong codes in a row that locked it
 
     @property
     def ok(self) -> bool:
         return self.device is not None
 
     def wait_seconds(self) -> int:
+        """The real wait, rounded up to whole seconds (at least 1 while locked)."""
         if self.locked_until is None:
             return 0
-        return max(1, int((self.locked_until - timezone.now()).total_seconds() + 0.999))
+        return max(1, math.ceil((self.locked_until - timezone.now()).total_seconds()))
+
+    def wait_message(self) -> str:
+        """What a locked device tells the customer. django-otp waits 1, 2, 4 … seconds after 1, 2, 3 …
+        wrong codes in a row (throttle factor 1), so one mistake is a wait of a second, not "too many"."""
+        seconds = self.wait_seconds()
+        if self.failures <= 1:
+            return ngettext(
+                "Wait %(seconds)d second after a wrong code, then type the code again.",
+                "Wait %(seconds)d seconds after a wrong code, then type the code again.",
+                seconds,
+            ) % {"seconds": seconds}
+        return ngettext(
+            "%(failures)d wrong codes in a row: wait %(seconds)d second, then type the code again.",
+            "%(failures)d wrong codes in a row: wait %(seconds)d seconds, then type the code again.",
+            seconds,
+        ) % {"failures": self.failures, "seconds": seconds}
+
+
+def lock_of(details: dict | None) -> CodeCheck:
+    """The refusal of a device that django-otp's `verify_is_allowed` says is locked (its `details`)."""
+    details = details or {}
+    return CodeCheck(locked_until=details.get("locked_until"), failures=details.get("failure_count", 0))
 
 
 def code_check(user: User, raw_code: str) -> CodeCheck:
@@ -135,7 +161,7 @@ def code_check(user: User, raw_code: str) -> CodeCheck:
         return CodeCheck()
     allowed, details = device.verify_is_allowed()
     if not allowed:
-        return CodeCheck(locked_until=(details or {}).get("locked_until"))
+        return lock_of(details)
     if model is StaticDevice:
         return CodeCheck(device=_backup_code_use(user, device.pk, code))
     try:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
@@ -130,11 +129,7 @@ def two_factor_confirm(
             )
         allowed, throttle = device.verify_is_allowed()
         if not allowed:  # django-otp's back-off after a wrong code: even the right one waits (as at sign-in)
-            seconds = max(1, otp.CodeCheck(locked_until=(throttle or {}).get("locked_until")).wait_seconds())
-            raise TwoFactorError(
-                f"Too many tries: wait {seconds} second{pluralize(seconds)} and type the code again.",
-                code="throttled",
-            )
+            raise TwoFactorError(otp.lock_of(throttle).wait_message(), code="throttled")
         verified = device.verify_token(otp.normalize_code(code))
         if verified:
             device.confirmed = True

@@ -3,6 +3,7 @@ import math
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_otp
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.template.defaultfilters import pluralize
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import SimpleLazyObject
@@ -50,7 +51,7 @@ from accounts.stepup import (
 from portal.audit import audit_record
 from portal.client_address import client_ip
 from portal.context_processors import MOVE_MONEY_SESSION_KEY
-from portal.local_time import time_of_day
+from portal.local_time import date_and_time, time_of_day
 from portal.ratelimit import LimiterUnavailable, by_user, rate_limit, unavailable
 from transactions.selectors import recent_entries, transfer_limits_get
 
@@ -225,8 +226,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 
 def _code_error(check: otp.CodeCheck) -> str:
     if check.locked_until is not None:
-        seconds = check.wait_seconds()
-        return f"Too many wrong codes in a row. Wait {seconds} second{pluralize(seconds)}, then try again."
+        return check.wait_message()
     return "That code did not work. Type the code your app shows now, or an unused backup code."
 
 
@@ -248,6 +248,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "bank_phone": settings.BANK_PHONE,
         "total": sum(a.balance for a in accounts),
         "fingerprint": selectors.account_fingerprint(accounts=accounts),
+        "previous_login": date_and_time(previous) if (previous := request.user.previous_login) else "",
     }
     return render(request, "accounts/dashboard.html", context)
 
@@ -391,7 +392,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
         )
         if failures >= STEP_UP_MAX_FAILURES:
             auth_logout(request)
-            messages.error(request, "Too many wrong answers. For your safety we signed you out.")
+            wrong = _("Too many wrong codes.") if uses_code else _("Too many wrong passwords.")
+            messages.error(request, wrong + " " + _("For your safety we signed you out."))
             return redirect("login")
         left = step_up_tries_left(failures)
         tries = f"{left} {'try' if left == 1 else 'tries'} left before we sign you out for your safety."
@@ -406,9 +408,21 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
         "is_transfer": action.startswith("transfer."),
+        # "Turn on two-factor" would lead back to this page (2fa.enable) or away from a transfer half done.
+        "offer_two_factor": action != "2fa.enable" and not action.startswith("transfer."),
+        "cancel_review": _review_token(next_url),  # "Cancel the transfer" marks that review cancelled
         "is_payee": action == "payee.add",
     }
     return render(request, "accounts/step_up.html", context)
+
+
+def _review_token(next_url: str) -> str:
+    """The token of the transfer review that the step-up page goes back to, or "" if it goes elsewhere."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return ""
+    return match.kwargs.get("token", "") if match.url_name == "transfer_review" else ""
 
 
 _CHANGE_LABELS = {

@@ -4,6 +4,7 @@ Inside the portal an amount is always an ``int`` of paise. ``Decimal`` appears o
 """
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from babel.numbers import format_currency
@@ -20,9 +21,22 @@ class AmountError(ValueError):
     """The text is not an amount of rupees that a person could mean."""
 
 
+def _ascii_digits(text: str) -> str:
+    """Digits of any script (Devanagari '११', Tamil, fullwidth …: Unicode decimal digits) as ASCII ones; the
+    rest as it is. A Hindi keyboard types Devanagari digits; the review shows what was read, in ASCII digits
+    and in words, before any money moves."""
+    return "".join(
+        str(unicodedata.decimal(char))
+        if not char.isascii() and unicodedata.decimal(char, None) is not None
+        else char
+        for char in text
+    )
+
+
 def parse_rupees(text: str) -> int:
-    """Turn '1,23,456.78' or '₹ 500' into paise. Refuses signs, exponents and more than two decimals."""
-    cleaned = (text or "").strip().removeprefix("₹").strip()
+    """Turn '1,23,456.78' or '₹ 500' (or '₹ ५००') into paise. Refuses signs, exponents and more than two
+    decimals."""
+    cleaned = _ascii_digits((text or "").strip().removeprefix("₹").strip())
     if not cleaned:
         raise AmountError("Enter an amount.")
     if cleaned.startswith("-"):

@@ -16,6 +16,35 @@ from transactions import limits, selectors
 PAYEE_PREFIX = "payee-"  # a payee's value in To: "payee-<id>" (an own account's is its primary key)
 
 
+NOTE_MAX = 140  # characters of a transfer's note (the ledger's description field)
+
+
+def too_long(what: str, limit: int) -> str:
+    """The max_length message in our words: "A note can be at most 140 characters; this one has 200."."""
+    return str(_("%(what)s can be at most %(limit)d characters; this one has %%(show_value)d.")) % {
+        "what": what,
+        "limit": limit,
+    }
+
+
+AMOUNT_MESSAGES = {  # an amount field's own messages beyond "required" (what parse_rupees says of it)
+    "max_length": _("Enter an amount in rupees, like 1500 or 1,500.50."),
+}
+
+
+def note_field() -> forms.CharField:
+    """A transfer's optional note, at most NOTE_MAX characters (the browser stops typing there: the help
+    text says so; a longer one posted anyway is refused in our words)."""
+    return forms.CharField(
+        label=_("Note (optional)"),
+        max_length=NOTE_MAX,
+        required=False,
+        help_text=_("Up to %(limit)d characters") % {"limit": NOTE_MAX},
+        error_messages={"max_length": too_long(_("A note"), NOTE_MAX)},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
 def frozen_source_hint(names: list[str]) -> str:
     """Why a frozen account is missing from From: money cannot leave it until the bank lifts the freeze."""
     return ngettext(
@@ -130,15 +159,10 @@ class TransferForm(forms.Form):
         label=_("Amount (₹)"),
         max_length=24,
         help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
-        error_messages={"required": _("Enter the amount to move.")},
+        error_messages={"required": _("Enter the amount to move."), **AMOUNT_MESSAGES},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    description = forms.CharField(
-        label=_("Note (optional)"),
-        max_length=140,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    description = note_field()
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
     # The review whose "Change details" drew this form (transactions/reviews.py): the new review replaces it.
     replaces = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
@@ -227,12 +251,14 @@ class LimitsForm(forms.Form):
         label=_("Daily limit (₹)"),
         max_length=24,
         required=False,
+        error_messages=AMOUNT_MESSAGES,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     per_transfer = forms.CharField(
         label=_("Per-transfer limit (₹)"),
         max_length=24,
         required=False,
+        error_messages=AMOUNT_MESSAGES,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 

@@ -12,6 +12,9 @@ to the ledger), so the key alone cannot stop the review it came from being confi
 therefore remembers the review it was made from: a review made from another (directly, or from one made
 from it) replaces every earlier review of that line, which then names the newest and is not confirmed.
 
+A review cancelled from the step-up page ("Cancel the transfer") is marked so (`review_cancel`) and is then
+never confirmed.
+
 A review expires `EXPIRES_AFTER` after it was made (an amount, a payee's limits or the customer's mind may
 have changed since a page was left open): it can then no longer be confirmed, only started again from.
 """
@@ -29,6 +32,7 @@ FIELDS = ("source", "destination", "amount", "description", "idempotency_key")
 # Stored with the details: the first review of a line of changes, and the review that replaced this one.
 LINE, REPLACED_BY = "line", "replaced_by"
 MADE_AT = "made_at"  # when the review was made (Unix time)
+CANCELLED = "cancelled"  # set when the customer cancelled the transfer: it is then never confirmed
 EXPIRES_AFTER = datetime.timedelta(minutes=10)
 # The idempotency keys of replaced reviews, each with the review that replaced it: kept longer than the
 # reviews themselves, so that a page left open on a replaced review cannot confirm it after it was dropped.
@@ -91,3 +95,16 @@ def review_differs(session: SessionBase, token: str, details: dict[str, str]) ->
     session has it: a confirmation moves only what the customer reviewed."""
     found = review_get(session, token)
     return found is not None and any(str(details.get(name, "")) != found[name] for name in FIELDS)
+
+
+def review_cancel(session: SessionBase, token: str) -> None:
+    """Mark the review under `token` (if this session has it) as cancelled: it can no longer be confirmed."""
+    pending = {key: dict(value) for key, value in session.get(SESSION_KEY, {}).items()}
+    if token in pending:
+        pending[token][CANCELLED] = True
+        session[SESSION_KEY] = pending
+
+
+def review_cancelled(session: SessionBase, token: str) -> bool:
+    """Whether the review under `token` was cancelled."""
+    return bool(session.get(SESSION_KEY, {}).get(token, {}).get(CANCELLED))

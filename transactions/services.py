@@ -301,8 +301,18 @@ def _write(
     return True
 
 
+def transfer_description(*, description: str, payee: Payee | None = None) -> str:
+    """The description a transfer is posted with: the customer's note, else the bank's own words (the
+    review shows it, so that it says what the receipt will)."""
+    if description:
+        return description
+    if payee is not None:
+        return _("Transfer to %(name)s") % {"name": payee.name}
+    return _("Transfer between own accounts")
+
+
 def _transfer_description(description: str) -> str:
-    return description or _("Transfer between own accounts")
+    return transfer_description(description=description)
 
 
 def transfer_replay(
@@ -363,7 +373,7 @@ def _payee_legs(source: AccountRef, payee: Payee, amount_paise: int) -> list[tup
 
 
 def _payee_description(description: str, payee: Payee) -> str:
-    return description or _("Transfer to %(name)s") % {"name": payee.name}
+    return transfer_description(description=description, payee=payee)
 
 
 def payee_transfer_replay(

@@ -59,7 +59,15 @@ def _review_context(request: HttpRequest, form: TransferForm, token: str) -> dic
         "token": token,
         "payee": form.to_payee,
         "amount_in_words": amount_in_words(form.cleaned_data["amount"]),
+        # What the receipt will say: the note, or the default description when it is empty.
+        "note": services.transfer_description(
+            description=form.cleaned_data["description"], payee=form.to_payee
+        ),
         "step_up": step_up[0] if step_up else "",  # "transfer.payee", "transfer.large" or none
+        # Back from the step-up page with the proof for this very transfer (the grant the confirmation
+        # will consume): the review says so, and no longer that it will ask.
+        "step_up_done": bool(step_up) and step_up_satisfied(request, *step_up),
+        "to_label": _destination_label(form.cleaned_data["destination"]),
         "same_transfer": _same_transfer_question(request, form),
         # What the step-up will ask of this customer: a code (2FA on) or the password.
         "step_up_uses_code": lambda: otp.has_two_factor(request.user),
@@ -150,6 +158,8 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     key = details["idempotency_key"]
     if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
         return _replaced(request, newer)
+    if reviews.review_cancelled(request.session, token):
+        return _render_step(request, _REVIEW, {"cancelled": True, "token": token})
     if reviews.review_expired(request.session, token):
         return _render_step(request, _REVIEW, {"expired": True, "token": token})
     form = TransferForm(details, user=request.user)
@@ -186,6 +196,16 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     return _post_transfer(request, form)
 
 
+@login_required
+@require_POST
+def transfer_cancel(request: HttpRequest) -> HttpResponse:
+    """ "Cancel the transfer" (on the step-up page): the review (if this session has it) can no longer be
+    confirmed, and the dashboard says that nothing moved."""
+    reviews.review_cancel(request.session, request.POST.get("review", ""))
+    messages.info(request, _("Transfer cancelled. No money moved."))
+    return HttpResponseRedirect(reverse("dashboard"))
+
+
 def _replayed(request: HttpRequest, done: Transaction) -> HttpResponse:
     """A transfer already made: its receipt, saying so."""
     transfer_counted("replayed")
@@ -202,6 +222,9 @@ def _stopped_before_posting(request: HttpRequest, form: TransferForm) -> HttpRes
     if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
         transfer_counted("replaced")
         return _replaced(request, newer, status=409)
+    if reviews.review_cancelled(request.session, token):
+        transfer_counted("cancelled")
+        return _render_step(request, _REVIEW, {"cancelled": True, "token": token}, status=409)
     if reviews.review_expired(request.session, token):
         transfer_counted("expired")
         return _render_step(request, _REVIEW, {"expired": True, "token": token}, status=409)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
+from portal.local_time import date_and_time
 from tests.conftest import fund, spend
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
@@ -70,7 +71,7 @@ def test_it_shows_the_previous_login_time(client, alice):
     alice.refresh_from_db()
     assert alice.previous_login == earlier
     body = client.get(reverse("dashboard")).content.decode()
-    assert timezone.localtime(earlier).strftime("%-d %B %Y") in body
+    assert f"Your previous sign-in was on {date_and_time(earlier)}." in body
 
 
 def test_it_reads_recent_entries_only_when_the_ledger_changed(client, alice, alice_savings, alice_current):
@@ -124,7 +125,8 @@ def _move_money_links(body: str) -> int:
 def test_it_offers_move_money_with_two_accounts(client, alice, alice_savings):
     AccountFactory(owner=alice, name="Everyday current", kind=Account.Kind.CURRENT)
     client.force_login(alice)
-    assert _move_money_links(client.get(reverse("dashboard")).content.decode()) == 2  # the hero and the tab
+    # The hero, and the tab in the main navigation (drawn twice, shown once: header or tab bar, base.html).
+    assert _move_money_links(client.get(reverse("dashboard")).content.decode()) == 3
 
 
 def test_it_offers_no_move_money_with_one_account_and_says_why(client, alice, alice_savings):
@@ -167,3 +169,11 @@ def test_a_description_and_counterparty_that_may_be_cut_carry_their_whole_text(c
     body = client.get(reverse("dashboard")).content.decode()
     assert 'title="Groceries for the week"' in body
     assert 'title="Sri Venkateshwara Stores"' in body
+
+
+def test_it_gives_the_previous_sign_in_in_the_sites_format_with_ist(client, alice):
+    alice.previous_login = datetime.datetime(2026, 12, 5, 23, 47, tzinfo=datetime.UTC)
+    alice.save(update_fields=["previous_login"])
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert "Your previous sign-in was on 6 Dec 2026, 5:17 AM IST." in body

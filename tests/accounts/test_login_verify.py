@@ -1,6 +1,7 @@
 """Signing in with two-factor auth: password, then a code, and only then signed in."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -134,16 +135,51 @@ def test_it_drops_the_sign_in_after_five_wrong_codes(client, device):
     assert AuditEvent.objects.filter(action="login.otp_failure").count() == 5
 
 
+def _wrong(device) -> str:
+    return "999999" if code_now(device) != "999999" else "888888"
+
+
 def test_it_makes_the_customer_wait_after_wrong_codes_in_a_row(client, device):
     """django-otp's own back-off: after a wrong code even the right one waits a second; it holds for the
     device whatever the session, so starting the sign-in again does not reset it."""
     with time_machine.travel(NOON, tick=False):
         _password_step(client)
-        client.post(VERIFY, {"code": "999999" if code_now(device) != "999999" else "888888"})
-        response = client.post(VERIFY, {"code": code_now(device)})
-        assert "Wait 1 second," in response.content.decode()
+        client.post(VERIFY, {"code": _wrong(device)})
+    with time_machine.travel(NOON + datetime.timedelta(seconds=0.8), tick=False):
+        page = client.post(VERIFY, {"code": code_now(device)}).content.decode()
+        # One mistake is not "too many in a row"; the wait is the real one, rounded up.
+        assert "Wait 1 second after a wrong code, then type the code again." in page
+        assert "in a row" not in page
     with time_machine.travel(NOON + datetime.timedelta(seconds=2), tick=False):
         assert client.post(VERIFY, {"code": code_now(device)}).status_code == 302
+
+
+def test_it_says_the_real_wait_after_several_wrong_codes(client, device):
+    """Delays of 1, 2, 4 … seconds after 1, 2, 3 … wrong codes in a row (OTP_TOTP_THROTTLE_FACTOR 1)."""
+    with time_machine.travel(NOON, tick=False):
+        _password_step(client)
+        client.post(VERIFY, {"code": _wrong(device)})
+    with time_machine.travel(NOON + datetime.timedelta(seconds=1.5), tick=False):
+        assert "That code did not work" in client.post(VERIFY, {"code": _wrong(device)}).content.decode()
+    with time_machine.travel(NOON + datetime.timedelta(seconds=2), tick=False):  # locked until 3.5 s
+        page = client.post(VERIFY, {"code": code_now(device)}).content.decode()
+        assert "2 wrong codes in a row: wait 2 seconds, then type the code again." in page
+    with time_machine.travel(NOON + datetime.timedelta(seconds=3.6), tick=False):
+        assert client.post(VERIFY, {"code": code_now(device)}).status_code == 302
+
+
+def test_one_wrong_code_does_not_stop_the_right_one_two_and_a_half_seconds_later(client, device):
+    with time_machine.travel(NOON, tick=False):
+        _password_step(client)
+        client.post(VERIFY, {"code": _wrong(device)})
+    with time_machine.travel(NOON + datetime.timedelta(seconds=2.5), tick=False):
+        assert client.post(VERIFY, {"code": code_now(device)})["Location"] == reverse("dashboard")
+
+
+def test_it_puts_the_cursor_in_the_code_field(client, device):
+    _password_step(client)
+    field = re.search(r'<input[^>]*name="code"[^>]*>', client.get(VERIFY).content.decode())
+    assert field and " autofocus" in field.group(0)
 
 
 def test_it_forgets_a_sign_in_left_half_done_for_five_minutes(client, device):

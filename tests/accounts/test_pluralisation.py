@@ -22,3 +22,11 @@ def test_it_says_1_minute_in_the_password_reset_pages_and_emails(db):
         assert "for 1 minutes" not in render_to_string(name, {"minutes": 1}, request=request)
     assert "within 1 minute:" in render_to_string("emails/password_reset.txt#body", {"minutes": 1})
     assert "for 1 minute." in render_to_string("emails/lockout.txt#body", {"minutes": 1})
+
+
+def test_it_says_the_field_for_one_error_and_the_number_for_more(client, db):
+    one = client.post("/login/", {"username": "alice@example.com", "password": ""}).content.decode()
+    assert "Please correct the field marked below." in one
+    assert "1 field" not in one
+    two = client.post("/login/", {"username": "", "password": ""}).content.decode()
+    assert "Please correct the 2 fields marked below." in two

@@ -1,6 +1,7 @@
 """Step-up (accounts/stepup.py): a fresh proof, bound to one action (and binding), used once."""
 
 import datetime
+import re
 from urllib.parse import quote
 
 import pytest
@@ -182,3 +183,38 @@ def test_the_summary_of_a_granted_request_is_not_shown_again(client, alice):
     page = client.get(_url("transfer.large")).content.decode()
 
     assert "₹75,000.00" not in page
+
+
+@pytest.mark.parametrize(
+    ("action", "offered"),
+    [("payee.add", True), ("2fa.enable", False), ("transfer.large", False), ("transfer.payee", False)],
+)
+def test_it_offers_two_factor_only_where_the_link_leads_somewhere_useful(client, alice, action, offered):
+    """Not on the way to turning it on (a link back to the same page), nor mid-transfer (away from it)."""
+    client.force_login(alice)
+    page = client.get(_url(action)).content.decode()
+    assert ("we would ask for a code" in page) is offered
+    assert (f'href="{reverse("two_factor")}"' in page.split("<main")[1]) is offered
+
+
+def test_it_puts_the_cursor_in_the_password_or_code_field(client, alice):
+    client.force_login(alice)
+    field = re.search(r'<input[^>]*name="password"[^>]*>', client.get(_url("payee.add")).content.decode())
+    assert field and " autofocus" in field.group(0)
+    enrol(alice)
+    field = re.search(r'<input[^>]*name="code"[^>]*>', client.get(_url("payee.add")).content.decode())
+    assert field and " autofocus" in field.group(0)
+
+
+@pytest.mark.parametrize("uses_code", [False, True])
+def test_signing_out_after_five_wrong_answers_names_what_was_wrong(client, alice, uses_code):
+    if uses_code:
+        enrol(alice)
+    client.force_login(alice)
+    answer = {"code": "000000"} if uses_code else {"password": "not-it"}
+    for _ in range(4):
+        client.post(_url("payee.add"), answer)
+    page = client.post(_url("payee.add"), answer, follow=True).content.decode()
+    wanted = "Too many wrong codes." if uses_code else "Too many wrong passwords."
+    assert f"{wanted} For your safety we signed you out." in page
+    assert "wrong answers" not in page

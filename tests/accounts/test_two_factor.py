@@ -121,7 +121,7 @@ def test_it_says_to_wait_when_the_right_code_comes_too_soon_after_a_wrong_one(cl
         response = client.post(TWO_FACTOR, {"code": code_now(device)})
         page = response.content.decode()
         assert response.status_code == 200
-        assert "Too many tries: wait 1 second and type the code again." in page
+        assert "Wait 1 second after a wrong code, then type the code again." in page
         assert "That code did not match" not in page
         device.refresh_from_db()
         assert not device.confirmed

@@ -264,7 +264,7 @@ def two_factor_enrol(page: Page, live_server, alice, savings: Account, current: 
     login(page, live_server, alice.email)
     open_two_factor_setup(page)
     page.get_by_role("button", name="Turn on two-factor authentication").click()  # empty: an error
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def backup_codes(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -297,7 +297,7 @@ def step_up(page: Page, live_server, alice, savings: Account, current: Account) 
     login(page, live_server, alice.email)
     page.goto("/security/verify/?action=payee.add&next=/")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def step_up_for_a_transfer(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -308,7 +308,7 @@ def step_up_for_a_transfer(page: Page, live_server, alice, savings: Account, cur
         _heading(page, "Confirm it's you")
     page.get_by_label("Password").fill("not-her-password")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
     expect(page.get_by_text("4 tries left")).to_be_visible()
 
 
@@ -374,7 +374,7 @@ def password_reset_with_error(page: Page, live_server, alice, savings: Account, 
     page.goto("/password-reset/")
     page.get_by_label("Email").fill("not an email")
     page.get_by_role("button", name="Email me a link").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def password_reset_sent(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -397,7 +397,7 @@ def password_reset_new_with_errors(
     page.get_by_label("New password", exact=True).fill("1qaz2wsx3edc4rfv")
     page.get_by_label("New password again").fill("1qaz2wsx3edc4rfv")
     page.get_by_role("button", name="Set new password").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def password_reset_code(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -405,7 +405,7 @@ def password_reset_code(page: Page, live_server, alice, savings: Account, curren
     page.goto(password_reset_rules.link_path(alice))
     _heading(page, "Enter your code to reset your password")
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def _schedules(alice, savings: Account, current: Account) -> int:

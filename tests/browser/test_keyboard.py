@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import Account
-from tests.browser.conftest import account_balance, login
+from tests.browser.conftest import DESKTOP, MOBILE, account_balance, login
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -164,3 +164,43 @@ def test_it_shows_focus_on_every_tab_stop(page, live_server, alice, alice_saving
         _assert_focus_visible(page)
         assert _focus(page)["element"] == stops[-1]
     assert hidden == [], "focus is invisible on:\n" + "\n".join(hidden)
+
+
+# What has focus, named by where it is: "skip", "brand", "nav:<link>", "sign out", "main", "other".
+_WHERE = """() => {
+    const el = document.activeElement;
+    const text = (el.innerText || "").trim();
+    if (el === document.body) return "body";
+    if (el.classList.contains("skip-link")) return "skip";
+    if (el.classList.contains("brand")) return "brand";
+    if (el.closest("nav.site-nav")) return `nav:${text}`;
+    if (text === "Sign out") return "sign out";
+    if (el.closest("main")) return "main";
+    return `other:${text.slice(0, 30)}`;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("viewport", "expected"),
+    [
+        ("390px", ["skip", "brand", "sign out", "main", "nav:Accounts", "nav:Move money", "nav:Security"]),
+        ("desktop", ["skip", "brand", "nav:Accounts", "nav:Move money", "nav:Security", "sign out", "main"]),
+    ],
+)
+def test_the_tab_order_follows_the_screen(
+    new_page, live_server, alice, alice_savings, alice_current, viewport, expected
+):
+    """On a phone the main navigation is a tab bar at the foot of the screen: Tab reaches it after the page's
+    content (as it sits), not between the bank's name and Sign out; on a wide screen it sits in the header.
+    (The page's own stops, however many, count as one "main".)"""
+    page = new_page(viewport=MOBILE if viewport == "390px" else DESKTOP)
+    login(page, live_server, alice.email)
+    stops: list[str] = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        where = page.evaluate(_WHERE)
+        if where != "body" and (not stops or stops[-1] != where):
+            stops.append(where)
+        if stops and stops[-1] == expected[-1]:
+            break
+    assert stops == expected

@@ -244,7 +244,7 @@ def test_it_shows_the_limits_whole_and_the_form_in_the_screen(
     page.goto("/security/limits/")
     page.get_by_label("Daily limit (₹)").fill("12,34,567.89")
     page.get_by_role("button", name="Save limits").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
     assert _whole(page, ".summary-list dd, .summary-list dt, .notice, .field input, .actions .button") == []
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0

@@ -95,6 +95,12 @@ def test_it_moves_money_between_own_accounts(
         expect(print_button).to_be_visible()
     else:
         expect(print_button).to_be_hidden()
+    # On paper the site's header is left out: the bank's name heads the page instead (print.css).
+    expect(page.get_by_text("SecureBank", exact=True)).to_be_hidden()
+    page.emulate_media(media="print")
+    expect(page.get_by_text("SecureBank", exact=True)).to_be_visible()
+    expect(page.locator(".site-header")).to_be_hidden()
+    page.emulate_media(media="screen")
     expect(summary_value(page, "Amount")).to_have_text("₹1,250.50")
     expect(summary_value(page, "Savings balance after")).to_have_text("₹48,749.50")
     expect(summary_value(page, "Current balance after")).to_have_text("₹1,250.50")

@@ -48,9 +48,6 @@ def test_it_parses_rupees_into_paise(text, paise):
         "nan",
         "Infinity",
         "-Infinity",
-        "１２３",  # fullwidth digits
-        "١٢٣",  # Arabic-Indic digits
-        "१२३",  # Devanagari digits
         "12 34",
         "9" * 16,
     ],
@@ -106,3 +103,25 @@ def test_it_formats_every_amount_with_the_rupee_sign_and_lakh_grouping(paise):
 @given(st.integers(min_value=1, max_value=MAX_PAISE))
 def test_it_parses_its_own_formatting(paise):
     assert parse_rupees(format_paise(paise)) == paise
+
+
+@pytest.mark.parametrize(
+    ("text", "paise"),
+    [
+        ("११", 11_00),  # Devanagari, as a Hindi keyboard types it
+        ("₹ १,२५०.५०", 1_250_50),
+        ("१,२३,४५६.७८", 1_23_456_78),
+        ("௧௨௩", 123_00),  # Tamil
+        ("١٢٣", 123_00),  # Arabic-Indic
+        ("１２３", 123_00),  # fullwidth, as some phone keyboards type it
+    ],
+)
+def test_it_reads_digits_of_other_scripts_as_the_same_numbers(text, paise):
+    """The review then shows the amount in ASCII digits and in words before anything moves."""
+    assert parse_rupees(text) == paise
+
+
+@pytest.mark.parametrize("text", ["१.२३४", "-११", "१e५", "१ २"])
+def test_it_refuses_in_other_scripts_what_it_refuses_in_ascii(text):
+    with pytest.raises(AmountError):
+        parse_rupees(text)

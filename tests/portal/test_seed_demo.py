@@ -241,7 +241,7 @@ def test_it_gives_each_customer_a_previous_sign_in_the_evening_before(demo_db, c
         "/login/", {"username": customer.email, "password": demo.DEMO_PASSWORD}, follow=True
     )
     body = response.content.decode()
-    assert "Your previous sign-in was on 4 March 2026 at 8:15 PM" in body
+    assert "Your previous sign-in was on 4 Mar 2026, 8:15 PM IST" in body
     assert "first sign-in" not in body
 
 

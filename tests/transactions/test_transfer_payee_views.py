@@ -471,3 +471,11 @@ def test_the_form_and_review_cost_the_same_queries_with_many_payees(client, alic
     _new_payee(alice, 0.2)
     many = _page_queries(client, alice_savings, ravi)
     assert many == few
+
+
+def test_the_review_shows_the_default_note_to_a_payee(client, alice, alice_savings, ravi):
+    client.force_login(alice)
+    url, _confirm = _review(client, _data(alice_savings, ravi))
+    body = client.get(url).content.decode()
+    assert "Transfer to Ravi Kumar" in body
+    assert "None</dd>" not in body.replace("<dt>Fees</dt><dd>None</dd>", "")

@@ -7,6 +7,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from tests.factories import AccountFactory
+from transactions import selectors
 from transactions.models import Transaction
 
 NEW = reverse("transfer_new")
@@ -104,3 +106,53 @@ def test_it_counts_the_minutes_in_words(client, alice, alice_savings, alice_curr
         traveller.shift(datetime.timedelta(minutes=minutes, seconds=10))
         review = client.get(_review(client, _data(alice_savings, alice_current, "k2"))[0])
     assert f"to the same account {said} (at 8:50 PM IST)" in review.content.decode()
+
+
+def _asked(client, data) -> bool:
+    return "send again?" in client.get(_review(client, data)[0]).content.decode()
+
+
+def test_it_does_not_ask_about_the_same_amount_the_other_way(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    with time_machine.travel(AT, tick=False):
+        client.post(CONFIRM, _data(alice_savings, alice_current, "k1"))
+        assert not _asked(client, _data(alice_current, alice_savings, "k2"))
+        assert client.post(CONFIRM, _data(alice_current, alice_savings, "k2")).status_code == 303
+    assert _transfers(alice) == 2
+
+
+def test_it_does_not_ask_about_the_same_amount_to_another_account(
+    client, alice, alice_savings, alice_current
+):
+    deposit = AccountFactory(owner=alice, name="Fixed deposit")
+    client.force_login(alice)
+    with time_machine.travel(AT, tick=False):
+        client.post(CONFIRM, _data(alice_savings, alice_current, "k1"))
+        assert not _asked(client, _data(alice_savings, deposit, "k2"))
+        assert client.post(CONFIRM, _data(alice_savings, deposit, "k2")).status_code == 303
+    assert _transfers(alice) == 2
+
+
+def test_another_customers_identical_transfer_does_not_ask_this_customer(
+    client, alice, alice_savings, alice_current, bob, bob_savings
+):
+    bob_current = AccountFactory(owner=bob, name="Current")
+    with time_machine.travel(AT, tick=False) as traveller:
+        client.force_login(bob)
+        client.post(CONFIRM, _data(bob_savings, bob_current, "k1"))
+        client.force_login(alice)
+        assert not _asked(client, _data(alice_savings, alice_current, "k1"))  # even under the same key
+        client.post(CONFIRM, _data(alice_savings, alice_current, "k2"))
+        # And the other way round: alice's transfer is not bob's, even looked up on alice's accounts.
+        traveller.shift(datetime.timedelta(minutes=1))
+        found = selectors.transfer_same_since(
+            user=bob,
+            source=alice_savings,
+            destination=alice_current,
+            amount_paise=10_00,
+            since=AT - datetime.timedelta(minutes=5),
+            other_than_key="k3",
+        )
+        assert found is None
+        client.force_login(bob)
+        assert _asked(client, _data(bob_savings, bob_current, "k4"))  # his own repeat is asked about

@@ -138,7 +138,7 @@ def test_the_step_up_page_repeats_the_transfer_and_offers_a_way_back(client, ali
     assert f"<dt>From</dt><dd>{source.name} · {source.masked_number}</dd>" in page
     assert f"<dt>To</dt><dd>{destination.name} · {destination.masked_number}</dd>" in page
     assert f'href="{review_url}">Back to the review</a>' in page
-    assert 'href="/">Cancel the transfer</a>' in page
+    assert 'form="cancel-transfer" formnovalidate>Cancel the transfer</button>' in page
 
 
 def test_a_wrong_password_or_code_says_how_many_tries_are_left(client, alice, large):
@@ -153,3 +153,53 @@ def test_a_wrong_password_or_code_says_how_many_tries_are_left(client, alice, la
     enrol(alice)
     code = client.post(step_up_url, {"code": "000000"})
     assert code.status_code == 302 and code["Location"].startswith(reverse("login"))  # the fifth: out
+
+
+def test_after_the_step_up_the_review_says_it_was_accepted_and_asks_nothing_more(client, alice, large):
+    source, destination = large
+    client.force_login(alice)
+    review_url, data = _review(client, source, destination, "1,000.01", "k-large")
+    proved = client.post(client.post(CONFIRM, data)["Location"], {"password": PASSWORD})
+    assert proved["Location"] == review_url
+    page = client.get(review_url).content.decode()
+    assert "You confirmed it's you. Press Confirm to send ₹1,000.01 to " in page
+    assert f"{destination.name} · {destination.masked_number}</span>." in page
+    assert "we will ask" not in page
+    # Another transfer's review (another key) still says it will ask.
+    other_url, _other = _review(client, source, destination, "1,000.01", "k-other")
+    other = client.get(other_url).content.decode()
+    assert "we will ask for your password once more" in other
+    assert "You confirmed it's you" not in other
+
+
+CANCEL = reverse("transfer_cancel")
+
+
+def test_cancelling_on_the_step_up_page_says_so_and_the_review_can_no_longer_be_confirmed(
+    client, alice, large
+):
+    client.force_login(alice)
+    review_url, data = _review(client, *large, "1,000.01", "k-large")
+    step_up_url = client.post(CONFIRM, data)["Location"]
+    page = client.get(step_up_url).content.decode()
+    assert f'action="{CANCEL}"' in page
+    assert f'name="review" value="{data["review"]}"' in page
+    response = client.post(CANCEL, {"review": data["review"]}, follow=True)
+    assert response.redirect_chain == [(reverse("dashboard"), 302)]
+    assert "Transfer cancelled. No money moved." in response.content.decode()
+    # The cancelled review is not confirmed, even with a proof given for it afterwards.
+    client.post(step_up_url, {"password": PASSWORD})
+    refused = client.post(CONFIRM, data)
+    assert refused.status_code == 409
+    assert "This transfer was cancelled" in refused.content.decode()
+    assert "This transfer was cancelled" in client.get(review_url).content.decode()
+    assert not Transaction.objects.filter(idempotency_key="k-large").exists()
+
+
+def test_cancelling_answers_post_only_and_only_the_signed_in(client, alice, large):
+    assert client.post(CANCEL)["Location"].startswith(reverse("login"))
+    client.force_login(alice)
+    assert client.get(CANCEL).status_code == 405
+    # Without a review of this session (another customer's token, none at all): the message, nothing else.
+    response = client.post(CANCEL, {"review": "not-hers"}, follow=True)
+    assert "Transfer cancelled. No money moved." in response.content.decode()

@@ -422,3 +422,20 @@ def test_it_shows_the_receipt_with_its_time_in_ist_a_reference_and_print(
     )
     assert 'href="/static/css/print.css" media="print"' in body
     assert 'src="/static/js/print.js"' in body
+
+
+def test_it_shows_on_the_review_the_note_the_receipt_will_show(client, alice, alice_savings, alice_current):
+    """An empty note: the review says what the receipt will ("Transfer between own accounts"), never None."""
+    client.force_login(alice)
+    body = client.get(_review_url(client, _post_data(alice_savings, alice_current))).content.decode()
+    assert "Transfer between own accounts" in body
+    assert ">None<" not in body.replace("<dd>None</dd>", "")  # (Fees: None is a word, not a Python None)
+    txn_url = client.post(CONFIRM, _post_data(alice_savings, alice_current))["Location"]
+    assert "Transfer between own accounts" in client.get(txn_url).content.decode()
+
+
+def test_it_reads_an_amount_typed_in_devanagari_digits(client, alice, alice_savings, alice_current):
+    client.force_login(alice)
+    review = client.get(_review_url(client, _post_data(alice_savings, alice_current, amount="११"))).content
+    assert "Confirm and move ₹11.00" in review.decode()
+    assert "eleven rupees" in review.decode().lower()

@@ -11,7 +11,7 @@ from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
 from accounts.stepup import step_up_binding
 from portal.money import AmountError, format_paise, parse_rupees
-from transactions.forms import AccountChoiceField, frozen_source_hint
+from transactions.forms import AMOUNT_MESSAGES, AccountChoiceField, frozen_source_hint, note_field
 from transactions.models import ScheduledTransfer
 from transactions.scheduled.selectors import payee_choices
 
@@ -69,15 +69,10 @@ class ScheduledTransferForm(forms.Form):
         label=_("Amount (₹)"),
         max_length=24,
         help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
-        error_messages={"required": _("Enter the amount to pay each time.")},
+        error_messages={"required": _("Enter the amount to pay each time."), **AMOUNT_MESSAGES},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    description = forms.CharField(
-        label=_("Note (optional)"),
-        max_length=140,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    description = note_field()
     first_date = forms.DateField(
         label=_("First payment on"),
         help_text=_("Today or later. On a Sunday or a bank holiday it is paid the next working day."),
@@ -91,6 +86,10 @@ class ScheduledTransferForm(forms.Form):
         label=_("How often"),
         choices=ScheduledTransfer.Frequency.choices,
         initial=ScheduledTransfer.Frequency.ONCE,
+        error_messages={
+            "required": _("Choose how often to pay."),
+            "invalid_choice": _("Choose how often to pay."),
+        },
     )
     end_date = forms.DateField(
         label=_("Last payment on or before (optional)"),
@@ -108,6 +107,11 @@ class ScheduledTransferForm(forms.Form):
         min_value=1,
         max_value=MAX_COUNT,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "invalid": _("Enter the number of times as a whole number, like 12."),
+            "min_value": _("Enter 1 or more times, or leave it empty."),
+            "max_value": _("At most %(limit_value)s times: enter fewer, or leave it empty."),
+        },
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
