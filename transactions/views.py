@@ -151,7 +151,8 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
         return _replaced(request, newer)
     if reviews.review_expired(request.session, token):
-        return _render_step(request, _REVIEW, {"expired": True, "token": token})
+        again_url = f"{reverse('transfer_new')}?{urlencode({'change': token})}"
+        return _render_step(request, _REVIEW, {"expired": True, "again_url": again_url})
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
         return _form_step(request, form)
@@ -164,7 +165,12 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
     review's form posts the details and key as hidden fields; all of it is checked again here. Only a
     confirmation that reaches the posting counts against the rate limit: a replay, a replaced or expired
-    review, an invalid form, the "send again?" question and the step-up redirect move nothing."""
+    review, an invalid form, the "send again?" question and the step-up redirect move nothing.
+
+    A confirmation naming a review this session does not know (dropped from it, or never made) is treated
+    as expired; one posting no review at all (never sent by the portal's pages, only by a client of the
+    customer's own that has their session and CSRF token, such as bench/transfer.lua) is accepted, with
+    every ledger check, the step-up binding and the limits applied."""
     form = TransferForm(request.POST.dict(), user=request.user)
     try:
         done = _already_made(request, form, request.POST.get("idempotency_key", ""))
@@ -202,9 +208,13 @@ def _stopped_before_posting(request: HttpRequest, form: TransferForm) -> HttpRes
     if newer and not selectors.transaction_by_key(user=request.user, idempotency_key=key):
         transfer_counted("replaced")
         return _replaced(request, newer, status=409)
-    if reviews.review_expired(request.session, token):
+    if token and reviews.review_expired(request.session, token):
         transfer_counted("expired")
-        return _render_step(request, _REVIEW, {"expired": True, "token": token}, status=409)
+        known = reviews.review_get(request.session, token) is not None
+        # "Start again with these details": from the review if the session has it, else from those posted.
+        query = {"change": token} if known else {k: request.POST[k] for k in _PREFILL if k in request.POST}
+        again_url = f"{reverse('transfer_new')}?{urlencode(query)}"
+        return _render_step(request, _REVIEW, {"expired": True, "again_url": again_url}, status=409)
     if reviews.review_differs(request.session, token, form.data):
         # Hidden fields changed after the review (by hand, or by a script): not what the customer read.
         # Back to the review as it was, saying so.

@@ -72,13 +72,24 @@ def test_a_proof_for_one_transfer_does_not_carry_another(client, alice, large):
     assert not Transaction.objects.filter(idempotency_key="k-first").exists()
 
 
-@pytest.mark.parametrize("review", ["", "no/such/review", "not-a-token-of-hers"])
-def test_an_unknown_review_sends_the_step_up_back_to_the_form(client, alice, large, review):
+def test_a_confirmation_without_a_review_sends_the_step_up_back_to_the_form(client, alice, large):
+    """No review posted (not what our pages send; a client of the customer's own): the step-up still
+    applies, and leads back to the form since there is no review to return to."""
+    client.force_login(alice)
+    _url, data = _review(client, *large, "2,000.00", "k-odd")
+    response = client.post(CONFIRM, {**data, "review": ""})
+    assert response.status_code == 302
+    assert response["Location"].endswith("next=/transfers/new/")
+
+
+@pytest.mark.parametrize("review", ["no/such/review", "not-a-token-of-hers"])
+def test_a_review_this_session_does_not_know_is_expired(client, alice, large, review):
     client.force_login(alice)
     _url, data = _review(client, *large, "2,000.00", "k-odd")
     response = client.post(CONFIRM, {**data, "review": review})
-    assert response.status_code == 302
-    assert response["Location"].endswith("next=/transfers/new/")
+    assert response.status_code == 409
+    assert "This review expired" in response.content.decode()
+    assert not Transaction.objects.filter(idempotency_key="k-odd").exists()
 
 
 @pytest.mark.parametrize(

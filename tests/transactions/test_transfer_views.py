@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -377,6 +377,31 @@ def test_it_remembers_a_replaced_review_after_the_session_dropped_it(
         response = client.post(CONFIRM, data)
         assert response.status_code == 409
         assert "Start a new transfer" in response.content.decode()
+    assert not Transaction.objects.filter(initiator=alice).exists()
+
+
+def test_it_does_not_confirm_a_review_dropped_from_the_session_after_it_expired(
+    client, alice, alice_savings, alice_current
+):
+    """A review page left open in a tab while ten newer reviews pushed it out of the session (which keeps
+    the newest 10): its age is no longer known, so its confirmation is expired, 11 minutes later or not."""
+    client.force_login(alice)
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        first_url = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="k-open"))
+        stale = _confirm_data(client, first_url)
+        for n in range(10):
+            _review_url(client, _post_data(alice_savings, alice_current, key=f"newer-{n}"))
+        assert client.get(first_url).status_code == 404  # dropped from the session
+        clock.shift(timedelta(minutes=11))
+        before = _ledger_counts()
+        response = client.post(CONFIRM, stale)
+        assert response.status_code == 409
+        page = response.content.decode()
+        assert "This review expired" in page and "Nothing moved." in page
+        again = page.split('class="button button-primary" href="')[1].split('"')[0].replace("&amp;", "&")
+        assert again.startswith(f"{NEW}?") and "amount=100" in again  # started again from what was posted
+        assert client.get(again).context["form"]["amount"].value() == "100"
+        assert _ledger_counts() == before
     assert not Transaction.objects.filter(initiator=alice).exists()
 
 
