@@ -70,8 +70,26 @@ def _lock_accounts(refs: Sequence[int | str]) -> dict[int | str, Account]:
     return found
 
 
-def _same_request(existing: Transaction, kind: str, legs: dict[int, int], description: str) -> bool:
-    existing_legs = dict(existing.entries.values_list("account_id", "amount"))
+# A replay compares the settlement side as one leg: which shard carries an account's money depends on
+# SETTLEMENT_SHARDS, which may have changed between a request and its retry (accounts/internal.py).
+_SETTLEMENT_SIDE = "settlement"
+Legs = dict[int | str, int]  # account id (or _SETTLEMENT_SIDE) → signed paise
+
+
+def _settlement_side(legs: Sequence[tuple[int | str, str, int]]) -> Legs:
+    """(account id, account number, amount) legs as a replay compares them: customer (and the bank's other)
+    accounts by id, every settlement shard summed under _SETTLEMENT_SIDE."""
+    found: Legs = {}
+    for account_id, number, amount in legs:
+        key = _SETTLEMENT_SIDE if internal.is_settlement_number(number) else account_id
+        found[key] = found.get(key, 0) + amount
+    return found
+
+
+def _same_request(existing: Transaction, kind: str, legs: Legs, description: str) -> bool:
+    """Whether `existing` is the posting this request asks for: its kind, description and legs, the customer
+    legs exactly and the settlement side as one (any shard). One query: its entries with their numbers."""
+    existing_legs = _settlement_side(existing.entries.values_list("account_id", "account__number", "amount"))
     return existing.kind == kind and existing.description == description and existing_legs == legs
 
 
@@ -81,7 +99,7 @@ def _find_existing(initiator: "User | None", key: str) -> Transaction | None:
     return Transaction.objects.filter(initiator=initiator, idempotency_key=key).first()
 
 
-def _replay(existing: Transaction | None, kind: str, legs: dict[int, int], description: str) -> Transaction:
+def _replay(existing: Transaction | None, kind: str, legs: Legs, description: str) -> Transaction:
     if existing is None or not _same_request(existing, kind, legs, description):
         raise TransferError(
             _("This request was already used for a different payment. Please start again."),
@@ -90,11 +108,26 @@ def _replay(existing: Transaction | None, kind: str, legs: dict[int, int], descr
     return existing
 
 
-def _legs_by_id(legs: Sequence[tuple[AccountRef, int]]) -> dict[int, int]:
-    """Legs keyed by account id, the bank's accounts named by number looked up (for comparing a replay)."""
-    numbers = [ref for ref, _amount in legs if isinstance(ref, str)]
+def _legs_by_id(legs: Sequence[tuple[AccountRef, int]]) -> Legs:
+    """Legs as a replay compares them (`_settlement_side`), before posting: a settlement shard named by
+    number is the settlement side (no query), another of the bank's accounts named by number is looked up."""
+    found: Legs = {}
+    numbers = [
+        ref for ref, _amount in legs if isinstance(ref, str) and not internal.is_settlement_number(ref)
+    ]
     ids = dict(Account.objects.filter(number__in=numbers).values_list("number", "pk")) if numbers else {}
-    return {ids.get(_ref_key(ref), _ref_key(ref)): amount for ref, amount in legs}
+    for ref, amount in legs:
+        key = _ref_key(ref)
+        if isinstance(key, str) and internal.is_settlement_number(key):
+            key = _SETTLEMENT_SIDE
+        key = ids.get(key, key) if isinstance(key, str) else key
+        found[key] = found.get(key, 0) + amount
+    return found
+
+
+def _locked_legs(locked: dict[int | str, Account], by_id: dict[int, int]) -> Legs:
+    """The legs of a posting under its locks, as a replay compares them (no query)."""
+    return _settlement_side([(pk, locked[pk].number, amount) for pk, amount in by_id.items()])
 
 
 def _check_account_rules(
@@ -170,6 +203,7 @@ def _post(
     created = history or timezone.now()
 
     by_id: dict[int, int] = {}
+    locked: dict[int | str, Account] = {}
     try:
         with transaction.atomic():
             locked = _lock_accounts(refs)
@@ -186,7 +220,7 @@ def _post(
                 existing = _find_existing(initiator, idempotency_key)
                 if existing is None:
                     raise
-                return _replay(existing, kind, by_id, description)
+                return _replay(existing, kind, _locked_legs(locked, by_id), description)
             txn = Transaction(
                 kind=str(kind),
                 description=description,
@@ -200,7 +234,8 @@ def _post(
             # The customers' alerts are written with the money (transactions/alerts.py); none for history.
             if not _write(txn, locked=locked, by_id=by_id, alerts=history is None):
                 # The key was used before (or by a request that committed while we waited).
-                return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
+                existing = _find_existing(initiator, idempotency_key)
+                return _replay(existing, kind, _locked_legs(locked, by_id), description)
             # In the posting's transaction: no money moves without its event, no event without the money.
             audit_record(
                 action=f"money.{kind!s}",
@@ -218,7 +253,7 @@ def _post(
         existing = _find_existing(initiator, idempotency_key)
         if existing is None:
             raise
-        return _replay(existing, kind, by_id, description)
+        return _replay(existing, kind, _locked_legs(locked, by_id), description)
 
 
 _INSERT_TRANSACTION = """
@@ -321,7 +356,7 @@ def transfer_replay(
     existing = _find_existing(initiator, idempotency_key)
     if existing is None:
         return None
-    legs = {_ref_key(source): -amount_paise, _ref_key(destination): amount_paise}
+    legs: Legs = {_ref_key(source): -amount_paise, _ref_key(destination): amount_paise}
     return _replay(existing, Transaction.Kind.TRANSFER, legs, _transfer_description(description))
 
 

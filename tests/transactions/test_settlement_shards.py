@@ -13,12 +13,13 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.test import override_settings
 
 from accounts import internal
 from accounts.models import Account
 from accounts.selectors import settlement_position
 from tests.conftest import fund
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, PayeeFactory
 from tests.transactions.ledger_checks import assert_books_balance, bank_total
 from transactions import services
 from transactions.models import Transaction
@@ -151,6 +152,70 @@ def test_it_refuses_a_deposit_into_a_settlement_shard_itself(db, shard):
             )
         assert excinfo.value.code == "same_account"
     assert not Transaction.objects.exists()
+
+
+# --- Retries across a change of SETTLEMENT_SHARDS -----------------------------------------------------------
+
+
+def _account_off_shard_0(owner) -> Account:
+    """A funded account whose shard, of 16, is not shard 0 (which one shard would choose)."""
+    while (
+        internal.settlement_for((account := fund(AccountFactory(owner=owner), 5_000_00)).pk)
+        == internal.SETTLEMENT
+    ):
+        pass
+    return account
+
+
+def test_a_deposit_retried_after_the_shards_changed_is_the_same_deposit(alice, django_assert_max_num_queries):
+    """The retry's settlement leg is another shard now: the customer leg and the settlement side as a whole
+    are what it asked for, so it returns the first deposit (another amount is still refused)."""
+    account = _account_off_shard_0(alice)
+    first = services.deposit_create(
+        account=account, amount_paise=7_00, description="Cash", idempotency_key="d-1"
+    )
+    with override_settings(SETTLEMENT_SHARDS=1):
+        assert internal.settlement_for(account.pk) == internal.SETTLEMENT
+        with django_assert_max_num_queries(6):  # as before the shards: no query added
+            again = services.deposit_create(
+                account=account, amount_paise=7_00, description="Cash", idempotency_key="d-1"
+            )
+        assert again.pk == first.pk
+        with pytest.raises(TransferError) as excinfo:
+            services.deposit_create(
+                account=account, amount_paise=8_00, description="Cash", idempotency_key="d-1"
+            )
+        assert excinfo.value.code == "idempotency_conflict"
+    account.refresh_from_db()
+    assert account.balance == 5_000_00 + 7_00
+    assert Transaction.objects.filter(idempotency_key="d-1").count() == 1
+    assert_books_balance()
+
+
+def test_a_payment_to_another_bank_retried_after_the_shards_changed_is_paid_once(alice):
+    account = _account_off_shard_0(alice)
+    payee = PayeeFactory(owner=alice)
+    request = {
+        "initiator": alice,
+        "source": account,
+        "payee": payee,
+        "amount_paise": 250_00,
+        "description": "",
+        "idempotency_key": "o-1",
+    }
+    first = services.payee_transfer_create(**request)
+    assert first.kind == Transaction.Kind.OUTWARD
+    with override_settings(SETTLEMENT_SHARDS=1):
+        assert services.payee_transfer_replay(**request).pk == first.pk
+        assert services.payee_transfer_create(**request).pk == first.pk
+        for other in ({"amount_paise": 251_00}, {"description": "Rent"}):
+            with pytest.raises(TransferError) as excinfo:
+                services.payee_transfer_create(**{**request, **other})
+            assert excinfo.value.code == "idempotency_conflict"
+    account.refresh_from_db()
+    assert account.balance == 5_000_00 - 250_00
+    assert Transaction.objects.filter(kind=Transaction.Kind.OUTWARD).count() == 1
+    assert_books_balance()
 
 
 # --- Concurrency --------------------------------------------------------------------------------------------
