@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
 from portal.money import amount_in_words, format_paise, paise_to_input
 from transactions import limits, reviews, selectors, services
-from transactions.forms import LimitsForm, TransferForm, payee_label
+from transactions.forms import KEY_EXPIRED, LimitsForm, TransferForm, payee_label
 from transactions.limits import is_raise
 from transactions.models import OutwardPayment, Transaction, TransferLimits
 
@@ -47,7 +48,10 @@ SAME_TRANSFER_WINDOW = timedelta(minutes=5)  # a second identical transfer withi
 
 
 def _form_step(request: HttpRequest, form: TransferForm, status: int = 200) -> HttpResponse:
-    """The form (step 1), its hint under To naming the payees still cooling off."""
+    """The form (step 1), its hint under To naming the payees still cooling off; with a fresh key if its
+    key was refused (it would be refused again)."""
+    if form.has_error(NON_FIELD_ERRORS, KEY_EXPIRED):
+        form.renew_key()
     form.hint_cooling_off()
     return _render_step(request, _FORM, {"form": form}, status=status)
 
@@ -299,7 +303,7 @@ def _already_made(request: HttpRequest, form: TransferForm, key: str) -> Transac
     """The transfer this request repeats (same key, same details; Back then Confirm, a double click), if
     it was made. A form no longer valid (an account frozen since, a payee removed) still finds the transfer
     its key made. Raises TransferError (idempotency_conflict) if the key made a different payment."""
-    if not key:
+    if not TransferForm.key_valid(key):  # not a key the form made (nor one of the bank's postings')
         return None
     if not form.is_valid():
         return selectors.transaction_by_key(user=request.user, idempotency_key=key)
@@ -358,7 +362,7 @@ def _refused(request: HttpRequest, form: TransferForm, error: services.TransferE
     """The form again, with the ledger's reason."""
     transfer_counted(error.code)
     if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
-        form.data["idempotency_key"] = TransferForm.new_key()
+        form.renew_key()
     form.add_error(None, error.message)
     return _form_step(request, form)
 

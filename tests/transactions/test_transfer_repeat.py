@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from tests.keys import form_key
 from transactions.models import Transaction
 
 NEW = reverse("transfer_new")
@@ -21,7 +22,7 @@ def _data(source, destination, key, amount="10"):
         "destination": destination.pk,
         "amount": amount,
         "description": "",
-        "idempotency_key": key,
+        "idempotency_key": form_key(key),
     }
 
 

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -5,6 +6,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.factories import AccountFactory
+from tests.keys import form_key
 from transactions.models import Entry, Transaction
 
 NEW = reverse("transfer_new")
@@ -17,7 +19,7 @@ def _post_data(source, destination, amount="1,250.50", key="key-1", **extra):
         "destination": destination.pk,
         "amount": amount,
         "description": "",
-        "idempotency_key": key,
+        "idempotency_key": form_key(key),
         **extra,
     }
 
@@ -62,7 +64,7 @@ def test_it_reviews_then_confirms_then_shows_the_receipt(client, alice, alice_sa
     assert review.status_code == 200
     body = review.content.decode()
     assert "Confirm and move ₹1,250.50" in body
-    assert 'name="idempotency_key" value="key-1"' in body
+    assert f'name="idempotency_key" value="{form_key("key-1")}"' in body
     assert _ledger_counts() == (1, 2)  # only the opening deposit: reviewing moves nothing
 
     response = client.post(CONFIRM, _post_data(alice_savings, alice_current))
@@ -198,7 +200,12 @@ def test_it_shows_the_ledgers_refusal_as_a_form_error(client, alice, alice_savin
     client.force_login(alice)
     data = _post_data(alice_savings, alice_current, amount="30,000", key="first")
     client.post(CONFIRM, data)
-    again = {**data, "key": "x", "idempotency_key": "second", "send_again": "1"}  # "Yes, send again"
+    again = {
+        **data,
+        "key": "x",
+        "idempotency_key": form_key("second"),
+        "send_again": "1",
+    }  # "Yes, send again"
     response = client.post(CONFIRM, again)
     assert response.status_code == 200
     assert "Not enough money" in response.content.decode()
@@ -242,7 +249,10 @@ def test_it_returns_to_the_form_with_the_details_when_asked_to_change_them(
     assert form["amount"].value() == "1,250.50"
     assert form["description"].value() == "Rent"
     assert form["source"].value() == str(alice_savings.pk)
-    assert form["idempotency_key"].value() not in ("", "key-1")  # a new drawing of the form, a new key
+    assert form["idempotency_key"].value() not in (
+        "",
+        form_key("key-1"),
+    )  # a new drawing of the form, a new key
     assert Transaction.objects.filter(initiator=alice).count() == 0
     # Another customer's token (or an unknown one) refills nothing.
     assert client.get(f"{NEW}?change=nope").context["form"]["amount"].value() is None
@@ -447,3 +457,20 @@ def test_it_shows_the_receipt_with_its_time_in_ist_a_reference_and_print(
     )
     assert 'href="/static/css/print.css" media="print"' in body
     assert 'src="/static/js/print.js"' in body
+
+
+@pytest.mark.parametrize(
+    "key", ["scheduled:7:2026-12-10", "key-1", "A" * 32, "0" * 31, "0" * 33, "", "k" * 500]
+)
+def test_it_accepts_back_only_a_key_of_the_shape_it_draws(client, alice, alice_savings, alice_current, key):
+    """A key the form never draws (uuid4 hex) is refused: "scheduled:<id>:<date>" would otherwise spend a
+    scheduled occurrence's key before it runs. The form comes back saying so, with a fresh key."""
+    client.force_login(alice)
+    data = {**_post_data(alice_savings, alice_current), "idempotency_key": key}
+    for url in (NEW, CONFIRM):
+        response = client.post(url, data)
+        assert response.status_code == 200
+        assert "This form has expired. Please start again." in response.content.decode()
+        fresh = response.context["form"]["idempotency_key"].value()
+        assert re.fullmatch(r"[0-9a-f]{32}", fresh)
+    assert not Transaction.objects.filter(initiator=alice).exists()
