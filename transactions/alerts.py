@@ -133,7 +133,8 @@ def _message(alert: PostingAlert, entry: Entry, user: User) -> tuple[str, str]:
         "when": date_and_time(entry.created),
         "balance": format_paise(entry.balance_after),
         "reference": txn.reference,
-        "details": txn.counterparty or txn.description,
+        # The entry's own counterparty first: a payee's credit names the payer, not the payer's label.
+        "details": entry.counterparty or txn.counterparty or txn.description,
         "bank_phone": settings.BANK_PHONE,
     }
     subject = " ".join(render_to_string("emails/posting_alert.txt#subject", context).split())

@@ -185,8 +185,10 @@ def _post(
     debits_need_owner: bool = False,
     credits_need_owner: bool = False,
     payee: Payee | None = None,
+    credit_counterparty: str = "",
 ) -> Transaction:
-    """Post one balanced transaction. `legs` pairs an account with a signed amount in paise."""
+    """Post one balanced transaction. `legs` pairs an account with a signed amount in paise.
+    `credit_counterparty`: who the credited customers see, if not `counterparty` (their entries keep it)."""
     if not idempotency_key:
         raise TransferError(_("This request has expired. Please start again."), code="no_idempotency_key")
     if len(legs) < 2:
@@ -232,7 +234,14 @@ def _post(
                 payee=payee,
             )
             # The customers' alerts are written with the money (transactions/alerts.py); none for history.
-            if not _write(txn, locked=locked, by_id=by_id, alerts=history is None):
+            written = _write(
+                txn,
+                locked=locked,
+                by_id=by_id,
+                alerts=history is None,
+                credit_counterparty=credit_counterparty,
+            )
+            if not written:
                 # The key was used before (or by a request that committed while we waited).
                 existing = _find_existing(initiator, idempotency_key)
                 return _replay(existing, kind, _locked_legs(locked, by_id), description)
@@ -269,6 +278,10 @@ _INSERT_ALERTS = (
     "INSERT INTO transactions_postingalert (transaction_id, account_id, kind, created, next_attempt_at) "
     "VALUES {values} ON CONFLICT DO NOTHING"
 )
+_INSERT_ENTRIES = (
+    "INSERT INTO transactions_entry "
+    "(transaction_id, account_id, amount, balance_after, created, counterparty) VALUES {values}"
+)
 _DEBIT, _CREDIT = PostingAlert.Kind.DEBIT.value, PostingAlert.Kind.CREDIT.value
 
 
@@ -278,6 +291,7 @@ def _write(
     locked: dict[int | str, Account],
     by_id: dict[int, int],
     alerts: bool,
+    credit_counterparty: str = "",
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
@@ -313,14 +327,15 @@ def _write(
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
-            entry_params += [txn.id, account_id, amount, account.balance, when]
+            # A customer's credit may name someone else than the transaction does (_post's docstring).
+            theirs = credit_counterparty if amount > 0 and account.owner_id is not None else ""
+            entry_params += [txn.id, account_id, amount, account.balance, when, theirs]
             balance_params += [account_id, account.balance]
             if alerts and account.owner_id is not None:  # a customer's account, not the bank's
                 alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, when]
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(legs))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(legs))
         cursor.execute(
-            "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created) "  # noqa: S608 - placeholders only
-            f"VALUES {values}",
+            _INSERT_ENTRIES.format(values=values),
             entry_params,
         )
         cases = " ".join(["WHEN %s THEN %s"] * len(legs))
@@ -398,7 +413,22 @@ def _payee_legs(source: AccountRef, payee: Payee, amount_paise: int) -> list[tup
 
 
 def _payee_description(description: str, payee: Payee) -> str:
-    return description or _("Transfer to %(name)s") % {"name": payee.name}
+    """The customer's note, or a default. To a payee who banks with us, both customers read the description
+    (each leg shows it), so the default names no one: not the payer's private name for the payee, nor the
+    payee's registered name (which the payer was never shown). Each side's counterparty names the other
+    party instead, as a bank's statement does: the payer sees their payee's name, the payee sees who paid
+    (`_payer_name`). To another bank's payee only the payer reads it: "Transfer to <payee>"."""
+    if description:
+        return description
+    if payee.is_internal:
+        return _("Transfer within SecureBank")
+    return _("Transfer to %(name)s") % {"name": payee.name}
+
+
+def _payer_name(initiator: "User") -> str:
+    """Who paid, as the credited SecureBank customer reads it: the payer's full name (as the bank holds it,
+    like the remitter's name on an IMPS or NEFT credit), never empty so the payee's nickname cannot show."""
+    return initiator.full_name.strip() or _("A SecureBank customer")
 
 
 def payee_transfer_replay(
@@ -470,6 +500,7 @@ def payee_transfer_create(
             owner=initiator,
             debits_need_owner=True,
             payee=current,
+            credit_counterparty=_payer_name(initiator) if current.is_internal else "",
         )
         if kind == Transaction.Kind.OUTWARD:
             OutwardPayment.objects.create(transaction=txn)
