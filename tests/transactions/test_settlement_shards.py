@@ -6,12 +6,10 @@ exact. Concurrency on real PostgreSQL connections, one per thread."""
 import collections
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
 from django.db.models import Sum
 from django.test import override_settings
 
@@ -20,12 +18,11 @@ from accounts.models import Account
 from accounts.selectors import settlement_position
 from tests.conftest import fund
 from tests.factories import AccountFactory, PayeeFactory
+from tests.threads import WAIT, HeldOpen, Worker, wait_until_blocked_by
 from tests.transactions.ledger_checks import assert_books_balance, bank_total
 from transactions import services
 from transactions.models import Transaction
 from transactions.services import TransferError
-
-WAIT = 30  # seconds a step may take before the test gives up (never an assertion about speed)
 
 
 def _key() -> str:
@@ -221,74 +218,6 @@ def test_a_payment_to_another_bank_retried_after_the_shards_changed_is_paid_once
 # --- Concurrency --------------------------------------------------------------------------------------------
 
 
-class Worker(threading.Thread):
-    """`work()` on its own thread and database connection; what it returned or raised is kept."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.work()
-        except BaseException as exc:  # reported to the test thread
-            self.error = exc
-        finally:
-            connection.close()
-
-    def outcome(self) -> object:
-        self.join(WAIT)
-        assert not self.is_alive(), "the thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-class HeldOpen(Worker):
-    """Posts in a database transaction that stays open, its row locks held, until `release()`."""
-
-    def __init__(self, write: Callable[[], Transaction]) -> None:
-        self.written = threading.Event()
-        self._release = threading.Event()
-        self.pid = 0
-
-        def work() -> Transaction:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    self.pid = cursor.fetchone()[0]
-                result = write()
-                self.written.set()
-                assert self._release.wait(WAIT), "never released"
-            return result
-
-        super().__init__(work)
-
-    def start_and_wait(self) -> None:
-        self.start()
-        assert self.written.wait(WAIT), "the held posting did not happen"
-
-    def release(self) -> None:
-        self._release.set()
-
-
-def _blocked_by(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid])
-        return bool(cursor.fetchone()[0])
-
-
-def _wait_until_blocked_by(pid: int) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if _blocked_by(pid):
-            return
-        time.sleep(0.01)
-    raise AssertionError("the second posting never waited for the held one")
-
-
 def _customer_accounts(count: int) -> list[Account]:
     """`count` funded accounts of as many customers (funded outside the threads)."""
     return [fund(AccountFactory(), 1_000_00) for _ in range(count)]
@@ -343,7 +272,8 @@ def test_postings_on_one_shard_wait_for_each_other():
     other = Worker(_payment(b))
     other.start()
     try:
-        _wait_until_blocked_by(held.pid)  # on the shard's row: the two customers share nothing else
+        # On the shard's row: the two customers share nothing else.
+        wait_until_blocked_by(held.pid, "the second posting")
         assert other.is_alive()
     finally:
         held.release()
