@@ -173,12 +173,24 @@ def payee_new(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/payee_form.html", {"form": form})
 
 
+def _new_lookup(request: HttpRequest) -> str | None:
+    """The payee_check rate limit's key for a review's POST: the customer, when the posted account number
+    or IFSC is not the one this session already checked (a probe that skips the form is counted like the
+    form); None, not counted again, for the review of the details the form checked."""
+    pending = request.session.get(_PENDING) or {}
+    posted = (request.POST.get("account_number", ""), request.POST.get("ifsc", ""))
+    if posted == (pending.get("account_number"), pending.get("ifsc")):
+        return None
+    return by_user(request)
+
+
 def _binding(details: dict) -> str:
     return step_up_binding("payee.add", details["name"], details["account_number"], details["ifsc"])
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("payee_check", key=_new_lookup)  # the same lookup as the form's: no probing from here either
 def payee_review(request: HttpRequest) -> HttpResponse:
     """Step 2 (GET): the details and the bank once more, and what the step-up will ask. Step 3 (POST, the
     details as hidden fields): without a fresh proof bound to exactly these details, the step-up page (and

@@ -1,4 +1,5 @@
--- wrk script: transfers to payees posted over HTTP, each with a fresh idempotency key.
+-- wrk script: transfers to payees posted over HTTP, each with a fresh idempotency key
+-- (32 hex characters: the only shape the transfer form accepts, as it draws them).
 -- Arguments: one or more "cookie|csrf|source|payee" entries (a signed-in customer, one of their accounts and
 -- one of their payees); requests go to the entries in turn, so several customers post at once.
 local threads = {}
@@ -24,7 +25,7 @@ end
 function request()
   counter = counter + 1
   local payer = payers[((counter + tid) % #payers) + 1]
-  local key = string.format("bench-payee-%d-%d-%d", tid, counter, math.random(1, 1000000000))
+  local key = string.format("%08x%08x%08x%08x", tid, counter, math.random(0, 2147483647), math.random(0, 2147483647))
   local body = "source=" .. payer[3] .. "&destination=payee-" .. payer[4] ..
     "&amount=1.00&description=bench&idempotency_key=" .. key
   local headers = {

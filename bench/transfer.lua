@@ -1,4 +1,5 @@
--- wrk script: own-account transfers posted over HTTP, each with a fresh idempotency key.
+-- wrk script: own-account transfers posted over HTTP, each with a fresh idempotency key
+-- (32 hex characters: the only shape the transfer form accepts, as it draws them).
 -- Arguments: the two account ids. Cookie, CSRF and Referer headers come from wrk's -H options.
 local threads = {}
 
@@ -17,7 +18,7 @@ function request()
   counter = counter + 1
   local from, to = source, destination
   if math.random() < 0.5 then from, to = destination, source end
-  local key = string.format("bench-%d-%d-%d", tid, counter, math.random(1, 1000000000))
+  local key = string.format("%08x%08x%08x%08x", tid, counter, math.random(0, 2147483647), math.random(0, 2147483647))
   local body = "source=" .. from .. "&destination=" .. to .. "&amount=1.00&description=bench&idempotency_key=" .. key
   return wrk.format("POST", "/transfers/confirm/", nil, body)
 end

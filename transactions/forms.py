@@ -1,3 +1,4 @@
+import re
 import uuid
 from collections.abc import Callable
 
@@ -14,6 +15,10 @@ from portal.money import AmountError, format_paise, parse_rupees
 from transactions import limits, selectors
 
 PAYEE_PREFIX = "payee-"  # a payee's value in To: "payee-<id>" (an own account's is its primary key)
+# The idempotency key the transfer form draws (uuid4 hex). Only such a key is accepted back: another shape
+# may be one the bank's own postings use ("scheduled:<id>:<date>"), which a customer must not pre-spend.
+FORM_KEY = re.compile(r"[0-9a-f]{32}")
+KEY_EXPIRED = "key_expired"
 
 
 NOTE_MAX = 140  # characters of a transfer's note (the ledger's description field)
@@ -163,7 +168,8 @@ class TransferForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     description = note_field()
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    # Checked in clean(): a hidden field's own error would point at nothing the customer can see.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
     # The review whose "Change details" drew this form (transactions/reviews.py): the new review replaces it.
     replaces = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
 
@@ -192,6 +198,16 @@ class TransferForm(forms.Form):
     def new_key() -> str:
         return uuid.uuid4().hex
 
+    @staticmethod
+    def key_valid(key: str) -> bool:
+        """Whether `key` has the shape of the keys `new_key` makes (no other is accepted from a customer)."""
+        return FORM_KEY.fullmatch(key) is not None
+
+    def renew_key(self) -> None:
+        """A fresh key in the form's data (to draw it again after its key was refused or spent)."""
+        self.data = self.data.copy()
+        self.data["idempotency_key"] = self.new_key()
+
     def clean_amount(self) -> int:
         try:
             return parse_rupees(self.cleaned_data["amount"])
@@ -200,6 +216,11 @@ class TransferForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if not self.key_valid(cleaned.get("idempotency_key") or ""):
+            cleaned.pop("idempotency_key", None)
+            self.add_error(
+                None, forms.ValidationError(_("This form has expired. Please start again."), KEY_EXPIRED)
+            )
         source, destination = cleaned.get("source"), cleaned.get("destination")
         if isinstance(destination, Payee):
             if source and destination.account_id == source.pk:

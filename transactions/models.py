@@ -198,6 +198,10 @@ class Entry(models.Model):
     amount = models.BigIntegerField(help_text="Paise; positive credits the account, negative debits it.")
     balance_after = models.BigIntegerField(help_text="Paise.")
     created = models.DateTimeField(help_text="The transaction's time, copied for the history index.")
+    # Who this leg's account holder dealt with, when it is not the transaction's counterparty: the credit of
+    # a transfer to a SecureBank payee names the payer, never the payer's own name for the payee. Empty:
+    # the transaction's. A database default, so that loaders that leave it out (COPY) still insert.
+    counterparty = models.CharField(max_length=140, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "entries"

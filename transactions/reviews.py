@@ -81,11 +81,13 @@ def review_replaced_by(session: SessionBase, *, token: str = "", idempotency_key
 
 
 def review_expired(session: SessionBase, token: str) -> bool:
-    """Whether the review under `token` exists and is older than EXPIRES_AFTER (a review stored without
-    its time, before reviews expired, counts as expired)."""
+    """Whether the review under `token` can no longer be confirmed for its age: older than EXPIRES_AFTER
+    (a review stored without its time, before reviews expired, counts as expired), or not in this session
+    at all. A session keeps only the KEEP newest reviews, so a page left open while newer ones were made
+    names a token that was dropped, and its age can no longer be known: it is treated as expired."""
     found = session.get(SESSION_KEY, {}).get(token)
     if not found:
-        return False
+        return True
     made_at = found.get(MADE_AT)
     return made_at is None or timezone.now().timestamp() - made_at > EXPIRES_AFTER.total_seconds()
 

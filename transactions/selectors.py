@@ -18,7 +18,8 @@ from transactions.models import Entry, Transaction, TransferLimits
 # the cost does not grow with the length of an account's history.
 _RECENT_LATERAL = """
 SELECT e.id, e.transaction_id, e.account_id, e.amount, e.balance_after, e.created,
-       t.kind AS txn_kind, t.description AS txn_description, t.counterparty AS txn_counterparty,
+       t.kind AS txn_kind, t.description AS txn_description,
+       COALESCE(NULLIF(e.counterparty, ''), t.counterparty) AS txn_counterparty,
        t.category_id AS txn_category
   FROM unnest(%s::bigint[]) AS a(id)
   CROSS JOIN LATERAL (
@@ -35,7 +36,8 @@ SELECT e.id, e.transaction_id, e.account_id, e.amount, e.balance_after, e.create
 def recent_entries(*, accounts: Sequence[Account], per_account: int = 5) -> dict[int, list[Entry]]:
     """The newest entries of each of the given (already owner-filtered) accounts, keyed by account id.
 
-    Entries carry txn_kind, txn_description, txn_counterparty and txn_category from their transaction.
+    Entries carry txn_kind, txn_description, txn_counterparty and txn_category from their transaction
+    (txn_counterparty: the entry's own counterparty if it has one, such as the payer on a payee's credit).
     """
     ids = [a.pk for a in accounts]
     found: dict[int, list[Entry]] = defaultdict(list)
@@ -55,7 +57,8 @@ def recent_entries(*, accounts: Sequence[Account], per_account: int = 5) -> dict
         if not hasattr(entry, "txn_kind"):
             txn = entry.transaction
             entry.txn_kind, entry.txn_description = txn.kind, txn.description
-            entry.txn_counterparty, entry.txn_category = txn.counterparty, txn.category_id
+            entry.txn_counterparty = entry.counterparty or txn.counterparty
+            entry.txn_category = txn.category_id
         entry.txn_kind_label = Transaction.Kind(entry.txn_kind).label
         found[entry.account_id].append(entry)
     return found

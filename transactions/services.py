@@ -70,8 +70,26 @@ def _lock_accounts(refs: Sequence[int | str]) -> dict[int | str, Account]:
     return found
 
 
-def _same_request(existing: Transaction, kind: str, legs: dict[int, int], description: str) -> bool:
-    existing_legs = dict(existing.entries.values_list("account_id", "amount"))
+# A replay compares the settlement side as one leg: which shard carries an account's money depends on
+# SETTLEMENT_SHARDS, which may have changed between a request and its retry (accounts/internal.py).
+_SETTLEMENT_SIDE = "settlement"
+Legs = dict[int | str, int]  # account id (or _SETTLEMENT_SIDE) → signed paise
+
+
+def _settlement_side(legs: Sequence[tuple[int | str, str, int]]) -> Legs:
+    """(account id, account number, amount) legs as a replay compares them: customer (and the bank's other)
+    accounts by id, every settlement shard summed under _SETTLEMENT_SIDE."""
+    found: Legs = {}
+    for account_id, number, amount in legs:
+        key = _SETTLEMENT_SIDE if internal.is_settlement_number(number) else account_id
+        found[key] = found.get(key, 0) + amount
+    return found
+
+
+def _same_request(existing: Transaction, kind: str, legs: Legs, description: str) -> bool:
+    """Whether `existing` is the posting this request asks for: its kind, description and legs, the customer
+    legs exactly and the settlement side as one (any shard). One query: its entries with their numbers."""
+    existing_legs = _settlement_side(existing.entries.values_list("account_id", "account__number", "amount"))
     return existing.kind == kind and existing.description == description and existing_legs == legs
 
 
@@ -81,7 +99,7 @@ def _find_existing(initiator: "User | None", key: str) -> Transaction | None:
     return Transaction.objects.filter(initiator=initiator, idempotency_key=key).first()
 
 
-def _replay(existing: Transaction | None, kind: str, legs: dict[int, int], description: str) -> Transaction:
+def _replay(existing: Transaction | None, kind: str, legs: Legs, description: str) -> Transaction:
     if existing is None or not _same_request(existing, kind, legs, description):
         raise TransferError(
             _("This request was already used for a different payment. Please start again."),
@@ -90,11 +108,26 @@ def _replay(existing: Transaction | None, kind: str, legs: dict[int, int], descr
     return existing
 
 
-def _legs_by_id(legs: Sequence[tuple[AccountRef, int]]) -> dict[int, int]:
-    """Legs keyed by account id, the bank's accounts named by number looked up (for comparing a replay)."""
-    numbers = [ref for ref, _amount in legs if isinstance(ref, str)]
+def _legs_by_id(legs: Sequence[tuple[AccountRef, int]]) -> Legs:
+    """Legs as a replay compares them (`_settlement_side`), before posting: a settlement shard named by
+    number is the settlement side (no query), another of the bank's accounts named by number is looked up."""
+    found: Legs = {}
+    numbers = [
+        ref for ref, _amount in legs if isinstance(ref, str) and not internal.is_settlement_number(ref)
+    ]
     ids = dict(Account.objects.filter(number__in=numbers).values_list("number", "pk")) if numbers else {}
-    return {ids.get(_ref_key(ref), _ref_key(ref)): amount for ref, amount in legs}
+    for ref, amount in legs:
+        key = _ref_key(ref)
+        if isinstance(key, str) and internal.is_settlement_number(key):
+            key = _SETTLEMENT_SIDE
+        key = ids.get(key, key) if isinstance(key, str) else key
+        found[key] = found.get(key, 0) + amount
+    return found
+
+
+def _locked_legs(locked: dict[int | str, Account], by_id: dict[int, int]) -> Legs:
+    """The legs of a posting under its locks, as a replay compares them (no query)."""
+    return _settlement_side([(pk, locked[pk].number, amount) for pk, amount in by_id.items()])
 
 
 def _check_account_rules(
@@ -152,8 +185,10 @@ def _post(
     debits_need_owner: bool = False,
     credits_need_owner: bool = False,
     payee: Payee | None = None,
+    credit_counterparty: str = "",
 ) -> Transaction:
-    """Post one balanced transaction. `legs` pairs an account with a signed amount in paise."""
+    """Post one balanced transaction. `legs` pairs an account with a signed amount in paise.
+    `credit_counterparty`: who the credited customers see, if not `counterparty` (their entries keep it)."""
     if not idempotency_key:
         raise TransferError(_("This request has expired. Please start again."), code="no_idempotency_key")
     if len(legs) < 2:
@@ -170,6 +205,7 @@ def _post(
     created = history or timezone.now()
 
     by_id: dict[int, int] = {}
+    locked: dict[int | str, Account] = {}
     try:
         with transaction.atomic():
             locked = _lock_accounts(refs)
@@ -186,7 +222,7 @@ def _post(
                 existing = _find_existing(initiator, idempotency_key)
                 if existing is None:
                     raise
-                return _replay(existing, kind, by_id, description)
+                return _replay(existing, kind, _locked_legs(locked, by_id), description)
             txn = Transaction(
                 kind=str(kind),
                 description=description,
@@ -198,9 +234,17 @@ def _post(
                 payee=payee,
             )
             # The customers' alerts are written with the money (transactions/alerts.py); none for history.
-            if not _write(txn, locked=locked, by_id=by_id, alerts=history is None):
+            written = _write(
+                txn,
+                locked=locked,
+                by_id=by_id,
+                alerts=history is None,
+                credit_counterparty=credit_counterparty,
+            )
+            if not written:
                 # The key was used before (or by a request that committed while we waited).
-                return _replay(_find_existing(initiator, idempotency_key), kind, by_id, description)
+                existing = _find_existing(initiator, idempotency_key)
+                return _replay(existing, kind, _locked_legs(locked, by_id), description)
             # In the posting's transaction: no money moves without its event, no event without the money.
             audit_record(
                 action=f"money.{kind!s}",
@@ -218,7 +262,7 @@ def _post(
         existing = _find_existing(initiator, idempotency_key)
         if existing is None:
             raise
-        return _replay(existing, kind, by_id, description)
+        return _replay(existing, kind, _locked_legs(locked, by_id), description)
 
 
 _INSERT_TRANSACTION = """
@@ -234,6 +278,10 @@ _INSERT_ALERTS = (
     "INSERT INTO transactions_postingalert (transaction_id, account_id, kind, created, next_attempt_at) "
     "VALUES {values} ON CONFLICT DO NOTHING"
 )
+_INSERT_ENTRIES = (
+    "INSERT INTO transactions_entry "
+    "(transaction_id, account_id, amount, balance_after, created, counterparty) VALUES {values}"
+)
 _DEBIT, _CREDIT = PostingAlert.Kind.DEBIT.value, PostingAlert.Kind.CREDIT.value
 
 
@@ -243,6 +291,7 @@ def _write(
     locked: dict[int | str, Account],
     by_id: dict[int, int],
     alerts: bool,
+    credit_counterparty: str = "",
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
@@ -278,14 +327,15 @@ def _write(
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
-            entry_params += [txn.id, account_id, amount, account.balance, when]
+            # A customer's credit may name someone else than the transaction does (_post's docstring).
+            theirs = credit_counterparty if amount > 0 and account.owner_id is not None else ""
+            entry_params += [txn.id, account_id, amount, account.balance, when, theirs]
             balance_params += [account_id, account.balance]
             if alerts and account.owner_id is not None:  # a customer's account, not the bank's
                 alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, when]
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(legs))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(legs))
         cursor.execute(
-            "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created) "  # noqa: S608 - placeholders only
-            f"VALUES {values}",
+            _INSERT_ENTRIES.format(values=values),
             entry_params,
         )
         cases = " ".join(["WHEN %s THEN %s"] * len(legs))
@@ -303,9 +353,15 @@ def _write(
 
 def transfer_description(*, description: str, payee: Payee | None = None) -> str:
     """The description a transfer is posted with: the customer's note, else the bank's own words (the
-    review shows it, so that it says what the receipt will)."""
+    review shows it, so that it says what the receipt will). To a payee who banks with us, both customers
+    read the description (each leg shows it), so the default names no one: not the payer's private name for
+    the payee, nor the payee's registered name (which the payer was never shown). Each side's counterparty
+    names the other party instead, as a bank's statement does: the payer sees their payee's name, the payee
+    sees who paid (`_payer_name`). To another bank's payee only the payer reads it: "Transfer to <payee>"."""
     if description:
         return description
+    if payee is not None and payee.is_internal:
+        return _("Transfer within SecureBank")
     if payee is not None:
         return _("Transfer to %(name)s") % {"name": payee.name}
     return _("Transfer between own accounts")
@@ -331,7 +387,7 @@ def transfer_replay(
     existing = _find_existing(initiator, idempotency_key)
     if existing is None:
         return None
-    legs = {_ref_key(source): -amount_paise, _ref_key(destination): amount_paise}
+    legs: Legs = {_ref_key(source): -amount_paise, _ref_key(destination): amount_paise}
     return _replay(existing, Transaction.Kind.TRANSFER, legs, _transfer_description(description))
 
 
@@ -374,6 +430,12 @@ def _payee_legs(source: AccountRef, payee: Payee, amount_paise: int) -> list[tup
 
 def _payee_description(description: str, payee: Payee) -> str:
     return transfer_description(description=description, payee=payee)
+
+
+def _payer_name(initiator: "User") -> str:
+    """Who paid, as the credited SecureBank customer reads it: the payer's full name (as the bank holds it,
+    like the remitter's name on an IMPS or NEFT credit), never empty so the payee's nickname cannot show."""
+    return initiator.full_name.strip() or _("A SecureBank customer")
 
 
 def payee_transfer_replay(
@@ -445,6 +507,7 @@ def payee_transfer_create(
             owner=initiator,
             debits_need_owner=True,
             payee=current,
+            credit_counterparty=_payer_name(initiator) if current.is_internal else "",
         )
         if kind == Transaction.Kind.OUTWARD:
             OutwardPayment.objects.create(transaction=txn)

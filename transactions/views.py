@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from portal.local_time import date_and_time, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
 from portal.money import amount_in_words, format_paise, paise_to_input
 from transactions import limits, reviews, selectors, services
-from transactions.forms import LimitsForm, TransferForm, payee_label
+from transactions.forms import KEY_EXPIRED, LimitsForm, TransferForm, payee_label
 from transactions.limits import is_raise
 from transactions.models import OutwardPayment, Transaction, TransferLimits
 
@@ -47,7 +48,10 @@ SAME_TRANSFER_WINDOW = timedelta(minutes=5)  # a second identical transfer withi
 
 
 def _form_step(request: HttpRequest, form: TransferForm, status: int = 200) -> HttpResponse:
-    """The form (step 1), its hint under To naming the payees still cooling off."""
+    """The form (step 1), its hint under To naming the payees still cooling off; with a fresh key if its
+    key was refused (it would be refused again)."""
+    if form.has_error(NON_FIELD_ERRORS, KEY_EXPIRED):
+        form.renew_key()
     form.hint_cooling_off()
     return _render_step(request, _FORM, {"form": form}, status=status)
 
@@ -161,7 +165,8 @@ def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     if reviews.review_cancelled(request.session, token):
         return _render_step(request, _REVIEW, {"cancelled": True, "token": token})
     if reviews.review_expired(request.session, token):
-        return _render_step(request, _REVIEW, {"expired": True, "token": token})
+        again_url = f"{reverse('transfer_new')}?{urlencode({'change': token})}"
+        return _render_step(request, _REVIEW, {"expired": True, "again_url": again_url})
     form = TransferForm(details, user=request.user)
     if not form.is_valid():
         return _form_step(request, form)
@@ -174,7 +179,12 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: move the money, then send the browser to the receipt (a resubmit lands there too). The
     review's form posts the details and key as hidden fields; all of it is checked again here. Only a
     confirmation that reaches the posting counts against the rate limit: a replay, a replaced or expired
-    review, an invalid form, the "send again?" question and the step-up redirect move nothing."""
+    review, an invalid form, the "send again?" question and the step-up redirect move nothing.
+
+    A confirmation naming a review this session does not know (dropped from it, or never made) is treated
+    as expired; one posting no review at all (never sent by the portal's pages, only by a client of the
+    customer's own that has their session and CSRF token, such as bench/transfer.lua) is accepted, with
+    every ledger check, the step-up binding and the limits applied."""
     form = TransferForm(request.POST.dict(), user=request.user)
     try:
         done = _already_made(request, form, request.POST.get("idempotency_key", ""))
@@ -225,9 +235,13 @@ def _stopped_before_posting(request: HttpRequest, form: TransferForm) -> HttpRes
     if reviews.review_cancelled(request.session, token):
         transfer_counted("cancelled")
         return _render_step(request, _REVIEW, {"cancelled": True, "token": token}, status=409)
-    if reviews.review_expired(request.session, token):
+    if token and reviews.review_expired(request.session, token):
         transfer_counted("expired")
-        return _render_step(request, _REVIEW, {"expired": True, "token": token}, status=409)
+        known = reviews.review_get(request.session, token) is not None
+        # "Start again with these details": from the review if the session has it, else from those posted.
+        query = {"change": token} if known else {k: request.POST[k] for k in _PREFILL if k in request.POST}
+        again_url = f"{reverse('transfer_new')}?{urlencode(query)}"
+        return _render_step(request, _REVIEW, {"expired": True, "again_url": again_url}, status=409)
     if reviews.review_differs(request.session, token, form.data):
         # Hidden fields changed after the review (by hand, or by a script): not what the customer read.
         # Back to the review as it was, saying so.
@@ -312,7 +326,7 @@ def _already_made(request: HttpRequest, form: TransferForm, key: str) -> Transac
     """The transfer this request repeats (same key, same details; Back then Confirm, a double click), if
     it was made. A form no longer valid (an account frozen since, a payee removed) still finds the transfer
     its key made. Raises TransferError (idempotency_conflict) if the key made a different payment."""
-    if not key:
+    if not TransferForm.key_valid(key):  # not a key the form made (nor one of the bank's postings')
         return None
     if not form.is_valid():
         return selectors.transaction_by_key(user=request.user, idempotency_key=key)
@@ -371,7 +385,7 @@ def _refused(request: HttpRequest, form: TransferForm, error: services.TransferE
     """The form again, with the ledger's reason."""
     transfer_counted(error.code)
     if error.code == "idempotency_conflict":  # that key is spent: the redrawn form needs a new one
-        form.data["idempotency_key"] = TransferForm.new_key()
+        form.renew_key()
     form.add_error(None, error.message)
     return _form_step(request, form)
 

@@ -222,3 +222,28 @@ def test_it_limits_how_many_payee_forms_a_customer_checks(signed_in, alice, bob,
     assert refused.status_code == 429
     assert bobs.number not in refused.content.decode()
     assert not Payee.objects.exists()
+
+
+def test_it_limits_how_many_account_numbers_the_review_checks_too(signed_in, alice, bob, settings):
+    """The review's POST runs the same lookup as the form: posting it straight, with other numbers each
+    time, counts in the same payee_check scope. Adding a payee the ordinary way (the form, then its review
+    and the step-up) is counted once."""
+    from tests.factories import AccountFactory
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "payee_check": (3, 3600)}
+    assert signed_in.post(NEW, CLEAN).status_code == 303  # one
+    _step_up(signed_in, signed_in.post(REVIEW, CLEAN))
+    assert signed_in.post(REVIEW, CLEAN).status_code == 303  # added, not counted again
+    assert Payee.objects.filter(owner=alice).count() == 1
+
+    bobs = [AccountFactory(owner=bob) for _ in range(3)]
+    probes = [
+        {**CLEAN, "ifsc": "SECB0000001", "account_number": a.number, "account_number_again": a.number}
+        for a in bobs
+    ]
+    for probe in probes[:2]:  # two and three
+        assert signed_in.post(REVIEW, probe).status_code == 302  # found: on to the step-up
+    refused = signed_in.post(REVIEW, probes[2])
+    assert refused.status_code == 429
+    assert bobs[2].number not in refused.content.decode()
+    assert Payee.objects.filter(owner=alice).count() == 1

@@ -4,12 +4,10 @@ session generation bump that commits meanwhile is never undone."""
 
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -17,13 +15,12 @@ from accounts import internal, sessions
 from accounts.models import Account, User
 from tests.conftest import fund
 from tests.factories import PASSWORD, AccountFactory, UserFactory
+from tests.threads import WAIT, HeldOpen, Worker, wait_until_blocked_by
 from tests.transactions.ledger_checks import assert_books_balance
 from tests.twofactor import force_login_verified
 from transactions import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-WAIT = 30  # seconds a step may take before the test gives up (never an assertion about speed)
 
 
 @pytest.fixture
@@ -40,74 +37,6 @@ def _signed_in(staff: User) -> Client:
 @pytest.fixture
 def staff_client(staff) -> Client:
     return _signed_in(staff)
-
-
-class Worker(threading.Thread):
-    """`work()` on its own thread and database connection; what it returned or raised is kept."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.work()
-        except BaseException as exc:  # reported to the test thread
-            self.error = exc
-        finally:
-            connection.close()
-
-    def outcome(self) -> object:
-        self.join(WAIT)
-        assert not self.is_alive(), "the thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-class HeldOpen(Worker):
-    """Runs `write()` in a database transaction that stays open, its row locks held, until `release()`."""
-
-    def __init__(self, write: Callable[[], object]) -> None:
-        self.written = threading.Event()
-        self._release = threading.Event()
-        self.pid = 0
-
-        def work() -> object:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    self.pid = cursor.fetchone()[0]
-                result = write()
-                self.written.set()
-                assert self._release.wait(WAIT), "never released"
-            return result
-
-        super().__init__(work)
-
-    def start_and_wait(self) -> None:
-        self.start()
-        assert self.written.wait(WAIT), "the held write did not happen"
-
-    def release(self) -> None:
-        self._release.set()
-
-
-def _wait_until_blocked_by(pid: int) -> None:
-    """Until another connection waits for a lock that connection `pid` holds (the admin request, which
-    read the row and now waits to write it, or to lock it)."""
-    deadline = time.monotonic() + WAIT
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the admin request never waited for the held transaction")
 
 
 def _account_form(account: Account, **changes: str) -> dict:
@@ -130,7 +59,7 @@ def test_it_keeps_a_deposit_that_commits_while_staff_save_the_account(staff_clie
     deposit.start_and_wait()
     save = Worker(lambda: staff_client.post(url, _account_form(alice_savings, name="Renamed")))
     save.start()
-    _wait_until_blocked_by(deposit.pid)
+    wait_until_blocked_by(deposit.pid, "the admin request")
     deposit.release()
     deposit.outcome()
 
@@ -152,7 +81,7 @@ def test_it_keeps_a_deposit_that_commits_while_staff_save_the_settlement_account
     deposit.start_and_wait()
     save = Worker(lambda: staff_client.post(url, _account_form(settlement, name="Settlement (NEFT)")))
     save.start()
-    _wait_until_blocked_by(deposit.pid)
+    wait_until_blocked_by(deposit.pid, "the admin request")
     deposit.release()
     deposit.outcome()
 
@@ -252,7 +181,7 @@ def test_it_keeps_a_sign_out_everywhere_that_commits_while_staff_save_the_user(
     revoke.start_and_wait()
     save = Worker(lambda: staff_client.post(url, form))
     save.start()
-    _wait_until_blocked_by(revoke.pid)
+    wait_until_blocked_by(revoke.pid, "the admin request")
     revoke.release()
     revoke.outcome()
 

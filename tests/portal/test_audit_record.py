@@ -13,6 +13,7 @@ from accounts.models import Account, User
 from portal.audit import REDACTED, audit_record, redact
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
+from tests.keys import form_key
 from tests.twofactor import force_login_verified
 from transactions import services
 from transactions.models import Transaction
@@ -105,7 +106,7 @@ def _confirm(client, source: Account, destination: Account, key: str):
             "destination": destination.pk,
             "amount": "1,250.50",
             "description": "Rent share",
-            "idempotency_key": key,
+            "idempotency_key": form_key(key),
         },
         HTTP_USER_AGENT=BROWSER,
     )
@@ -117,7 +118,7 @@ def test_it_records_one_event_for_a_transfer_over_http_and_none_for_its_replay(
     client.force_login(alice)
     response = _confirm(client, alice_savings, alice_current, "key-1")
     assert response.status_code == 303
-    txn = Transaction.objects.get(idempotency_key="key-1")
+    txn = Transaction.objects.get(idempotency_key=form_key("key-1"))
 
     event = _only("money.transfer")
     assert (event.actor, event.object_type, event.object_id) == (

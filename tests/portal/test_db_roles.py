@@ -32,6 +32,7 @@ from portal.celery import app as celery_app
 from portal.dbroles import PROTECTED_TABLES
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, AccountFactory, UserFactory
+from tests.keys import form_key
 from transactions import services
 from transactions.models import Entry, Transaction
 
@@ -175,7 +176,7 @@ def test_it_runs_the_portal_as_the_runtime_role(as_runtime):
         "destination": current.pk,
         "amount": "1,250.50",
         "description": "",
-        "idempotency_key": "t1",
+        "idempotency_key": form_key("t1"),
     }
     review = client.post(reverse("transfer_new"), data)
     assert review.status_code == 303, review.content

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from portal import metrics
 from tests.factories import PASSWORD, UserFactory
+from tests.keys import form_key
 from tests.twofactor import enrol, force_login_verified
 
 URL = "/metrics"
@@ -86,12 +87,12 @@ def test_it_counts_transfers_by_outcome(client, alice, alice_savings, alice_curr
         "destination": alice_current.pk,
         "amount": "10",
         "description": "",
-        "idempotency_key": "metrics-1",
+        "idempotency_key": form_key("metrics-1"),
     }
     before = {outcome: _transfers(outcome) for outcome in ("posted", "invalid", "insufficient_funds")}
     assert client.post("/transfers/confirm/", data).status_code == 303
-    client.post("/transfers/confirm/", {**data, "amount": "x", "idempotency_key": "metrics-x"})
-    client.post("/transfers/confirm/", {**data, "amount": "49,995", "idempotency_key": "metrics-2"})
+    client.post("/transfers/confirm/", {**data, "amount": "x", "idempotency_key": form_key("metrics-x")})
+    client.post("/transfers/confirm/", {**data, "amount": "49,995", "idempotency_key": form_key("metrics-2")})
     samples = _samples(Client().get(URL, REMOTE_ADDR="127.0.0.1"))
     for outcome, added in (("posted", 1), ("invalid", 1), ("insufficient_funds", 1)):
         assert samples[("portal_transfers_total", (("outcome", outcome),))] == before[outcome] + added

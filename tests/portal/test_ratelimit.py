@@ -13,6 +13,7 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from portal.ratelimit import local_windows, rate_limit
 from tests.factories import PASSWORD
+from tests.keys import form_key
 from tests.twofactor import enrol
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
@@ -137,15 +138,18 @@ def test_it_limits_transfer_confirmations_per_customer(
     data = {"source": alice_savings.pk, "destination": alice_current.pk, "amount": "1", "description": ""}
     data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     for n in range(2):
-        response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
+        response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": form_key(f"k{n}")})
         assert response.status_code == 303
-    refused = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": "k2"})
+    refused = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": form_key("k2")})
     assert refused.status_code == 429
     assert 'href="/"' in refused.content.decode()  # back to the accounts, for a signed-in customer
     alice_savings.refresh_from_db()
     assert alice_savings.balance == 50_000_00 - 2_00  # the refused one moved nothing
     client.force_login(bob)
-    assert client.post(reverse("transfer_confirm"), {**data, "idempotency_key": "b"}).status_code != 429
+    assert (
+        client.post(reverse("transfer_confirm"), {**data, "idempotency_key": form_key("b")}).status_code
+        != 429
+    )
 
 
 def test_it_gives_htmx_the_page_content_for_main(client, alice, limits, frozen):
@@ -260,7 +264,9 @@ def test_a_transfer_confirmation_fails_open_when_the_cache_is_down(
     data["send_again"] = "1"  # the same transfer again within minutes: "Yes, send again" on the review
     with caplog.at_level(logging.WARNING, logger="portal.ratelimit"):
         for n in range(2):
-            response = client.post(reverse("transfer_confirm"), {**data, "idempotency_key": f"k{n}"})
+            response = client.post(
+                reverse("transfer_confirm"), {**data, "idempotency_key": form_key(f"k{n}")}
+            )
             assert response.status_code == 303
     assert "Rate limit transfer_confirm not checked: the cache is unavailable" in caplog.text
 

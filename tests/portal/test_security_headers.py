@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
+from tests.keys import form_key
 from transactions import services
 
 EXPECTED_CSP = {
@@ -98,7 +99,7 @@ def test_it_keeps_htmx_answers_to_a_signed_in_post_out_of_every_cache(
         "destination": alice_current.pk,
         "amount": "12.50",
         "description": "",
-        "idempotency_key": "k-1",
+        "idempotency_key": form_key("k-1"),
     }
     response = client.post(reverse("transfer_new"), data, headers={"HX-Request": "true"})
     assert response.status_code == 200
@@ -114,7 +115,7 @@ def test_it_keeps_every_step_of_the_transfer_out_of_every_cache(client, alice, a
         "destination": alice_current.pk,
         "amount": "12.50",
         "description": "",
-        "idempotency_key": "k-1",
+        "idempotency_key": form_key("k-1"),
     }
     with_errors = client.post(reverse("transfer_new"), {**data, "amount": "x"})
     assert with_errors.status_code == 200

@@ -1,12 +1,17 @@
 """Two transfers to payees at once, from two accounts of one customer, that fit the daily limit only one at
 a time: exactly one goes through (the customer's limits row is locked while each checks and posts). The same
 whether the limit is the bank's (set by staff) or one the customer set lower: both are read from the row
-the transfer locks, and a change of limits locks it too."""
+the transfer locks, and a change of limits locks it too.
 
+Pinned to noon in India with the clock running (threads and PostgreSQL's lock waits need it to move): at
+the wall clock's time, two transfers either side of IST midnight would fall on two days and both pass."""
+
+import datetime
 import threading
 import uuid
 
 import pytest
+import time_machine
 from django.db import connection
 
 from tests.conftest import fund
@@ -17,6 +22,14 @@ from transactions.models import Transaction, TransferLimits
 from transactions.services import TransferError
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+NOON = datetime.datetime(2026, 12, 5, 6, 30, tzinfo=datetime.UTC)  # 12:00 PM in India
+
+
+@pytest.fixture(autouse=True)
+def _noon_in_india():
+    with time_machine.travel(NOON, tick=True):
+        yield
 
 
 @pytest.mark.parametrize("round_", range(3))

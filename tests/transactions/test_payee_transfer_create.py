@@ -13,7 +13,7 @@ from accounts.models import Account
 from tests.conftest import fund
 from tests.factories import AccountFactory, PayeeFactory
 from tests.transactions.ledger_checks import assert_books_balance
-from transactions import services
+from transactions import services, tasks
 from transactions.models import OutwardPayment, Transaction
 from transactions.services import TransferError
 
@@ -53,6 +53,45 @@ def test_it_credits_a_payee_who_banks_with_us(alice, rich, bob_savings):
     assert bob_savings.balance == 10_000_00 + 1_500_00
     assert not OutwardPayment.objects.exists()
     assert_books_balance()
+
+
+def test_the_payee_sees_who_paid_never_the_payers_name_for_them(client, alice, bob, rich, bob_savings):
+    """Alice calls Bob "Flatmate (owes me)": that label is hers. Bob's dashboard and his credit alert name
+    Alice, as the bank knows her; Alice's side still shows her payee's name. The default note names no one."""
+    from django.core import mail
+
+    from portal.celery import app
+
+    payee = PayeeFactory(
+        owner=alice,
+        name="Flatmate (owes me)",
+        account_number=bob_savings.number,
+        ifsc="SECB0000001",
+        account=bob_savings,
+    )
+    txn = _send(alice, rich, payee, 1_500_00)
+    assert txn.description == "Transfer within SecureBank"
+    assert dict(txn.entries.values_list("account_id", "counterparty")) == {
+        rich.pk: "",
+        bob_savings.pk: "Alice Iyer",
+    }
+
+    client.force_login(bob)
+    bobs = client.get("/").content.decode()
+    assert "Alice Iyer" in bobs and "Flatmate" not in bobs
+    client.force_login(alice)
+    alices = client.get("/").content.decode()
+    assert "Flatmate (owes me)" in alices
+
+    app.conf.task_always_eager = True
+    try:
+        tasks.posting_alerts_dispatch_task()
+    finally:
+        app.conf.task_always_eager = False
+    (to_bob,) = [m for m in mail.outbox if m.to == [bob.email] and "₹1,500.00" in m.subject]
+    (to_alice,) = [m for m in mail.outbox if m.to == [alice.email] and "₹1,500.00" in m.subject]
+    assert "Details: Alice Iyer" in to_bob.body and "Flatmate" not in to_bob.body
+    assert "Details: Flatmate (owes me)" in to_alice.body
 
 
 def test_it_pays_another_banks_payee_through_settlement_as_sent(alice, rich):

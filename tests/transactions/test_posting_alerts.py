@@ -385,3 +385,28 @@ def test_only_staff_who_may_change_alerts_can_retry_them(client, alice_savings):
     alert.refresh_from_db()
     assert alert.status == "failed"
     assert not AuditEvent.objects.filter(action="alert.retry").exists()
+
+
+def test_the_dispatcher_hands_out_alerts_twenty_to_a_send_task(alice, eager_tasks):
+    """A chunk is sent one email after another: with a mail server that hangs for EMAIL_TIMEOUT (10 s) a
+    send, a chunk of 20 still ends well inside the lease; the rest wait in other chunks, not behind it."""
+    from celery.signals import task_prerun
+
+    account = AccountFactory(owner=alice)
+    for n in range(45):
+        services.deposit_create(
+            account=account, amount_paise=1_00, description=f"d{n}", idempotency_key=f"d{n}"
+        )
+    chunks: list[int] = []
+
+    def record(sender=None, args=None, **kwargs):
+        if sender is not None and sender.name == alerts.SEND_TASK:
+            chunks.append(len(args[0]))
+
+    task_prerun.connect(record, weak=False)
+    try:
+        assert _dispatch()["due"] == 45
+    finally:
+        task_prerun.disconnect(record)
+    assert chunks == [20, 20, 5]
+    assert PostingAlert.objects.filter(status="sent").count() == 45

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import spend
+from tests.keys import form_key
 
 
 def _flow(client, source, destination):
@@ -16,7 +17,7 @@ def _flow(client, source, destination):
         "destination": destination.pk,
         "amount": "10",
         "description": "",
-        "idempotency_key": f"key-{source.ledger_version}",
+        "idempotency_key": form_key(f"key-{source.ledger_version}"),
         "send_again": "1",  # the second flow repeats the first within minutes: "Yes, send again"
     }
     steps = (
@@ -58,7 +59,7 @@ def test_it_confirms_a_transfer_in_a_handful_of_statements(
         "destination": alice_current.pk,
         "amount": "10",
         "description": "",
-        "idempotency_key": "lean",
+        "idempotency_key": form_key("lean"),
     }
     # user, the customer's accounts, then in one transaction: lock, insert the transaction, insert its
     # entries, update both balances, insert its two alerts (plus the savepoint/transaction statements of

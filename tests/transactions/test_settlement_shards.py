@@ -6,25 +6,23 @@ exact. Concurrency on real PostgreSQL connections, one per thread."""
 import collections
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
 from django.db.models import Sum
+from django.test import override_settings
 
 from accounts import internal
 from accounts.models import Account
 from accounts.selectors import settlement_position
 from tests.conftest import fund
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, PayeeFactory
+from tests.threads import WAIT, HeldOpen, Worker, wait_until_blocked_by
 from tests.transactions.ledger_checks import assert_books_balance, bank_total
 from transactions import services
 from transactions.models import Transaction
 from transactions.services import TransferError
-
-WAIT = 30  # seconds a step may take before the test gives up (never an assertion about speed)
 
 
 def _key() -> str:
@@ -153,75 +151,71 @@ def test_it_refuses_a_deposit_into_a_settlement_shard_itself(db, shard):
     assert not Transaction.objects.exists()
 
 
+# --- Retries across a change of SETTLEMENT_SHARDS -----------------------------------------------------------
+
+
+def _account_off_shard_0(owner) -> Account:
+    """A funded account whose shard, of 16, is not shard 0 (which one shard would choose)."""
+    while (
+        internal.settlement_for((account := fund(AccountFactory(owner=owner), 5_000_00)).pk)
+        == internal.SETTLEMENT
+    ):
+        pass
+    return account
+
+
+def test_a_deposit_retried_after_the_shards_changed_is_the_same_deposit(alice, django_assert_max_num_queries):
+    """The retry's settlement leg is another shard now: the customer leg and the settlement side as a whole
+    are what it asked for, so it returns the first deposit (another amount is still refused)."""
+    account = _account_off_shard_0(alice)
+    first = services.deposit_create(
+        account=account, amount_paise=7_00, description="Cash", idempotency_key="d-1"
+    )
+    with override_settings(SETTLEMENT_SHARDS=1):
+        assert internal.settlement_for(account.pk) == internal.SETTLEMENT
+        with django_assert_max_num_queries(6):  # as before the shards: no query added
+            again = services.deposit_create(
+                account=account, amount_paise=7_00, description="Cash", idempotency_key="d-1"
+            )
+        assert again.pk == first.pk
+        with pytest.raises(TransferError) as excinfo:
+            services.deposit_create(
+                account=account, amount_paise=8_00, description="Cash", idempotency_key="d-1"
+            )
+        assert excinfo.value.code == "idempotency_conflict"
+    account.refresh_from_db()
+    assert account.balance == 5_000_00 + 7_00
+    assert Transaction.objects.filter(idempotency_key="d-1").count() == 1
+    assert_books_balance()
+
+
+def test_a_payment_to_another_bank_retried_after_the_shards_changed_is_paid_once(alice):
+    account = _account_off_shard_0(alice)
+    payee = PayeeFactory(owner=alice)
+    request = {
+        "initiator": alice,
+        "source": account,
+        "payee": payee,
+        "amount_paise": 250_00,
+        "description": "",
+        "idempotency_key": "o-1",
+    }
+    first = services.payee_transfer_create(**request)
+    assert first.kind == Transaction.Kind.OUTWARD
+    with override_settings(SETTLEMENT_SHARDS=1):
+        assert services.payee_transfer_replay(**request).pk == first.pk
+        assert services.payee_transfer_create(**request).pk == first.pk
+        for other in ({"amount_paise": 251_00}, {"description": "Rent"}):
+            with pytest.raises(TransferError) as excinfo:
+                services.payee_transfer_create(**{**request, **other})
+            assert excinfo.value.code == "idempotency_conflict"
+    account.refresh_from_db()
+    assert account.balance == 5_000_00 - 250_00
+    assert Transaction.objects.filter(kind=Transaction.Kind.OUTWARD).count() == 1
+    assert_books_balance()
+
+
 # --- Concurrency --------------------------------------------------------------------------------------------
-
-
-class Worker(threading.Thread):
-    """`work()` on its own thread and database connection; what it returned or raised is kept."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.work()
-        except BaseException as exc:  # reported to the test thread
-            self.error = exc
-        finally:
-            connection.close()
-
-    def outcome(self) -> object:
-        self.join(WAIT)
-        assert not self.is_alive(), "the thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-class HeldOpen(Worker):
-    """Posts in a database transaction that stays open, its row locks held, until `release()`."""
-
-    def __init__(self, write: Callable[[], Transaction]) -> None:
-        self.written = threading.Event()
-        self._release = threading.Event()
-        self.pid = 0
-
-        def work() -> Transaction:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    self.pid = cursor.fetchone()[0]
-                result = write()
-                self.written.set()
-                assert self._release.wait(WAIT), "never released"
-            return result
-
-        super().__init__(work)
-
-    def start_and_wait(self) -> None:
-        self.start()
-        assert self.written.wait(WAIT), "the held posting did not happen"
-
-    def release(self) -> None:
-        self._release.set()
-
-
-def _blocked_by(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid])
-        return bool(cursor.fetchone()[0])
-
-
-def _wait_until_blocked_by(pid: int) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if _blocked_by(pid):
-            return
-        time.sleep(0.01)
-    raise AssertionError("the second posting never waited for the held one")
 
 
 def _customer_accounts(count: int) -> list[Account]:
@@ -278,7 +272,8 @@ def test_postings_on_one_shard_wait_for_each_other():
     other = Worker(_payment(b))
     other.start()
     try:
-        _wait_until_blocked_by(held.pid)  # on the shard's row: the two customers share nothing else
+        # On the shard's row: the two customers share nothing else.
+        wait_until_blocked_by(held.pid, "the second posting")
         assert other.is_alive()
     finally:
         held.release()

@@ -8,6 +8,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.urls import reverse
 
+from tests.keys import form_key
 from transactions.models import Transaction
 
 NEW = reverse("transfer_new")
@@ -33,7 +34,7 @@ def _data(source, destination, key, amount="10"):
         "destination": destination.pk,
         "amount": amount,
         "description": "",
-        "idempotency_key": key,
+        "idempotency_key": form_key(key),
     }
 
 

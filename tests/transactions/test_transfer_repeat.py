@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.factories import AccountFactory
+from tests.keys import form_key
 from transactions import selectors
 from transactions.models import Transaction
 
@@ -23,7 +24,7 @@ def _data(source, destination, key, amount="10"):
         "destination": destination.pk,
         "amount": amount,
         "description": "",
-        "idempotency_key": key,
+        "idempotency_key": form_key(key),
     }
 
 

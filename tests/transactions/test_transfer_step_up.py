@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from tests.conftest import fund
 from tests.factories import PASSWORD
+from tests.keys import form_key
 from tests.twofactor import code_now, enrol
 from transactions.models import Transaction
 
@@ -22,10 +23,10 @@ def large(settings, alice, alice_savings, alice_current):
 
 def _review(client, source, destination, amount, key):
     data = {"source": source.pk, "destination": destination.pk, "amount": amount, "description": ""}
-    response = client.post(reverse("transfer_new"), {**data, "idempotency_key": key})
+    response = client.post(reverse("transfer_new"), {**data, "idempotency_key": form_key(key)})
     assert response.status_code == 303
     token = response["Location"].rstrip("/").rsplit("/", 1)[1]
-    return response["Location"], {**data, "idempotency_key": key, "review": token}
+    return response["Location"], {**data, "idempotency_key": form_key(key), "review": token}
 
 
 def test_a_small_transfer_needs_no_step_up(client, alice, large):
@@ -33,7 +34,7 @@ def test_a_small_transfer_needs_no_step_up(client, alice, large):
     _url, data = _review(client, *large, "1,000.00", "k-small")
     response = client.post(CONFIRM, data)
     assert response["Location"].startswith("/transfers/")
-    assert Transaction.objects.filter(idempotency_key="k-small").exists()
+    assert Transaction.objects.filter(idempotency_key=form_key("k-small")).exists()
 
 
 def test_a_large_transfer_moves_only_after_a_fresh_code_for_it(client, alice, large):
@@ -45,13 +46,13 @@ def test_a_large_transfer_moves_only_after_a_fresh_code_for_it(client, alice, la
     asked = client.post(CONFIRM, data)
     assert asked.status_code == 302
     assert asked["Location"].startswith(reverse("step_up") + "?action=transfer.large")
-    assert not Transaction.objects.filter(idempotency_key="k-large").exists()
+    assert not Transaction.objects.filter(idempotency_key=form_key("k-large")).exists()
 
     proved = client.post(asked["Location"], {"code": code_now(device)})
     assert proved["Location"] == review_url  # back to the review, to confirm once more
     moved = client.post(CONFIRM, data)
     assert moved.status_code == 303
-    txn = Transaction.objects.get(idempotency_key="k-large")
+    txn = Transaction.objects.get(idempotency_key=form_key("k-large"))
     assert moved["Location"] == reverse("transfer_detail", args=[txn.pk])
     # A resubmit (double click) lands on the receipt without asking again, and moves nothing more.
     assert client.post(CONFIRM, data)["Location"] == moved["Location"]
@@ -66,19 +67,30 @@ def test_a_proof_for_one_transfer_does_not_carry_another(client, alice, large):
     _url, other = _review(client, *large, "9,000.00", "k-other")
     response = client.post(CONFIRM, other)
     assert response["Location"].startswith(reverse("step_up"))
-    assert not Transaction.objects.filter(idempotency_key="k-other").exists()
+    assert not Transaction.objects.filter(idempotency_key=form_key("k-other")).exists()
     # Offering a proof to the wrong transfer spends it: the first transfer asks again too.
     assert client.post(CONFIRM, first)["Location"].startswith(reverse("step_up"))
-    assert not Transaction.objects.filter(idempotency_key="k-first").exists()
+    assert not Transaction.objects.filter(idempotency_key=form_key("k-first")).exists()
 
 
-@pytest.mark.parametrize("review", ["", "no/such/review", "not-a-token-of-hers"])
-def test_an_unknown_review_sends_the_step_up_back_to_the_form(client, alice, large, review):
+def test_a_confirmation_without_a_review_sends_the_step_up_back_to_the_form(client, alice, large):
+    """No review posted (not what our pages send; a client of the customer's own): the step-up still
+    applies, and leads back to the form since there is no review to return to."""
+    client.force_login(alice)
+    _url, data = _review(client, *large, "2,000.00", "k-odd")
+    response = client.post(CONFIRM, {**data, "review": ""})
+    assert response.status_code == 302
+    assert response["Location"].endswith("next=/transfers/new/")
+
+
+@pytest.mark.parametrize("review", ["no/such/review", "not-a-token-of-hers"])
+def test_a_review_this_session_does_not_know_is_expired(client, alice, large, review):
     client.force_login(alice)
     _url, data = _review(client, *large, "2,000.00", "k-odd")
     response = client.post(CONFIRM, {**data, "review": review})
-    assert response.status_code == 302
-    assert response["Location"].endswith("next=/transfers/new/")
+    assert response.status_code == 409
+    assert "This review expired" in response.content.decode()
+    assert not Transaction.objects.filter(idempotency_key=form_key("k-odd")).exists()
 
 
 @pytest.mark.parametrize(

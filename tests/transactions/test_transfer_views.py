@@ -1,10 +1,12 @@
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
 from tests.factories import AccountFactory
+from tests.keys import form_key
 from transactions.models import Entry, Transaction
 
 NEW = reverse("transfer_new")
@@ -17,7 +19,7 @@ def _post_data(source, destination, amount="1,250.50", key="key-1", **extra):
         "destination": destination.pk,
         "amount": amount,
         "description": "",
-        "idempotency_key": key,
+        "idempotency_key": form_key(key),
         **extra,
     }
 
@@ -62,7 +64,7 @@ def test_it_reviews_then_confirms_then_shows_the_receipt(client, alice, alice_sa
     assert review.status_code == 200
     body = review.content.decode()
     assert "Confirm and move ₹1,250.50" in body
-    assert 'name="idempotency_key" value="key-1"' in body
+    assert f'name="idempotency_key" value="{form_key("key-1")}"' in body
     assert _ledger_counts() == (1, 2)  # only the opening deposit: reviewing moves nothing
 
     response = client.post(CONFIRM, _post_data(alice_savings, alice_current))
@@ -198,7 +200,12 @@ def test_it_shows_the_ledgers_refusal_as_a_form_error(client, alice, alice_savin
     client.force_login(alice)
     data = _post_data(alice_savings, alice_current, amount="30,000", key="first")
     client.post(CONFIRM, data)
-    again = {**data, "key": "x", "idempotency_key": "second", "send_again": "1"}  # "Yes, send again"
+    again = {
+        **data,
+        "key": "x",
+        "idempotency_key": form_key("second"),
+        "send_again": "1",
+    }  # "Yes, send again"
     response = client.post(CONFIRM, again)
     assert response.status_code == 200
     assert "Not enough money" in response.content.decode()
@@ -242,7 +249,10 @@ def test_it_returns_to_the_form_with_the_details_when_asked_to_change_them(
     assert form["amount"].value() == "1,250.50"
     assert form["description"].value() == "Rent"
     assert form["source"].value() == str(alice_savings.pk)
-    assert form["idempotency_key"].value() not in ("", "key-1")  # a new drawing of the form, a new key
+    assert form["idempotency_key"].value() not in (
+        "",
+        form_key("key-1"),
+    )  # a new drawing of the form, a new key
     assert Transaction.objects.filter(initiator=alice).count() == 0
     # Another customer's token (or an unknown one) refills nothing.
     assert client.get(f"{NEW}?change=nope").context["form"]["amount"].value() is None
@@ -380,6 +390,31 @@ def test_it_remembers_a_replaced_review_after_the_session_dropped_it(
     assert not Transaction.objects.filter(initiator=alice).exists()
 
 
+def test_it_does_not_confirm_a_review_dropped_from_the_session_after_it_expired(
+    client, alice, alice_savings, alice_current
+):
+    """A review page left open in a tab while ten newer reviews pushed it out of the session (which keeps
+    the newest 10): its age is no longer known, so its confirmation is expired, 11 minutes later or not."""
+    client.force_login(alice)
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        first_url = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="k-open"))
+        stale = _confirm_data(client, first_url)
+        for n in range(10):
+            _review_url(client, _post_data(alice_savings, alice_current, key=f"newer-{n}"))
+        assert client.get(first_url).status_code == 404  # dropped from the session
+        clock.shift(timedelta(minutes=11))
+        before = _ledger_counts()
+        response = client.post(CONFIRM, stale)
+        assert response.status_code == 409
+        page = response.content.decode()
+        assert "This review expired" in page and "Nothing moved." in page
+        again = page.split('class="button button-primary" href="')[1].split('"')[0].replace("&amp;", "&")
+        assert again.startswith(f"{NEW}?") and "amount=100" in again  # started again from what was posted
+        assert client.get(again).context["form"]["amount"].value() == "100"
+        assert _ledger_counts() == before
+    assert not Transaction.objects.filter(initiator=alice).exists()
+
+
 def test_it_confirms_two_separate_transfers_started_in_two_tabs(client, alice, alice_savings, alice_current):
     client.force_login(alice)
     first = _review_url(client, _post_data(alice_savings, alice_current, amount="100", key="tab-1"))
@@ -439,3 +474,20 @@ def test_it_reads_an_amount_typed_in_devanagari_digits(client, alice, alice_savi
     review = client.get(_review_url(client, _post_data(alice_savings, alice_current, amount="११"))).content
     assert "Confirm and move ₹11.00" in review.decode()
     assert "eleven rupees" in review.decode().lower()
+
+
+@pytest.mark.parametrize(
+    "key", ["scheduled:7:2026-12-10", "key-1", "A" * 32, "0" * 31, "0" * 33, "", "k" * 500]
+)
+def test_it_accepts_back_only_a_key_of_the_shape_it_draws(client, alice, alice_savings, alice_current, key):
+    """A key the form never draws (uuid4 hex) is refused: "scheduled:<id>:<date>" would otherwise spend a
+    scheduled occurrence's key before it runs. The form comes back saying so, with a fresh key."""
+    client.force_login(alice)
+    data = {**_post_data(alice_savings, alice_current), "idempotency_key": key}
+    for url in (NEW, CONFIRM):
+        response = client.post(url, data)
+        assert response.status_code == 200
+        assert "This form has expired. Please start again." in response.content.decode()
+        fresh = response.context["form"]["idempotency_key"].value()
+        assert re.fullmatch(r"[0-9a-f]{32}", fresh)
+    assert not Transaction.objects.filter(initiator=alice).exists()

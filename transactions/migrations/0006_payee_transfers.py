@@ -96,22 +96,7 @@ class Migration(migrations.Migration):
                 max_length=12,
             ),
         ),
-        migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(
-                condition=models.Q(("kind__in", ["payee", "outward"])),
-                fields=["initiator", "created"],
-                name="transaction_to_others",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(
-                condition=models.Q(("payee__isnull", False)),
-                fields=["payee", "created"],
-                name="transaction_payee",
-            ),
-        ),
+        # Its two indexes on transactions_transaction are built by 0011, concurrently on PostgreSQL.
         migrations.AddConstraint(
             model_name="transferlimits",
             constraint=models.CheckConstraint(
