@@ -26,8 +26,10 @@ function request()
   counter = counter + 1
   local payer = payers[((counter + tid) % #payers) + 1]
   local key = string.format("%08x%08x%08x%08x", tid, counter, math.random(0, 2147483647), math.random(0, 2147483647))
+  -- send_again: the customer's "Yes, send again" (the same amount to the same payee within five minutes is
+  -- asked about first, and would move nothing).
   local body = "source=" .. payer[3] .. "&destination=payee-" .. payer[4] ..
-    "&amount=1.00&description=bench&idempotency_key=" .. key
+    "&amount=1.00&description=bench&send_again=1&idempotency_key=" .. key
   local headers = {
     ["Cookie"] = payer[1],
     ["X-CSRFToken"] = payer[2],

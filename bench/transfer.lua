@@ -19,6 +19,8 @@ function request()
   local from, to = source, destination
   if math.random() < 0.5 then from, to = destination, source end
   local key = string.format("%08x%08x%08x%08x", tid, counter, math.random(0, 2147483647), math.random(0, 2147483647))
-  local body = "source=" .. from .. "&destination=" .. to .. "&amount=1.00&description=bench&idempotency_key=" .. key
+  -- send_again: the customer's "Yes, send again" (the same amount to the same account within five minutes is
+  -- asked about first, and would move nothing).
+  local body = "source=" .. from .. "&destination=" .. to .. "&amount=1.00&description=bench&send_again=1&idempotency_key=" .. key
   return wrk.format("POST", "/transfers/confirm/", nil, body)
 end
