@@ -132,6 +132,45 @@ def sent_today(*, user: User, now: datetime.datetime, payee: Payee | None = None
     return -(found.aggregate(total=Sum("amount"))["total"] or 0)
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a transfer to a payee needs to know under the customer's lock, read in one statement: the
+    transaction already made with its idempotency key (a resubmit), whether the payee is still theirs (not
+    removed since the form was drawn), and what they sent to others today, in all and to this payee."""
+
+    existing_id: int | None
+    payee_active: bool
+    sent_today: int
+    sent_today_to_payee: int
+
+
+_SENT = """
+COALESCE((SELECT -SUM(e.amount) FROM transactions_entry e
+            JOIN transactions_transaction t ON t.id = e.transaction_id
+           WHERE t.initiator_id = %s AND t.kind IN ('payee', 'outward') AND t.created >= %s AND e.amount < 0
+                 {payee}), 0)"""
+_USAGE = f"""
+SELECT (SELECT id FROM transactions_transaction WHERE initiator_id = %s AND idempotency_key = %s),
+       EXISTS (SELECT 1 FROM accounts_payee WHERE id = %s AND owner_id = %s AND removed_at IS NULL),
+       {_SENT.format(payee="")},
+       {_SENT.format(payee="AND t.payee_id = %s")}
+"""  # noqa: S608 - placeholders only
+
+
+def usage(*, user: User, payee: Payee, idempotency_key: str, now: datetime.datetime) -> Usage:
+    """One round trip (the hot path of a payee transfer): run it after `lock`, as a statement of its own, so
+    that it reads every transfer that committed while this one waited for the lock (in READ COMMITTED a
+    statement sees what committed before it began, and the lock's own statement began before the wait)."""
+    since = connection.ops.adapt_datetimefield_value(day_start(now))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USAGE,
+            [user.pk, idempotency_key, payee.pk, user.pk, user.pk, since, user.pk, since, payee.pk],
+        )
+        existing, active, total, to_payee = cursor.fetchone()
+    return Usage(existing, bool(active), int(total), int(to_payee))
+
+
 def _set_by_you() -> str:
     """Said after a refusal by a limit the customer set lower than the bank's."""
     return _("You set this limit yourself: you can change it on your Security page, under Limits.")
@@ -148,9 +187,16 @@ def capped_until(payee: Payee) -> datetime.datetime:
 
 
 def check(
-    *, user: User, limits: TransferLimits, payee: Payee, amount_paise: int, now: datetime.datetime
+    *,
+    user: User,
+    limits: TransferLimits,
+    payee: Payee,
+    amount_paise: int,
+    now: datetime.datetime,
+    used: Usage | None = None,
 ) -> None:
-    """Raise LimitError if sending `amount_paise` to `payee` now breaks a rule. Call under `lock`."""
+    """Raise LimitError if sending `amount_paise` to `payee` now breaks a rule. Call under `lock`; `used`,
+    read by `usage` under it, saves the sums' queries."""
     if now < cooling_off_until(payee):
         raise LimitError(
             _("%(name)s was added recently: you can send money to them from %(when)s.")
@@ -167,7 +213,8 @@ def check(
         raise LimitError(message, code="per_transfer_limit")
     if now < capped_until(payee):
         cap = settings.PAYEE_NEW_DAILY_PAISE
-        left = cap - sent_today(user=user, now=now, payee=payee)
+        sent = used.sent_today_to_payee if used else sent_today(user=user, now=now, payee=payee)
+        left = cap - sent
         if amount_paise > left:
             raise LimitError(
                 _(
@@ -183,7 +230,7 @@ def check(
                 code="payee_new_cap",
             )
     limit = daily_limit(limits, now)
-    left = limit - sent_today(user=user, now=now)
+    left = limit - (used.sent_today if used else sent_today(user=user, now=now))
     if amount_paise > left:
         message = _("Your daily limit for sending money to others is %(limit)s; %(left)s is left today.") % {
             "limit": format_paise(limit),

@@ -482,20 +482,22 @@ def payee_transfer_create(
     legs = _payee_legs(source, payee, amount_paise)
     with transaction.atomic():
         held = limits.lock(initiator)
+        now = timezone.now()
+        used = limits.usage(user=initiator, payee=payee, idempotency_key=idempotency_key, now=now)
         # Under the lock a request with this key that committed before is visible: a resubmit returns it
         # rather than counting it against the limits it already used.
-        existing = _find_existing(initiator, idempotency_key) if idempotency_key else None
-        if existing is not None:
+        if used.existing_id is not None:
+            existing = Transaction.objects.get(pk=used.existing_id)
             return _replay(existing, kind, _legs_by_id(legs), description)
-        current = Payee.objects.filter(pk=payee.pk, owner=initiator, removed_at__isnull=True).first()
-        if current is None:  # removed since the form was drawn
+        if not used.payee_active:  # removed since the form was drawn
             raise TransferError(_("That payee is not one of yours."), code="not_payee")
         try:
             limits.check(
-                user=initiator, limits=held, payee=current, amount_paise=amount_paise, now=timezone.now()
+                user=initiator, limits=held, payee=payee, amount_paise=amount_paise, now=now, used=used
             )
         except limits.LimitError as error:
             raise TransferError(error.message, code=error.code) from error
+        current = payee
         txn = _post(
             kind=kind,
             legs=legs,

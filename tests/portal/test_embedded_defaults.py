@@ -28,12 +28,23 @@ current = Account.objects.create(owner=alice, number="100000000002", name="Every
 services.deposit_create(account=savings, amount_paise=1_23_456_78, description="Salary", idempotency_key="s1")
 services.transfer_create(initiator=alice, source=savings, destination=current, amount_paise=456_78,
                          description="", idempotency_key="t1")
+# A transfer to a payee at another bank: the limits' one-statement read runs on SQLite too.
+import datetime
+from django.utils import timezone
+from accounts.models import Payee
+ravi = Payee.objects.create(owner=alice, name="Ravi", account_number="501000001234", ifsc="HDFC0001234",
+                            bank_name="HDFC Bank", created_at=timezone.now() - datetime.timedelta(days=9))
+sent = services.payee_transfer_create(initiator=alice, source=savings, payee=ravi, amount_paise=1_000_00,
+                                      description="", idempotency_key="p1")
+again = services.payee_transfer_create(initiator=alice, source=savings, payee=ravi, amount_paise=1_000_00,
+                                       description="", idempotency_key="p1")
+assert again.pk == sent.pk and sent.kind == "outward", (again.pk, sent.pk, sent.kind)
 client = Client(HTTP_HOST="localhost")
 client.force_login(alice)
 response = client.get("/")
 assert response.status_code == 200, response.status_code
 body = response.content.decode()
-assert "₹1,23,000.00" in body and "₹456.78" in body, body
+assert "₹1,22,000.00" in body and "₹456.78" in body, body
 # Every page without a parameter answers a signed-in customer without a server error on SQLite (a lookup
 # that only PostgreSQL understands broke the security page here once).
 from django.urls import URLPattern, URLResolver, get_resolver
