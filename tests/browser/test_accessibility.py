@@ -518,7 +518,7 @@ def payee_detail_rename_error(page: Page, live_server, alice, savings: Account, 
     page.goto(f"/payees/{payee.pk}/")
     page.get_by_label("Payee's name").fill("")
     page.get_by_role("button", name="Save name").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
 def payee_remove(page: Page, live_server, alice, savings: Account, current: Account) -> None:
