@@ -25,10 +25,12 @@ from accounts import otp, selectors, services
 from accounts.forms import PayeeForm, PayeeRenameForm
 from accounts.models import Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
-from portal.local_time import date_and_time, date_and_time_from
+from portal.local_time import date_and_time, date_and_time_from, day
 from portal.money import format_paise
 from portal.ratelimit import by_user, rate_limit
 from transactions.limits import capped_until, cooling_off_until
+from transactions.models import ScheduledTransfer
+from transactions.scheduled.selectors import scheduled_running_to_payee
 
 _PENDING = "payees.pending"  # {"name", "account_number", "ifsc"}: the payee under review
 _FIELD_OF = {  # which form field a service refusal is about
@@ -277,13 +279,40 @@ def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, payee, form)
 
 
+def schedule_words(schedule: ScheduledTransfer) -> str:
+    """A running schedule in a few words: "₹1,000.00 on 7 Dec 2026", "₹500.00 every month, next on
+    1 Jan 2027", "₹500.00 every week (paused)"."""
+    amount = format_paise(schedule.amount)
+    if schedule.status == ScheduledTransfer.Status.PAUSED:
+        how = ScheduledTransfer.Frequency(schedule.frequency).label.lower()
+        return _("%(amount)s %(how)s (paused)") % {"amount": amount, "how": how}
+    if schedule.frequency == ScheduledTransfer.Frequency.ONCE:
+        return _("%(amount)s on %(day)s") % {"amount": amount, "day": day(schedule.next_run_date)}
+    return _("%(amount)s %(how)s, next on %(day)s") % {
+        "amount": amount,
+        "how": ScheduledTransfer.Frequency(schedule.frequency).label.lower(),
+        "day": day(schedule.next_run_date),
+    }
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what removing does, and a button; POST: remove it, back to the list."""
     payee = _payee_or_404(request, pk)
     if request.method != "POST":
-        context = {"payee": payee, "cooling_off_words": duration(settings.PAYEE_COOLING_OFF)}
+        schedules = scheduled_running_to_payee(user=request.user, payee=payee)
+        context = {
+            "payee": payee,
+            "cooling_off_words": duration(settings.PAYEE_COOLING_OFF),
+            "schedules": [schedule_words(s) for s in schedules],
+            "schedules_intro": ngettext(
+                "%(n)d scheduled transfer to them will be cancelled:",
+                "%(n)d scheduled transfers to them will be cancelled:",
+                len(schedules),
+            )
+            % {"n": len(schedules)},
+        }
         return render(request, "accounts/payee_remove.html", context)
     try:
         services.payee_remove(owner=request.user, payee_id=payee.pk, request=request)

@@ -176,7 +176,9 @@ def scheduled_transfer_create(
     return schedule
 
 
-def _change_status(*, user: User, schedule_id: int, action: str, allowed_from: set[str]) -> ScheduledTransfer:
+def _change_status(
+    *, user: User, schedule_id: int, action: str, allowed_from: set[str], reason: str = ""
+) -> ScheduledTransfer:
     with transaction.atomic():
         schedule = ScheduledTransfer.objects.select_for_update().filter(pk=schedule_id, owner=user).first()
         if schedule is None:
@@ -196,7 +198,7 @@ def _change_status(*, user: User, schedule_id: int, action: str, allowed_from: s
         else:  # resume: occurrences that fell due while paused are skipped, not paid late in a burst
             schedule.status = ScheduledTransfer.Status.ACTIVE
             _plan(schedule, not_before=timezone.localdate())
-        schedule.status_reason = ""
+        schedule.status_reason = reason
         schedule.updated_at = timezone.now()
         schedule.save(update_fields=_FIELDS_ADVANCED)
         audit_record(
@@ -219,11 +221,25 @@ def scheduled_transfer_resume(*, user: User, schedule_id: int) -> ScheduledTrans
     return _change_status(user=user, schedule_id=schedule_id, action="resume", allowed_from={"paused"})
 
 
-def scheduled_transfer_cancel(*, user: User, schedule_id: int) -> ScheduledTransfer:
-    """Stop a schedule for good. Its runs stay on record."""
+def scheduled_transfer_cancel(*, user: User, schedule_id: int, reason: str = "") -> ScheduledTransfer:
+    """Stop a schedule for good, with `reason` when the bank stops it for the customer (the payee was
+    removed). Its runs stay on record."""
     return _change_status(
-        user=user, schedule_id=schedule_id, action="cancel", allowed_from={"active", "paused"}
+        user=user, schedule_id=schedule_id, action="cancel", allowed_from={"active", "paused"}, reason=reason
     )
+
+
+PAYEE_REMOVED = "The payee was removed."
+
+
+def scheduled_transfers_cancel_for_payee(*, user: User, payee: Payee) -> list[ScheduledTransfer]:
+    """Cancel the customer's running (active or paused) schedules to `payee`, each as a cancel of its own
+    (audited `transfer.schedule.cancel`), with the reason "The payee was removed." Called by
+    accounts.services.payee_remove inside its transaction, so a removal and the cancels commit together."""
+    return [
+        scheduled_transfer_cancel(user=user, schedule_id=schedule.pk, reason=_(PAYEE_REMOVED))
+        for schedule in selectors.scheduled_running_to_payee(user=user, payee=payee)
+    ]
 
 
 # --- running due occurrences ----------------------------------------------------------------------------
@@ -258,7 +274,7 @@ def _stop_reason(schedule: ScheduledTransfer, error: TransferError) -> str:
     """Why a refusal ends the schedule (the payee removed, an account closed), or "" if the next
     occurrence may well go through (money short, a limit, a freeze, cooling-off)."""
     if error.code == "not_payee":
-        return _("The payee was removed.")
+        return _(PAYEE_REMOVED)
     ids = [schedule.source_id, schedule.destination_id]
     if Account.objects.filter(pk__in=[i for i in ids if i], status=Account.Status.CLOSED).exists():
         return _("An account of this transfer was closed.")
