@@ -33,7 +33,7 @@ def signed_in(client, alice, alice_savings, alice_current):
 
 
 def _data(source, destination="", **overrides) -> dict:
-    target = destination if isinstance(destination, str) else f"a{destination.pk}"
+    target = destination if isinstance(destination, str) else str(destination.pk)
     return {
         "source": source.pk,
         "destination": target,
@@ -110,10 +110,10 @@ def test_the_same_account_on_both_sides_is_refused(signed_in, alice_savings):
 
 def test_another_customers_payee_or_account_cannot_be_chosen(signed_in, alice_savings, bob, bob_savings):
     bobs_payee = PayeeFactory(owner=bob)
-    for target in (f"p{bobs_payee.pk}", f"a{bob_savings.pk}"):
+    for target in (f"payee-{bobs_payee.pk}", str(bob_savings.pk)):
         response = signed_in.post(NEW, _data(alice_savings, target))
         assert "destination" in response.context["form"].errors
-    response = signed_in.post(NEW, _data(bob_savings, f"p{bobs_payee.pk}"))
+    response = signed_in.post(NEW, _data(bob_savings, f"payee-{bobs_payee.pk}"))
     assert "source" in response.context["form"].errors
     assert not ScheduledTransfer.objects.exists()
     body = signed_in.get(NEW).content.decode()
@@ -124,13 +124,13 @@ def test_a_removed_payee_is_not_offered(signed_in, alice, alice_savings):
     from django.utils import timezone
 
     payee = PayeeFactory(owner=alice, removed_at=timezone.now())
-    response = signed_in.post(NEW, _data(alice_savings, f"p{payee.pk}"))
+    response = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}"))
     assert "destination" in response.context["form"].errors
 
 
 def test_a_schedule_to_a_payee_asks_for_step_up_bound_to_its_details(signed_in, alice, alice_savings):
     payee = PayeeFactory(owner=alice, name="Landlord")
-    data = _data(alice_savings, f"p{payee.pk}")
+    data = _data(alice_savings, f"payee-{payee.pk}")
     asked = signed_in.post(NEW, data)
     assert asked.status_code == 302
     assert asked["Location"].startswith(reverse("step_up") + "?action=transfer.schedule")
@@ -164,6 +164,28 @@ def test_a_large_schedule_between_own_accounts_asks_for_step_up(
     large = signed_in.post(NEW, _data(alice_savings, alice_current, amount="1,000.01"))
     assert large["Location"].startswith(reverse("step_up"))
     assert ScheduledTransfer.objects.count() == 1
+
+
+def test_to_offers_accounts_and_payees_as_move_money_does(signed_in, alice, alice_savings, alice_current):
+    payee = PayeeFactory(owner=alice, name="Arjun Iyer", bank_name="State Bank of India")
+    form = signed_in.get(NEW).context["form"]
+    choices = dict(form.fields["destination"].choices)
+    assert choices[str(alice_current.pk)] == f"Current · {alice_current.masked_number}"
+    payees = dict(choices["Payees"])
+    assert payees == {f"payee-{payee.pk}": f"Arjun Iyer · State Bank of India {payee.masked_account_number}"}
+
+
+def test_a_payee_cooling_off_is_paid_no_earlier_than_the_day_it_ends(signed_in, alice, alice_savings):
+    added = datetime.datetime(2026, 12, 7, 9, 30, 20, tzinfo=IST)  # cooling off until 8 Dec, 9:30:20 AM
+    payee = PayeeFactory(owner=alice, name="Ravi Kumar", created_at=added)
+    assert f"payee-{payee.pk}" in signed_in.get(NEW).content.decode()
+    early = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}", first_date="2026-12-07"))
+    assert early.context["form"].errors["first_date"] == [
+        "Ravi Kumar can receive money from 8 Dec 2026, 9:31 AM IST: choose that day or later."
+    ]
+    on_the_day = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}", first_date="2026-12-08"))
+    assert on_the_day["Location"].startswith(reverse("step_up"))
+    assert not ScheduledTransfer.objects.exists()
 
 
 def _own_schedule(alice, source, destination) -> ScheduledTransfer:

@@ -1,5 +1,6 @@
 """The form that sets up a scheduled transfer. It cleans input; the service (services.py) decides."""
 
+import datetime
 import uuid
 
 from django import forms
@@ -10,33 +11,22 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
 from accounts.stepup import step_up_binding
+from portal.local_time import date_and_time_from
 from portal.money import AmountError, format_paise, parse_rupees
-from transactions.forms import AMOUNT_MESSAGES, AccountChoiceField, frozen_source_hint, note_field
+from transactions import limits
+from transactions.forms import (
+    amount_field,
+    destination_field,
+    destination_value,
+    frozen_source_hint,
+    note_field,
+    payee_label,
+    source_field,
+)
 from transactions.models import ScheduledTransfer
 from transactions.scheduled.selectors import payee_choices
 
 MAX_COUNT = 120  # ten years of monthly payments
-
-
-class DestinationChoiceField(forms.ChoiceField):
-    """One of the customer's accounts ("a<id>") or payees ("p<id>"), in two groups; cleans to the Account or
-    the Payee. Only what the form was given can be chosen: another customer's id is an invalid choice."""
-
-    def set_choices(self, accounts: list[Account], payees: list[Payee]) -> None:
-        self.targets: dict[str, Account | Payee] = {f"a{a.pk}": a for a in accounts}
-        self.targets.update({f"p{p.pk}": p for p in payees})
-        choices: list = [("", _("Choose an account or payee"))]
-        choices.append(
-            (_("Your accounts"), [(f"a{a.pk}", f"{a.name} · {a.masked_number}") for a in accounts])
-        )
-        if payees:
-            choices.append(
-                (_("Payees"), [(f"p{p.pk}", f"{p.name} · {p.masked_account_number}") for p in payees])
-            )
-        self.choices = choices
-
-    def clean(self, value: object) -> Account | Payee:
-        return self.targets[super().clean(value)]
 
 
 class DateInput(forms.DateInput):
@@ -51,27 +41,9 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
 class ScheduledTransferForm(forms.Form):
-    source = AccountChoiceField(
-        label=_("From"),
-        error_messages={
-            "invalid_choice": _("Choose one of your active accounts."),
-            "required": _("Choose the account to pay from."),
-        },
-    )
-    destination = DestinationChoiceField(
-        label=_("To"),
-        error_messages={
-            "invalid_choice": _("Choose one of your accounts or payees."),
-            "required": _("Choose the account or payee to pay."),
-        },
-    )
-    amount = forms.CharField(
-        label=_("Amount (₹)"),
-        max_length=24,
-        help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
-        error_messages={"required": _("Enter the amount to pay each time."), **AMOUNT_MESSAGES},
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    source = source_field(_("Choose the account to pay from."))
+    destination = destination_field(_("Choose the account or payee to pay."))
+    amount = amount_field(_("Enter the amount to pay each time."))
     description = note_field()
     first_date = forms.DateField(
         label=_("First payment on"),
@@ -121,7 +93,8 @@ class ScheduledTransferForm(forms.Form):
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
         if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
             self.fields["source"].help_text = frozen_source_hint(frozen)
-        self.fields["destination"].set_choices(accounts, payee_choices(user=user))
+        destination = self.fields["destination"]
+        destination.set_destinations(accounts, lambda: payee_choices(user=user), offer_cooling=True)
 
     @staticmethod
     def new_key() -> str:
@@ -149,7 +122,11 @@ class ScheduledTransferForm(forms.Form):
         source, destination = cleaned.get("source"), cleaned.get("destination")
         if isinstance(destination, Account) and source and source.pk == destination.pk:
             self.add_error("destination", _("Choose an account other than the one you are paying from."))
+        if isinstance(destination, Payee) and source and destination.account_id == source.pk:
+            self.add_error("destination", _("Choose a payee other than the account you are paying from."))
         first, end = cleaned.get("first_date"), cleaned.get("end_date")
+        if isinstance(destination, Payee) and first:
+            self._check_cooling_off(destination, first)
         repeats = cleaned.get("frequency") != ScheduledTransfer.Frequency.ONCE
         if repeats and first and end and end < first:
             self.add_error("end_date", _("Choose a date on or after the first payment."))
@@ -158,6 +135,16 @@ class ScheduledTransferForm(forms.Form):
         if not repeats:
             cleaned["end_date"] = cleaned["count"] = None
         return cleaned
+
+    def _check_cooling_off(self, payee: Payee, first: datetime.date) -> None:
+        """A payee still cooling off is paid no earlier than the day its cooling-off ends."""
+        receives_from = limits.cooling_off_until(payee)
+        if first < timezone.localtime(receives_from).date():
+            self.add_error(
+                "first_date",
+                _("%(name)s can receive money from %(when)s: choose that day or later.")
+                % {"name": payee.name, "when": date_and_time_from(receives_from)},
+            )
 
     # --- step-up -----------------------------------------------------------------------------------------
 
@@ -172,7 +159,7 @@ class ScheduledTransferForm(forms.Form):
         target = data["destination"]
         return step_up_binding(
             data["source"].pk,
-            f"{'p' if isinstance(target, Payee) else 'a'}{target.pk}",
+            destination_value(target),
             data["amount"],
             data["first_date"],
             data["frequency"],
@@ -186,11 +173,11 @@ class ScheduledTransferForm(forms.Form):
         """What the step-up page repeats of what is being authorised."""
         data = self.cleaned_data
         target = data["destination"]
-        number = target.masked_account_number if isinstance(target, Payee) else target.masked_number
+        to = payee_label(target) if isinstance(target, Payee) else f"{target.name} · {target.masked_number}"
         frequency = ScheduledTransfer.Frequency(data["frequency"]).label
         return [
             (str(_("Amount")), format_paise(data["amount"])),
             (str(_("From")), f"{data['source'].name} · {data['source'].masked_number}"),
-            (str(_("To")), f"{target.name} · {number}"),
+            (str(_("To")), to),
             (str(_("When")), f"{frequency}, from {data['first_date']:%d %b %Y}"),
         ]

@@ -29,8 +29,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, Payee, User
 from accounts.notifications import notify
 from portal.audit import audit_record
+from portal.local_time import date_and_time_from
 from portal.money import format_paise
-from transactions import services
+from transactions import limits, services
 from transactions.models import ScheduledRun, ScheduledTransfer, Transaction
 from transactions.scheduled import dates, selectors
 from transactions.services import TransferError
@@ -106,6 +107,12 @@ def _check_new(
         raise TransferError(_("Choose two different accounts."), code="same_account")
     if payee is not None and (payee.owner_id != owner.pk or payee.removed_at is not None):
         raise TransferError(_("That payee is not one of yours."), code="not_payee")
+    if payee is not None and first_date < timezone.localtime(limits.cooling_off_until(payee)).date():
+        raise TransferError(
+            _("%(name)s can receive money from %(when)s: choose that day or later.")
+            % {"name": payee.name, "when": date_and_time_from(limits.cooling_off_until(payee))},
+            code="payee_cooling_off",
+        )
     if frequency not in ScheduledTransfer.Frequency.values:
         raise TransferError(_("Choose how often to pay."), code="frequency_invalid")
     if first_date < timezone.localdate():
