@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
-from portal.local_time import date_and_time, date_and_time_from
+from portal.local_time import date_and_time_from
 from portal.money import AmountError, format_paise, parse_rupees
 from transactions import limits, selectors
 
@@ -84,7 +84,7 @@ def cooling_off_hint(payees: list[Payee]) -> str:
     """Why a payee added recently is not offered in To yet, and from when it will be."""
     return " ".join(
         str(_("%(name)s can receive money from %(when)s."))
-        % {"name": p.name, "when": date_and_time(limits.cooling_off_until(p))}
+        % {"name": p.name, "when": date_and_time_from(limits.cooling_off_until(p))}
         for p in payees
     )
 

@@ -17,7 +17,7 @@ from accounts import otp
 from accounts.models import Account, Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
 from portal import ratelimit
-from portal.local_time import date_and_time, time_of_day, time_of_day_from
+from portal.local_time import date_and_time, date_and_time_from, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
 from portal.money import amount_in_words, format_paise, paise_to_input
 from transactions import limits, reviews, selectors, services
@@ -468,7 +468,7 @@ def _saved_message(before: selectors.LimitsSummary, row: TransferLimits) -> str:
         before.own.per_transfer_paise,
     )
     if row.pending_from is not None:
-        later = _("Your new limit applies from %(when)s.") % {"when": date_and_time(row.pending_from)}
+        later = _("Your new limit applies from %(when)s.") % {"when": date_and_time_from(row.pending_from)}
         return _("Your lower limit applies now.") + " " + later if lowered else later
     return _("Your new limits apply now.")
 
