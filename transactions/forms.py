@@ -80,13 +80,13 @@ def payee_label(payee: Payee) -> str:
     return f"{payee.name} · {payee.bank_name} {payee.masked_account_number}"
 
 
-def cooling_off_hint(payees: list[Payee]) -> str:
-    """Why a payee added recently is not offered in To yet, and from when it will be."""
-    return " ".join(
+def cooling_off_lines(payees: list[Payee]) -> list[str]:
+    """Why a payee added recently is not offered in To yet, and from when it will be: a line each."""
+    return [
         str(_("%(name)s can receive money from %(when)s."))
         % {"name": p.name, "when": date_and_time_from(limits.cooling_off_until(p))}
         for p in payees
-    )
+    ]
 
 
 class DestinationChoiceField(AccountChoiceField):
@@ -209,7 +209,9 @@ class TransferForm(forms.Form):
         """Before drawing the form: the hint under To names the payees still cooling off (not offered)."""
         destination = self.fields["destination"]
         if cooling := destination.cooling():
-            destination.help_text = cooling_off_hint(cooling)
+            # drawn as a short list, a payee a line (templates/_field.html); the text for screen readers
+            destination.help_lines = cooling_off_lines(cooling)
+            destination.help_text = " ".join(destination.help_lines)
 
     @property
     def payees(self) -> list[Payee]:

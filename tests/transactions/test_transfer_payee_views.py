@@ -504,3 +504,18 @@ def test_the_payee_page_move_money_and_the_refusals_write_one_time_for_a_payee(c
         with pytest.raises(limits.LimitError) as refused:
             limits.precheck(user=alice, payee=payee, amount_paise=2_00_000_00)
         assert refused.value.message.startswith(f"Until {capped} you can send")
+
+
+def test_the_payees_cooling_off_are_listed_a_line_each_under_to(client, alice, alice_savings):
+    added = datetime.datetime(2026, 12, 5, 11, 59, 20, tzinfo=datetime.UTC)
+    PayeeFactory(owner=alice, name="Meena Rao", created_at=added)
+    PayeeFactory(owner=alice, name="Ravi Kumar", created_at=added + datetime.timedelta(hours=2))
+    client.force_login(alice)
+    with time_machine.travel(added + datetime.timedelta(hours=3), tick=False):
+        page = client.get(NEW).content.decode()
+    assert (
+        '<ul class="hint hint-lines" id="id_destination_helptext">'
+        "<li>Meena Rao can receive money from 6 Dec 2026, 5:30 PM IST.</li>"
+        "<li>Ravi Kumar can receive money from 6 Dec 2026, 7:30 PM IST.</li></ul>"
+    ) in page
+    assert 'aria-describedby="id_destination_helptext"' in page
