@@ -192,7 +192,12 @@ class TransferForm(forms.Form):
     # Checked in clean(): a hidden field's own error would point at nothing the customer can see.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
     # The review whose "Change details" drew this form (transactions/reviews.py): the new review replaces it.
-    replaces = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
+    replaces = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=100,
+        required=False,
+        error_messages={"max_length": _("This form has expired. Please start again.")},
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -81,11 +81,12 @@ class ScheduledTransferForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
             "invalid": _("Enter the number of times as a whole number, like 12."),
-            "min_value": _("Enter 1 or more times, or leave it empty."),
+            "min_value": _("Enter how many times: 1 or more."),
             "max_value": _("At most %(limit_value)s times: enter fewer, or leave it empty."),
         },
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    # Checked in clean(): a hidden field's own error would point at nothing the customer can see.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +120,11 @@ class ScheduledTransferForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if not 0 < len(cleaned.get("idempotency_key") or "") <= 100:
+            cleaned.pop("idempotency_key", None)
+            self.add_error(
+                None, forms.ValidationError(_("This form has expired. Please start again."), "key")
+            )
         source, destination = cleaned.get("source"), cleaned.get("destination")
         if isinstance(destination, Account) and source and source.pk == destination.pk:
             self.add_error("destination", _("Choose an account other than the one you are paying from."))

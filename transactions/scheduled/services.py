@@ -120,7 +120,7 @@ def _check_new(
     if end_date is not None and end_date < first_date:
         raise TransferError(_("The end date must be on or after the first date."), code="end_before_start")
     if count is not None and count < 1:
-        raise TransferError(_("Enter how many times, 1 or more."), code="count_invalid")
+        raise TransferError(_("Enter how many times: 1 or more."), code="count_invalid")
 
 
 def scheduled_transfer_create(
