@@ -446,6 +446,14 @@ def scheduled_detail(page: Page, live_server, alice, savings: Account, current: 
     expect(page.locator(".run-failed")).to_contain_text("Failed")
 
 
+def scheduled_cancel(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    pk = _schedules(alice, savings, current)
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/scheduled/{pk}/")
+    page.get_by_role("link", name="Cancel this transfer").click()
+    _heading(page, "Cancel this scheduled transfer?")
+
+
 def scheduled_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     page.goto("/transfers/scheduled/new/")
@@ -568,6 +576,7 @@ PAGES: list[Callable[..., None]] = [
     password_reset_code,
     scheduled_list,
     scheduled_detail,
+    scheduled_cancel,
     scheduled_form_with_errors,
     payee_list,
     payee_list_empty,

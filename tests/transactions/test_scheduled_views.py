@@ -204,11 +204,15 @@ def _own_schedule(alice, source, destination) -> ScheduledTransfer:
 def test_pause_resume_and_cancel_by_post(signed_in, alice, alice_savings, alice_current):
     schedule = _own_schedule(alice, alice_savings, alice_current)
     url = reverse("scheduled_detail", args=[schedule.pk])
-    for action, status in (("pause", "paused"), ("resume", "active"), ("cancel", "cancelled")):
+    for action, status in (("pause", "paused"), ("resume", "active")):
         response = signed_in.post(url, {"action": action})
         assert response.status_code == 303 and response["Location"] == url
         schedule.refresh_from_db()
         assert schedule.status == status
+    cancelled = signed_in.post(reverse("scheduled_cancel", args=[schedule.pk]))
+    assert cancelled.status_code == 303 and cancelled["Location"] == url
+    schedule.refresh_from_db()
+    assert schedule.status == "cancelled"
     # A cancelled schedule cannot be resumed: said on the page, nothing changed.
     response = signed_in.post(url, {"action": "resume"}, follow=True)
     assert "is cancelled" in response.content.decode()
@@ -216,6 +220,25 @@ def test_pause_resume_and_cancel_by_post(signed_in, alice, alice_savings, alice_
     assert schedule.status == "cancelled"
     actions = set(AuditEvent.objects.filter(object_id=str(schedule.pk)).values_list("action", flat=True))
     assert {"transfer.schedule.pause", "transfer.schedule.resume", "transfer.schedule.cancel"} <= actions
+
+
+def test_cancelling_asks_first_and_one_click_cancels_nothing(signed_in, alice, alice_savings, alice_current):
+    schedule = _own_schedule(alice, alice_savings, alice_current)
+    url = reverse("scheduled_detail", args=[schedule.pk])
+    confirm = reverse("scheduled_cancel", args=[schedule.pk])
+    assert f'href="{confirm}"' in signed_in.get(url).content.decode()
+    # The detail page's cancel (an old page, a crafted POST) asks too, and changes nothing.
+    asked = signed_in.post(url, {"action": "cancel"})
+    assert (asked.status_code, asked["Location"]) == (303, confirm)
+    page = signed_in.get(confirm).content.decode()
+    assert "Cancel this scheduled transfer?" in page and "It cannot be undone" in page
+    schedule.refresh_from_db()
+    assert schedule.status == "active"
+    done = signed_in.post(confirm, follow=True)
+    assert "Cancelled. Nothing more will be paid by it." in done.content.decode()
+    schedule.refresh_from_db()
+    assert schedule.status == "cancelled"
+    assert "there is nothing to cancel" in signed_in.get(confirm).content.decode()
 
 
 def test_another_customers_schedule_is_404_and_cannot_be_cancelled(
@@ -226,6 +249,8 @@ def test_another_customers_schedule_is_404_and_cannot_be_cancelled(
     url = reverse("scheduled_detail", args=[schedule.pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"action": "cancel"}).status_code == 404
+    assert client.get(reverse("scheduled_cancel", args=[schedule.pk])).status_code == 404
+    assert client.post(reverse("scheduled_cancel", args=[schedule.pk])).status_code == 404
     schedule.refresh_from_db()
     assert schedule.status == "active"
     assert alice_current.masked_number not in client.get(LIST).content.decode()
