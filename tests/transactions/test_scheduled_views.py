@@ -270,3 +270,30 @@ def test_the_list_shows_the_last_failure_with_its_reason(signed_in, alice, alice
     services.scheduled_transfers_run()
     body = signed_in.get(LIST).content.decode()
     assert "Last failed on 7 Dec 2026" in body and "Not enough money" in body
+
+
+def test_the_step_up_summary_says_when_with_the_count_or_end_and_days_without_a_leading_zero(
+    signed_in, settings, alice_savings, alice_current
+):
+    settings.TRANSFER_STEP_UP_PAISE = 1_000_00
+    cases = [
+        (
+            {"frequency": "weekly", "count": "4", "first_date": "2026-12-07"},
+            "Every week, 4 times, from 7 Dec 2026",
+        ),
+        (
+            {"frequency": "monthly", "first_date": "01/01/2027", "end_date": "2027-03-31"},
+            "Every month, from 1 Jan 2027 to 31 Mar 2027 at the latest",
+        ),
+        ({"frequency": "once", "first_date": "2027-01-01"}, "Once, on 1 Jan 2027"),
+    ]
+    for fields, when in cases:
+        asked = signed_in.post(NEW, _data(alice_savings, alice_current, **fields))
+        page = signed_in.get(asked["Location"]).content.decode()
+        assert when in page
+        assert "01 Jan" not in page
+
+
+def test_the_date_hint_gives_the_format(signed_in):
+    form = signed_in.get(NEW).context["form"]
+    assert "e.g. 31/12/2026" in form.fields["first_date"].help_text

@@ -7,11 +7,12 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
 from accounts.stepup import step_up_binding
-from portal.local_time import date_and_time_from
+from portal.local_time import date_and_time_from, day
 from portal.money import AmountError, format_paise, parse_rupees
 from transactions import limits
 from transactions.forms import (
@@ -40,6 +41,27 @@ class DateInput(forms.DateInput):
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
+def schedule_words(
+    *, frequency: str, first: datetime.date, end: datetime.date | None, count: int | None
+) -> str:
+    """When a schedule pays, in a line: "Once, on 7 Dec 2026", "Every week, 4 times, from 7 Dec 2026",
+    "Every month, from 7 Dec 2026 to 31 Mar 2027 at the latest", "Every week, from 7 Dec 2026, until you
+    cancel"."""
+    if frequency == ScheduledTransfer.Frequency.ONCE:
+        return _("Once, on %(day)s") % {"day": day(first)}
+    how = ScheduledTransfer.Frequency(frequency).label
+    if count:
+        times = ngettext("%(n)d time", "%(n)d times", count) % {"n": count}
+        return _("%(how)s, %(times)s, from %(day)s") % {"how": how, "times": times, "day": day(first)}
+    if end:
+        return _("%(how)s, from %(day)s to %(end)s at the latest") % {
+            "how": how,
+            "day": day(first),
+            "end": day(end),
+        }
+    return _("%(how)s, from %(day)s, until you cancel") % {"how": how, "day": day(first)}
+
+
 class ScheduledTransferForm(forms.Form):
     source = source_field(_("Choose the account to pay from."))
     destination = destination_field(_("Choose the account or payee to pay."))
@@ -47,8 +69,11 @@ class ScheduledTransferForm(forms.Form):
     description = note_field()
     first_date = forms.DateField(
         label=_("First payment on"),
-        help_text=_("Today or later. On a Sunday or a bank holiday it is paid the next working day."),
+        help_text=_(
+            "Today or later, e.g. 31/12/2026. On a Sunday or a bank holiday it is paid the next working day."
+        ),
         widget=DateInput(),
+        input_formats=DATE_FORMATS,
         error_messages={
             "required": _("Choose the date of the first payment."),
             "invalid": _("Enter a date, like 31/12/2026."),
@@ -67,7 +92,8 @@ class ScheduledTransferForm(forms.Form):
         label=_("Last payment on or before (optional)"),
         required=False,
         help_text=_(
-            "For a repeating transfer. Leave empty, and the number of times too, to repeat until you cancel."
+            "For a repeating transfer, e.g. 31/12/2026. Leave empty, and the number of times too, to repeat "
+            "until you cancel."
         ),
         widget=DateInput(),
         input_formats=DATE_FORMATS,
@@ -180,10 +206,12 @@ class ScheduledTransferForm(forms.Form):
         data = self.cleaned_data
         target = data["destination"]
         to = payee_label(target) if isinstance(target, Payee) else f"{target.name} · {target.masked_number}"
-        frequency = ScheduledTransfer.Frequency(data["frequency"]).label
+        when = schedule_words(
+            frequency=data["frequency"], first=data["first_date"], end=data["end_date"], count=data["count"]
+        )
         return [
             (str(_("Amount")), format_paise(data["amount"])),
             (str(_("From")), f"{data['source'].name} · {data['source'].masked_number}"),
             (str(_("To")), to),
-            (str(_("When")), f"{frequency}, from {data['first_date']:%d %b %Y}"),
+            (str(_("When")), when),
         ]
