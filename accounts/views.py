@@ -407,7 +407,9 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "purpose": STEP_UP_ACTIONS[action],
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
-        "is_transfer": action.startswith("transfer."),
+        # A transfer goes back to its review; a scheduled transfer has none, it goes back to its form.
+        "is_transfer": action.startswith("transfer.") and action != "transfer.schedule",
+        "is_schedule": action == "transfer.schedule",
         # "Turn on two-factor" would lead back to this page (2fa.enable) or away from a transfer half done.
         "offer_two_factor": action != "2fa.enable" and not action.startswith("transfer."),
         "cancel_review": _review_token(next_url),  # "Cancel the transfer" marks that review cancelled

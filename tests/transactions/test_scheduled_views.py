@@ -137,6 +137,8 @@ def test_a_schedule_to_a_payee_asks_for_step_up_bound_to_its_details(signed_in, 
     assert not ScheduledTransfer.objects.exists()
     summary = signed_in.get(asked["Location"]).content.decode()
     assert "₹2,500.00" in summary and "Landlord" in summary
+    assert "Back to the review" not in summary and "Cancel the transfer" not in summary
+    assert ">Back to the form</a>" in summary
 
     proved = signed_in.post(asked["Location"], {"password": PASSWORD})
     assert proved["Location"].startswith(NEW + "?resume=")
