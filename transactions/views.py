@@ -19,7 +19,7 @@ from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, 
 from portal import ratelimit
 from portal.local_time import date_and_time, date_and_time_from, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.money import amount_in_words, format_paise, paise_to_input
+from portal.money import amount_in_words, format_paise, paise_to_grouped_input
 from transactions import limits, reviews, selectors, services
 from transactions.forms import KEY_EXPIRED, LimitsForm, TransferForm, payee_label
 from transactions.limits import is_raise
@@ -439,7 +439,7 @@ def _limit_words(own: int | None, bank: int) -> str:
 
 def _limits_form(summary: selectors.LimitsSummary, data: dict | None = None) -> LimitsForm:
     own = {"daily": summary.own.daily_paise, "per_transfer": summary.own.per_transfer_paise}
-    initial = {name: paise_to_input(paise) if paise else "" for name, paise in own.items()}
+    initial = {name: paise_to_grouped_input(paise) if paise else "" for name, paise in own.items()}
     return LimitsForm(
         data,
         initial=initial,
@@ -458,7 +458,9 @@ def _proposed(request: HttpRequest, summary: selectors.LimitsSummary) -> LimitsF
         return None
     if not step_up_satisfied(request, _LIMITS_ACTION, step_up_binding(_LIMITS_ACTION, *values)):
         return None
-    data = dict(zip(("daily", "per_transfer"), (paise_to_input(v) if v else "" for v in values), strict=True))
+    data = dict(
+        zip(("daily", "per_transfer"), (paise_to_grouped_input(v) if v else "" for v in values), strict=True)
+    )
     return _limits_form(summary, data)
 
 
