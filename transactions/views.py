@@ -155,11 +155,20 @@ def _validated_field(request: HttpRequest, form: TransferForm, name: str) -> Htt
 @require_safe
 def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     """Step 2's page: the details kept in this session under `token`, checked again (an account may have
-    been frozen since). Back from the receipt lands here; confirming again is safe (idempotency key)."""
+    been frozen since). Once its transfer is made (Back from the receipt, the URL reopened), it says so and
+    links to the receipt instead of offering to confirm (confirming again would be safe: idempotency key)."""
     details = reviews.review_get(request.session, token)
     if details is None:
         raise Http404("No such transfer to review.")
     key = details["idempotency_key"]
+    if made := selectors.transaction_by_key(user=request.user, idempotency_key=key):
+        # Confirmed already (Back from the receipt, the review's URL reopened): said, with the receipt.
+        when = made.created
+        made_at = (
+            time_of_day(when) if timezone.localdate(when) == timezone.localdate() else date_and_time(when)
+        )
+        context = {"made_at": made_at, "receipt_url": reverse("transfer_detail", args=[made.pk])}
+        return _render_step(request, _REVIEW, context)
     if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
         return _replaced(request, newer)
     if reviews.review_cancelled(request.session, token):
