@@ -273,7 +273,11 @@ def _detail(request: HttpRequest, payee: Payee, form: PayeeRenameForm, status: i
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A payee's page (GET) and its rename form (POST)."""
+    """A payee's page (GET) and its rename form (POST). One of the customer's payees removed: a page saying
+    so (410 Gone); another customer's: 404."""
+    if (removed := selectors.payee_removed_get(user=request.user, pk=pk)) is not None:
+        context = {"payee": removed, "removed_at": date_and_time(removed.removed_at)}
+        return render(request, "accounts/payee_removed.html", context, status=410)
     payee = _payee_or_404(request, pk)
     if request.method != "POST":
         return _detail(request, payee, PayeeRenameForm(initial={"name": payee.name}))

@@ -153,6 +153,12 @@ def payee_get(*, user: User, pk: int) -> Payee | None:
     return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=True).first()
 
 
+def payee_removed_get(*, user: User, pk: int) -> Payee | None:
+    """One of the customer's removed payees (for its old page to say so), or None: another customer's and a
+    made-up id alike."""
+    return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=False).first()
+
+
 SECURITY_CHANGE_PREFIXES = ("payee.", "limit.")
 _CHANGE_LABELS = {
     "payee.add": _("Payee added"),

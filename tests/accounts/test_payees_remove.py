@@ -63,8 +63,28 @@ def test_posting_removes_it_and_it_is_gone_from_the_list_and_its_page(client, al
     listing = client.get(reverse("payee_list"))
     assert "Ravi was removed from your payees." in listing.content.decode()
     assert list(listing.context["payees"]) == []
-    assert client.get(reverse("payee_detail", args=[payee.pk])).status_code == 404
+    gone = client.get(reverse("payee_detail", args=[payee.pk]))
+    assert gone.status_code == 410
+    assert "This payee was removed on " in gone.content.decode()
     assert client.post(_url(payee)).status_code == 404
+
+
+def test_a_removed_payees_old_page_says_when_and_is_404_to_another_customer(client, alice, bob, payee):
+    from portal.local_time import date_and_time
+
+    payee_remove(owner=alice, payee_id=payee.pk)
+    payee.refresh_from_db()
+    url = reverse("payee_detail", args=[payee.pk])
+    client.force_login(alice)
+    page = client.get(url)
+    assert page.status_code == 410
+    assert f"This payee was removed on {date_and_time(payee.removed_at)}." in page.content.decode()
+    assert "Ravi" in page.content.decode() and "50100012345678" not in page.content.decode()
+    assert client.post(url, {"name": "New name"}).status_code == 410
+    payee.refresh_from_db()
+    assert payee.name == "Ravi"
+    client.force_login(bob)
+    assert client.get(url).status_code == 404
 
 
 def test_another_customers_payee_is_404_and_unchanged(bob, payee):
