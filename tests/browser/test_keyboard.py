@@ -183,8 +183,32 @@ _WHERE = """() => {
 @pytest.mark.parametrize(
     ("viewport", "expected"),
     [
-        ("390px", ["skip", "brand", "sign out", "main", "nav:Accounts", "nav:Move money", "nav:Security"]),
-        ("desktop", ["skip", "brand", "nav:Accounts", "nav:Move money", "nav:Security", "sign out", "main"]),
+        (
+            "390px",
+            [
+                "skip",
+                "brand",
+                "sign out",
+                "main",
+                "nav:Accounts",
+                "nav:Move money",
+                "nav:Payees",
+                "nav:Security",
+            ],
+        ),
+        (
+            "desktop",
+            [
+                "skip",
+                "brand",
+                "nav:Accounts",
+                "nav:Move money",
+                "nav:Payees",
+                "nav:Security",
+                "sign out",
+                "main",
+            ],
+        ),
     ],
 )
 def test_the_tab_order_follows_the_screen(
