@@ -25,10 +25,12 @@ from accounts import otp, selectors, services
 from accounts.forms import PayeeForm, PayeeRenameForm
 from accounts.models import Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
-from portal.local_time import date_and_time, date_and_time_from
+from portal.local_time import date_and_time, date_and_time_from, day
 from portal.money import format_paise
-from portal.ratelimit import by_user, rate_limit
+from portal.ratelimit import by_user, limit_hit
 from transactions.limits import capped_until, cooling_off_until
+from transactions.models import ScheduledTransfer
+from transactions.scheduled.selectors import scheduled_running_to_payee
 
 _PENDING = "payees.pending"  # {"name", "account_number", "ifsc"}: the payee under review
 _FIELD_OF = {  # which form field a service refusal is about
@@ -134,10 +136,19 @@ def payee_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/payee_list.html", {"payees": payees, "rules": payee_rules()})
 
 
-def _check(request: HttpRequest, form: PayeeForm) -> services.PayeeTarget | None:
-    """The form's details checked against the bank's rules (its errors added to the form), or None."""
+def _check(
+    request: HttpRequest, form: PayeeForm, count_as: str | None
+) -> services.PayeeTarget | HttpResponse | None:
+    """The form's details checked against the bank's rules (its errors added to the form), or None. A form
+    that passes validation reaches the account lookup, which may say whether a SecureBank account number
+    exists: it is counted in the payee_check rate limit under `count_as` (not counted if None), and over
+    the limit the answer is the 429 page (nothing looked up). A form with a typo is not counted."""
     if not form.is_valid():
         return None
+    if refused := limit_hit(
+        request, "payee_check", count_as, back=(reverse("payee_new"), _("Back to the form"))
+    ):
+        return refused
     data = form.cleaned_data
     try:
         return services.payee_target(
@@ -159,12 +170,15 @@ def _form_data(details: dict) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@rate_limit("payee_check", key=by_user)  # a SecureBank number is looked up: no probing of the bank's accounts
 def payee_new(request: HttpRequest) -> HttpResponse:
-    """Step 1: the form (`?change=1` refills it from the review); a valid one goes to the review."""
+    """Step 1: the form (`?change=1` refills it from the review); a valid one goes to the review. A valid
+    one is counted in payee_check (a SecureBank number is looked up: no probing of the bank's accounts)."""
     if request.method == "POST":
         form = PayeeForm(request.POST)
-        if _check(request, form) is not None:
+        target = _check(request, form, by_user(request))
+        if isinstance(target, HttpResponse):
+            return target
+        if target is not None:
             request.session[_PENDING] = _details(form)
             return _see_other(reverse("payee_review"))
     else:
@@ -190,7 +204,6 @@ def _binding(details: dict) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@rate_limit("payee_check", key=_new_lookup)  # the same lookup as the form's: no probing from here either
 def payee_review(request: HttpRequest) -> HttpResponse:
     """Step 2 (GET): the details and the bank once more, and what the step-up will ask. Step 3 (POST, the
     details as hidden fields): without a fresh proof bound to exactly these details, the step-up page (and
@@ -202,7 +215,10 @@ def payee_review(request: HttpRequest) -> HttpResponse:
         form = PayeeForm(_form_data(pending))
     else:
         form = PayeeForm(request.POST)
-    target = _check(request, form)
+    # The same lookup as the form's, counted the same way: no probing from here either.
+    target = _check(request, form, _new_lookup(request) if request.method == "POST" else None)
+    if isinstance(target, HttpResponse):
+        return target
     if target is None:
         return render(request, "accounts/payee_form.html", {"form": form})
     details = _details(form)
@@ -257,7 +273,11 @@ def _detail(request: HttpRequest, payee: Payee, form: PayeeRenameForm, status: i
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A payee's page (GET) and its rename form (POST)."""
+    """A payee's page (GET) and its rename form (POST). One of the customer's payees removed: a page saying
+    so (410 Gone); another customer's: 404."""
+    if (removed := selectors.payee_removed_get(user=request.user, pk=pk)) is not None:
+        context = {"payee": removed, "removed_at": date_and_time(removed.removed_at)}
+        return render(request, "accounts/payee_removed.html", context, status=410)
     payee = _payee_or_404(request, pk)
     if request.method != "POST":
         return _detail(request, payee, PayeeRenameForm(initial={"name": payee.name}))
@@ -277,13 +297,40 @@ def payee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, payee, form)
 
 
+def schedule_words(schedule: ScheduledTransfer) -> str:
+    """A running schedule in a few words: "₹1,000.00 on 7 Dec 2026", "₹500.00 every month, next on
+    1 Jan 2027", "₹500.00 every week (paused)"."""
+    amount = format_paise(schedule.amount)
+    if schedule.status == ScheduledTransfer.Status.PAUSED:
+        how = ScheduledTransfer.Frequency(schedule.frequency).label.lower()
+        return _("%(amount)s %(how)s (paused)") % {"amount": amount, "how": how}
+    if schedule.frequency == ScheduledTransfer.Frequency.ONCE:
+        return _("%(amount)s on %(day)s") % {"amount": amount, "day": day(schedule.next_run_date)}
+    return _("%(amount)s %(how)s, next on %(day)s") % {
+        "amount": amount,
+        "how": ScheduledTransfer.Frequency(schedule.frequency).label.lower(),
+        "day": day(schedule.next_run_date),
+    }
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what removing does, and a button; POST: remove it, back to the list."""
     payee = _payee_or_404(request, pk)
     if request.method != "POST":
-        context = {"payee": payee, "cooling_off_words": duration(settings.PAYEE_COOLING_OFF)}
+        schedules = scheduled_running_to_payee(user=request.user, payee=payee)
+        context = {
+            "payee": payee,
+            "cooling_off_words": duration(settings.PAYEE_COOLING_OFF),
+            "schedules": [schedule_words(s) for s in schedules],
+            "schedules_intro": ngettext(
+                "%(n)d scheduled transfer to them will be cancelled:",
+                "%(n)d scheduled transfers to them will be cancelled:",
+                len(schedules),
+            )
+            % {"n": len(schedules)},
+        }
         return render(request, "accounts/payee_remove.html", context)
     try:
         services.payee_remove(owner=request.user, payee_id=payee.pk, request=request)

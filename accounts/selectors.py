@@ -9,12 +9,15 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import internal
 from accounts.devices import describe_user_agent
 from accounts.models import Account, Payee, User, UserSession
 from portal.db import fetch_models
+from portal.local_time import date_and_time_from
 from portal.models import AuditEvent
+from portal.money import format_paise
 
 
 def account_list(*, user: User) -> list[Account]:
@@ -150,12 +153,82 @@ def payee_get(*, user: User, pk: int) -> Payee | None:
     return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=True).first()
 
 
+def payee_removed_get(*, user: User, pk: int) -> Payee | None:
+    """One of the customer's removed payees (for its old page to say so), or None: another customer's and a
+    made-up id alike."""
+    return Payee.objects.filter(owner=user, pk=pk, removed_at__isnull=False).first()
+
+
 SECURITY_CHANGE_PREFIXES = ("payee.", "limit.")
+_CHANGE_LABELS = {
+    "payee.add": _("Payee added"),
+    "payee.rename": _("Payee renamed"),
+    "payee.remove": _("Payee removed"),
+    "limit.change": _("Limit changed"),
+}
+_LIMIT_NAMES = (("daily", _("daily")), ("per_transfer", _("per transfer")))
 
 
-def security_change_list(*, user: User, limit: int = 10) -> QuerySet[AuditEvent]:
-    """The customer's own recent payee and limit changes, from the audit trail."""
+@dataclass(frozen=True)
+class SecurityChange:
+    """A line of the security page's recent changes: when, what (in words, from the audit event's before
+    and after), from which address."""
+
+    created: datetime
+    action: str
+    label: str
+    ip: str | None
+
+
+def _limit_amount(paise: object) -> str:
+    return format_paise(paise) if isinstance(paise, int) else str(_("the bank's limit"))
+
+
+def _limit_change_words(before: dict, after: dict) -> str:
+    """ "Limit changed: daily ₹2,00,000.00 → ₹50,000.00; per transfer ₹50,000.00 → ₹1,00,000.00 from
+    6 Dec 2026, 2:00 PM IST" (a raise waits 12 hours: its `pending_*` and `pending_from`)."""
+    parts = []
+    pending_from = after.get("pending_from")
+    for name, words in _LIMIT_NAMES:
+        old, new = before.get(f"own_{name}_paise"), after.get(f"own_{name}_paise")
+        pending = after.get(f"pending_{name}_paise")
+        if (
+            pending is not None
+            and pending_from
+            and (pending != before.get(f"pending_{name}_paise") or pending_from != before.get("pending_from"))
+        ):
+            when = date_and_time_from(datetime.fromisoformat(pending_from))
+            parts.append(
+                _("%(which)s %(old)s → %(new)s from %(when)s")
+                % {"which": words, "old": _limit_amount(new), "new": _limit_amount(pending), "when": when}
+            )
+        elif old != new:
+            parts.append(
+                _("%(which)s %(old)s → %(new)s")
+                % {"which": words, "old": _limit_amount(old), "new": _limit_amount(new)}
+            )
+        elif pending is None and before.get(f"pending_{name}_paise") is not None:
+            parts.append(_("%(which)s: the raise waiting was dropped") % {"which": words})
+    return "; ".join(parts)
+
+
+def _change_label(event: AuditEvent) -> str:
+    label = str(_CHANGE_LABELS.get(event.action, event.action))
+    before, after = event.before or {}, event.after or {}
+    if event.action == "payee.rename" and before.get("name") and after.get("name"):
+        return f"{label}: {before['name']} → {after['name']}"
+    if event.action.startswith("payee.") and (named := (after or before).get("name")):
+        return f"{label}: {named}"
+    if event.action == "limit.change" and (words := _limit_change_words(before, after)):
+        return f"{label}: {words}"
+    return label
+
+
+def security_change_list(*, user: User, limit: int = 10) -> list[SecurityChange]:
+    """The customer's own recent payee and limit changes, from the audit trail, in words: a rename with
+    the old and new name, a limit with its amounts before and after (and from when, for a raise)."""
     prefixes = Q()
     for prefix in SECURITY_CHANGE_PREFIXES:
         prefixes |= Q(action__startswith=prefix)
-    return AuditEvent.objects.filter(prefixes, actor=user).order_by("-created", "-seq")[:limit]
+    events = AuditEvent.objects.filter(prefixes, actor=user).order_by("-created", "-seq")[:limit]
+    return [SecurityChange(e.created, e.action, _change_label(e), e.ip) for e in events]

@@ -16,6 +16,7 @@ from accounts.notifications import notify
 from portal.audit import audit_record
 from portal.client_address import client_ip
 from portal.models import AuditEvent
+from transactions.scheduled.services import scheduled_transfers_cancel_for_payee
 
 
 def user_remember_previous_login(*, user: User) -> None:
@@ -534,8 +535,10 @@ def payee_rename(*, owner: User, payee_id: int, name: str, request: HttpRequest 
 
 def payee_remove(*, owner: User, payee_id: int, request: HttpRequest | None = None) -> Payee:
     """Remove one of the owner's payees: it is kept (transfers made to it still name it) with `removed_at`
-    set, and drops out of every list and form. The same account may be added again later, as a new payee
-    with its own cooling-off. Audited as `payee.remove`. Raises PayeeError."""
+    set, and drops out of every list and form. Its running scheduled transfers are cancelled in the same
+    transaction ("The payee was removed.", each audited `transfer.schedule.cancel`). The same account may
+    be added again later, as a new payee with its own cooling-off. Audited as `payee.remove`. Raises
+    PayeeError."""
     with transaction.atomic():
         payee = _payee_locked(owner=owner, payee_id=payee_id)
         payee.removed_at = timezone.now()
@@ -543,4 +546,5 @@ def payee_remove(*, owner: User, payee_id: int, request: HttpRequest | None = No
         audit_record(
             action="payee.remove", actor=owner, obj=payee, before=_payee_audit(payee), request=request
         )
+        scheduled_transfers_cancel_for_payee(user=owner, payee=payee)
     return payee

@@ -407,7 +407,9 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "purpose": STEP_UP_ACTIONS[action],
         "summary": step_up_summary(request, action),  # what is being authorised (a transfer's details)
         "next_url": next_url,
-        "is_transfer": action.startswith("transfer."),
+        # A transfer goes back to its review; a scheduled transfer has none, it goes back to its form.
+        "is_transfer": action.startswith("transfer.") and action != "transfer.schedule",
+        "is_schedule": action == "transfer.schedule",
         # "Turn on two-factor" would lead back to this page (2fa.enable) or away from a transfer half done.
         "offer_two_factor": action != "2fa.enable" and not action.startswith("transfer."),
         "cancel_review": _review_token(next_url),  # "Cancel the transfer" marks that review cancelled
@@ -425,25 +427,13 @@ def _review_token(next_url: str) -> str:
     return match.kwargs.get("token", "") if match.url_name == "transfer_review" else ""
 
 
-_CHANGE_LABELS = {
-    "payee.add": "Payee added",
-    "payee.rename": "Payee renamed",
-    "payee.remove": "Payee removed",
-    "limit.change": "Limit changed",
-}
-
-
 @login_required
 @require_safe
 def security(request: HttpRequest) -> HttpResponse:
     """Recent sign-ins, the sessions still open (this one marked), 2FA and password, today's transfer
     limits, recent payee and limit changes, and the two emergency buttons. A fixed number of queries however
     long the history."""
-    changes = list(selectors.security_change_list(user=request.user))
-    for event in changes:
-        event.label = _CHANGE_LABELS.get(event.action, event.action)
-        if event.action.startswith("payee.") and (named := (event.after or event.before or {}).get("name")):
-            event.label = f"{event.label}: {named}"  # a rename says the new name
+    changes = selectors.security_change_list(user=request.user)
     context = {
         "sign_ins": selectors.sign_in_attempt_list(user=request.user),
         "active_sessions": selectors.session_active_list(user=request.user),

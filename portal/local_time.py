@@ -1,13 +1,19 @@
 """Times of day as customers read them, the way the emails write them (templates/emails/*.txt:
 `{{ at|date:"g:i A" }} IST`): "10:54 PM IST". The portal's TIME_ZONE is Asia/Kolkata."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 
 TIME_OF_DAY = "g:i A"
+DATE = "j M Y"  # "1 Jan 2027": the day without a leading zero, everywhere (never "01 Jan 2027")
 DATE_AND_TIME = "j M Y, g:i A"
+
+
+def day(value: date) -> str:
+    """A date as the pages write it: "1 Jan 2027"."""
+    return date_format(value, DATE)
 
 
 def time_of_day(moment: datetime) -> str:

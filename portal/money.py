@@ -7,7 +7,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 PAISE_PER_RUPEE = 100
 LOCALE = "en_IN"
@@ -61,6 +61,12 @@ def paise_to_decimal(paise: int) -> Decimal:
 def paise_to_input(paise: int) -> str:
     """The plain form-input text for an amount: '1500.50'."""
     return f"{paise_to_decimal(paise):.2f}"
+
+
+def paise_to_grouped_input(paise: int) -> str:
+    """A form input's text for an amount as people read it, with Indian grouping and no sign:
+    20000000 paise -> '2,00,000.00' (parse_rupees reads it back)."""
+    return format_decimal(paise_to_decimal(paise), format="#,##,##0.00", locale=LOCALE)
 
 
 def format_paise(paise: int) -> str:

@@ -172,11 +172,15 @@ def hit(scope: str, ident: str) -> Verdict:
     return Verdict(allowed=wait_ms == 0, retry_after=math.ceil(wait_ms / 1000))
 
 
-def too_many_requests(request: HttpRequest, retry_after: int, message: str = "") -> HttpResponse:
-    """The 429 page: when to try again, in seconds and as a time of day; or the view's own `message` saying
-    what did not happen and when to try again (a transfer: the money did not move)."""
+def too_many_requests(
+    request: HttpRequest, retry_after: int, message: str = "", back: tuple[str, str] | None = None
+) -> HttpResponse:
+    """The 429 page: when to try again (a wait in seconds under a minute, a time of day after); or the
+    view's own `message` saying what did not happen and when to try again (a transfer: the money did not
+    move). `back` is (url, words) of a link back to the form refused (else to the accounts or sign-in)."""
     context = {
         "message": message,
+        "back": back,
         "retry_after": retry_after,
         # The site's time format with IST, to the minute rounded up: "from 10:02 AM IST".
         "retry_at": time_of_day_from(datetime.fromtimestamp(time.time() + retry_after, tz=UTC)),
@@ -206,6 +210,24 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def limit_hit(
+    request: HttpRequest, scope: str, ident: str | None, back: tuple[str, str] | None = None
+) -> HttpResponse | None:
+    """Count one request of `ident` in `scope` (nothing if `ident` is None), for a view that counts only
+    some of its requests (those that reach what the limit guards): None if it may go on, else the answer
+    to give (the 429 page, or the 503 page of a scope that fails closed when the cache is down)."""
+    if ident is None:
+        return None
+    try:
+        verdict = hit(scope, ident)
+    except LimiterUnavailable:
+        return unavailable(request)
+    if verdict.allowed:
+        return None
+    logger.warning("Rate limit %s exceeded; retry in %d s", scope, verdict.retry_after)
+    return too_many_requests(request, verdict.retry_after, back=back)
+
+
 def rate_limit(
     scope: str, *, key: KeyFunction, methods: tuple[str, ...] = ("POST",)
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -219,14 +241,8 @@ def rate_limit(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method in methods and (ident := key(request)) is not None:
-                try:
-                    verdict = hit(scope, ident)
-                except LimiterUnavailable:
-                    return unavailable(request)
-                if not verdict.allowed:
-                    logger.warning("Rate limit %s exceeded; retry in %d s", scope, verdict.retry_after)
-                    return too_many_requests(request, verdict.retry_after)
+            if request.method in methods and (refused := limit_hit(request, scope, key(request))):
+                return refused
             return view(request, *args, **kwargs)
 
         return wrapped

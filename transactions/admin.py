@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from portal.admin import AuditedAdminMixin
 from portal.admin_paging import EstimatedCountPaginator
-from portal.local_time import date_and_time
+from portal.local_time import date_and_time_from
 from portal.money import AmountError, format_paise, paise_to_input, parse_rupees
 from transactions import alerts, limits
 from transactions.models import Category, Entry, PostingAlert, Transaction, TransferLimits
@@ -270,7 +270,7 @@ class TransferLimitsAdmin(AuditedAdminMixin, admin.ModelAdmin):
         waiting = limits.pending_raise(obj, timezone.now())
         if waiting is None:
             return "none"
-        return f"{_own_words(waiting[0])}, from {date_and_time(waiting[1])}"
+        return f"{_own_words(waiting[0])}, from {date_and_time_from(waiting[1])}"
 
 
 @admin.register(PostingAlert)

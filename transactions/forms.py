@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
-from portal.local_time import date_and_time
+from portal.local_time import date_and_time_from
 from portal.money import AmountError, format_paise, parse_rupees
 from transactions import limits, selectors
 
@@ -80,25 +80,31 @@ def payee_label(payee: Payee) -> str:
     return f"{payee.name} · {payee.bank_name} {payee.masked_account_number}"
 
 
-def cooling_off_hint(payees: list[Payee]) -> str:
-    """Why a payee added recently is not offered in To yet, and from when it will be."""
-    return " ".join(
+def cooling_off_lines(payees: list[Payee]) -> list[str]:
+    """Why a payee added recently is not offered in To yet, and from when it will be: a line each."""
+    return [
         str(_("%(name)s can receive money from %(when)s."))
-        % {"name": p.name, "when": date_and_time(limits.cooling_off_until(p))}
+        % {"name": p.name, "when": date_and_time_from(limits.cooling_off_until(p))}
         for p in payees
-    )
+    ]
 
 
 class DestinationChoiceField(AccountChoiceField):
     """To: one of the customer's accounts (value: its primary key) or one of their payees past cooling-off
     (value "payee-<id>", in an optgroup "Payees"). Cleans to the Account or the Payee. The payees are read
     (one query) only when the field is drawn or a payee is chosen: a transfer between own accounts, the
-    hot path, does not pay for them."""
+    hot path, does not pay for them.
 
-    def set_destinations(self, accounts: list[Account], payees: Callable[[], list[Payee]]) -> None:
+    With `offer_cooling` (a scheduled transfer, paid later), payees still cooling off are offered and
+    chosen too; the form checks its date against the end of their cooling-off."""
+
+    def set_destinations(
+        self, accounts: list[Account], payees: Callable[[], list[Payee]], *, offer_cooling: bool = False
+    ) -> None:
         self.accounts = {str(a.pk): a for a in accounts}
         self._load_payees = payees
         self._payees: list[Payee] | None = None
+        self.offer_cooling = offer_cooling
         self.choices = self._options  # a callable: evaluated when the select is drawn
 
     def payees(self) -> list[Payee]:
@@ -115,9 +121,9 @@ class DestinationChoiceField(AccountChoiceField):
         options: list = [("", _("Choose an account or payee"))]
         options += [(str(a.pk), f"{a.name} · {a.masked_number}") for a in self.accounts.values()]
         now = timezone.now()
-        sendable = [p for p in self.payees() if now >= limits.cooling_off_until(p)]
-        if sendable:
-            options.append((_("Payees"), [(f"{PAYEE_PREFIX}{p.pk}", payee_label(p)) for p in sendable]))
+        offered = [p for p in self.payees() if self.offer_cooling or now >= limits.cooling_off_until(p)]
+        if offered:
+            options.append((_("Payees"), [(destination_value(p), payee_label(p)) for p in offered]))
         return options
 
     def valid_value(self, value: object) -> bool:
@@ -133,45 +139,65 @@ class DestinationChoiceField(AccountChoiceField):
         forms.ChoiceField.clean(self, value)
         found = self._find(str(value))
         assert found is not None  # noqa: S101 - valid_value said so
-        if isinstance(found, Payee) and timezone.now() < limits.cooling_off_until(found):
+        cooling = isinstance(found, Payee) and timezone.now() < limits.cooling_off_until(found)
+        if cooling and not self.offer_cooling:
             raise forms.ValidationError(
                 _("%(name)s was added recently: you can send money to them from %(when)s.")
-                % {"name": found.name, "when": date_and_time(limits.cooling_off_until(found))},
+                % {"name": found.name, "when": date_and_time_from(limits.cooling_off_until(found))},
                 code="payee_cooling_off",
             )
         return found
+
+
+def destination_value(target: Account | Payee) -> str:
+    """How To names an account or a payee: the account's primary key, "payee-<id>" for a payee."""
+    return f"{PAYEE_PREFIX}{target.pk}" if isinstance(target, Payee) else str(target.pk)
+
+
+# --- the fields the transfer form and the scheduled-transfer form share ----------------------------------
+
+
+def source_field(required: str) -> AccountChoiceField:
+    return AccountChoiceField(
+        label=_("From"),
+        error_messages={"invalid_choice": _("Choose one of your active accounts."), "required": required},
+    )
+
+
+def destination_field(required: str) -> DestinationChoiceField:
+    return DestinationChoiceField(
+        label=_("To"),
+        error_messages={"invalid_choice": _("Choose one of your accounts or payees."), "required": required},
+    )
+
+
+def amount_field(required: str) -> forms.CharField:
+    return forms.CharField(
+        label=_("Amount (₹)"),
+        max_length=24,
+        help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
+        error_messages={"required": required, **AMOUNT_MESSAGES},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
 
 
 class TransferForm(forms.Form):
     """A transfer from one of the customer's accounts to another of theirs or to one of their payees.
     Cleans input; the ledger service decides."""
 
-    source = AccountChoiceField(
-        label=_("From"),
-        error_messages={
-            "invalid_choice": _("Choose one of your active accounts."),
-            "required": _("Choose the account to move money from."),
-        },
-    )
-    destination = DestinationChoiceField(
-        label=_("To"),
-        error_messages={
-            "invalid_choice": _("Choose one of your accounts or payees."),
-            "required": _("Choose the account to move money to."),
-        },
-    )
-    amount = forms.CharField(
-        label=_("Amount (₹)"),
-        max_length=24,
-        help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
-        error_messages={"required": _("Enter the amount to move."), **AMOUNT_MESSAGES},
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    source = source_field(_("Choose the account to move money from."))
+    destination = destination_field(_("Choose the account to move money to."))
+    amount = amount_field(_("Enter the amount to move."))
     description = note_field()
     # Checked in clean(): a hidden field's own error would point at nothing the customer can see.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
     # The review whose "Change details" drew this form (transactions/reviews.py): the new review replaces it.
-    replaces = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
+    replaces = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=100,
+        required=False,
+        error_messages={"max_length": _("This form has expired. Please start again.")},
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -188,7 +214,9 @@ class TransferForm(forms.Form):
         """Before drawing the form: the hint under To names the payees still cooling off (not offered)."""
         destination = self.fields["destination"]
         if cooling := destination.cooling():
-            destination.help_text = cooling_off_hint(cooling)
+            # drawn as a short list, a payee a line (templates/_field.html); the text for screen readers
+            destination.help_lines = cooling_off_lines(cooling)
+            destination.help_text = " ".join(destination.help_lines)
 
     @property
     def payees(self) -> list[Payee]:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Payee, User
-from portal.local_time import date_and_time, date_and_time_from
+from portal.local_time import date_and_time_from
 from portal.money import format_paise
 from transactions.models import Entry, Transaction, TransferLimits
 
@@ -222,7 +222,7 @@ def check(
                     "%(left)s is left today."
                 )
                 % {
-                    "until": date_and_time(capped_until(payee)),
+                    "until": date_and_time_from(capped_until(payee)),
                     "cap": format_paise(cap),
                     "name": payee.name,
                     "left": format_paise(max(left, 0)),

@@ -23,7 +23,7 @@ from accounts import internal
 from accounts.models import Account, Payee
 from accounts.notifications import notify
 from portal.audit import audit_record
-from portal.local_time import date_and_time
+from portal.local_time import date_and_time_from
 from portal.money import format_paise
 from transactions import limits
 from transactions.models import OutwardPayment, PostingAlert, Transaction, TransferLimits
@@ -686,6 +686,6 @@ def transfer_limits_set(
             pending=row.pending_from is not None,
             pending_daily=_limit_words(row.pending_daily_paise, bank_daily),
             pending_per_transfer=_limit_words(row.pending_per_transfer_paise, bank_per_transfer),
-            pending_from=date_and_time(row.pending_from) if row.pending_from else "",
+            pending_from=date_and_time_from(row.pending_from) if row.pending_from else "",
         )
         return row

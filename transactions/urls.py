@@ -17,4 +17,5 @@ urlpatterns += [
     path("transfers/scheduled/", scheduled_views.scheduled_list, name="scheduled_list"),
     path("transfers/scheduled/new/", scheduled_views.scheduled_new, name="scheduled_new"),
     path("transfers/scheduled/<int:pk>/", scheduled_views.scheduled_detail, name="scheduled_detail"),
+    path("transfers/scheduled/<int:pk>/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
 ]

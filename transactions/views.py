@@ -17,9 +17,9 @@ from accounts import otp
 from accounts.models import Account, Payee
 from accounts.stepup import step_up_binding, step_up_consume, step_up_redirect, step_up_satisfied
 from portal import ratelimit
-from portal.local_time import date_and_time, time_of_day, time_of_day_from
+from portal.local_time import date_and_time, date_and_time_from, time_of_day, time_of_day_from
 from portal.metrics import transfer_counted
-from portal.money import amount_in_words, format_paise, paise_to_input
+from portal.money import amount_in_words, format_paise, paise_to_grouped_input
 from transactions import limits, reviews, selectors, services
 from transactions.forms import KEY_EXPIRED, LimitsForm, TransferForm, payee_label
 from transactions.limits import is_raise
@@ -155,11 +155,20 @@ def _validated_field(request: HttpRequest, form: TransferForm, name: str) -> Htt
 @require_safe
 def transfer_review(request: HttpRequest, token: str) -> HttpResponse:
     """Step 2's page: the details kept in this session under `token`, checked again (an account may have
-    been frozen since). Back from the receipt lands here; confirming again is safe (idempotency key)."""
+    been frozen since). Once its transfer is made (Back from the receipt, the URL reopened), it says so and
+    links to the receipt instead of offering to confirm (confirming again would be safe: idempotency key)."""
     details = reviews.review_get(request.session, token)
     if details is None:
         raise Http404("No such transfer to review.")
     key = details["idempotency_key"]
+    if made := selectors.transaction_by_key(user=request.user, idempotency_key=key):
+        # Confirmed already (Back from the receipt, the review's URL reopened): said, with the receipt.
+        when = made.created
+        made_at = (
+            time_of_day(when) if timezone.localdate(when) == timezone.localdate() else date_and_time(when)
+        )
+        context = {"made_at": made_at, "receipt_url": reverse("transfer_detail", args=[made.pk])}
+        return _render_step(request, _REVIEW, context)
     if newer := reviews.review_replaced_by(request.session, token=token, idempotency_key=key):
         return _replaced(request, newer)
     if reviews.review_cancelled(request.session, token):
@@ -439,7 +448,7 @@ def _limit_words(own: int | None, bank: int) -> str:
 
 def _limits_form(summary: selectors.LimitsSummary, data: dict | None = None) -> LimitsForm:
     own = {"daily": summary.own.daily_paise, "per_transfer": summary.own.per_transfer_paise}
-    initial = {name: paise_to_input(paise) if paise else "" for name, paise in own.items()}
+    initial = {name: paise_to_grouped_input(paise) if paise else "" for name, paise in own.items()}
     return LimitsForm(
         data,
         initial=initial,
@@ -458,7 +467,9 @@ def _proposed(request: HttpRequest, summary: selectors.LimitsSummary) -> LimitsF
         return None
     if not step_up_satisfied(request, _LIMITS_ACTION, step_up_binding(_LIMITS_ACTION, *values)):
         return None
-    data = dict(zip(("daily", "per_transfer"), (paise_to_input(v) if v else "" for v in values), strict=True))
+    data = dict(
+        zip(("daily", "per_transfer"), (paise_to_grouped_input(v) if v else "" for v in values), strict=True)
+    )
     return _limits_form(summary, data)
 
 
@@ -468,7 +479,7 @@ def _saved_message(before: selectors.LimitsSummary, row: TransferLimits) -> str:
         before.own.per_transfer_paise,
     )
     if row.pending_from is not None:
-        later = _("Your new limit applies from %(when)s.") % {"when": date_and_time(row.pending_from)}
+        later = _("Your new limit applies from %(when)s.") % {"when": date_and_time_from(row.pending_from)}
         return _("Your lower limit applies now.") + " " + later if lowered else later
     return _("Your new limits apply now.")
 

@@ -65,12 +65,13 @@ def test_it_shows_the_details_with_the_number_masked(signed_in, payee):
     assert "5 Dec 2026, 5:30 PM IST" in body  # added
 
 
-def test_another_customers_or_a_removed_payee_is_404(alice, bob, payee):
+def test_another_customers_payee_is_404_and_ones_own_removed_payee_says_so(alice, bob, payee):
     intruder = Client()
     intruder.force_login(bob)
     assert intruder.get(reverse("payee_detail", args=[payee.pk])).status_code == 404
     owner = Client()
     owner.force_login(alice)
     gone = PayeeFactory(owner=alice, removed_at=ADDED)
-    assert owner.get(reverse("payee_detail", args=[gone.pk])).status_code == 404
+    assert owner.get(reverse("payee_detail", args=[gone.pk])).status_code == 410
+    assert intruder.get(reverse("payee_detail", args=[gone.pk])).status_code == 404
     assert owner.get(reverse("payee_detail", args=[2_000_000_000])).status_code == 404

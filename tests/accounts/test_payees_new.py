@@ -247,3 +247,38 @@ def test_it_limits_how_many_account_numbers_the_review_checks_too(signed_in, ali
     assert refused.status_code == 429
     assert bobs[2].number not in refused.content.decode()
     assert Payee.objects.filter(owner=alice).count() == 1
+
+
+def test_a_form_with_a_typo_is_not_counted(signed_in, settings):
+    """Only a form that passes validation reaches the account lookup, and only that is counted."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "payee_check": (2, 3600)}
+    typo = {**CLEAN, "account_number_again": "50100012345679"}
+    for _ in range(5):
+        assert signed_in.post(NEW, typo).status_code == 200
+    assert signed_in.post(NEW, CLEAN).status_code == 303
+    assert signed_in.post(NEW, CLEAN).status_code == 303
+    assert signed_in.post(NEW, CLEAN).status_code == 429
+
+
+def test_the_429_page_says_a_time_of_day_and_leads_back_to_the_form(signed_in, alice, settings):
+    import datetime
+    import zoneinfo
+
+    import time_machine
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "payee_check": (1, 3600)}
+    start = datetime.datetime(2026, 12, 7, 6, 0, 20, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        signed_in.force_login(alice)  # a session of that day
+        assert signed_in.post(NEW, CLEAN).status_code == 303
+    with time_machine.travel(start + datetime.timedelta(minutes=2), tick=False):
+        refused = signed_in.post(NEW, CLEAN)
+    page = refused.content.decode()
+    assert refused.status_code == 429 and refused["Retry-After"] == "3480"
+    assert "Please try again from 7:01 AM IST." in page
+    assert "second" not in page
+    assert f'<a class="button" href="{NEW}">Back to the form</a>' in page
+    with time_machine.travel(start + datetime.timedelta(minutes=59, seconds=30), tick=False):
+        signed_in.force_login(alice)
+        page = signed_in.post(NEW, CLEAN).content.decode()
+    assert "Please wait 30 seconds and try again." in page

@@ -93,5 +93,5 @@ def test_the_security_page_lists_the_changes_with_the_payees_name(client, alice,
     client.post(_url(payee), {"name": "Ravi Kumar"})
     client.post(reverse("payee_remove", args=[payee.pk]))
     body = client.get(reverse("security")).content.decode()
-    assert "Payee renamed: Ravi Kumar" in body
+    assert "Payee renamed: Ravi → Ravi Kumar" in body
     assert "Payee removed: Ravi Kumar" in body

@@ -70,6 +70,34 @@ def test_it_shows_only_this_customers_payee_and_limit_changes(client, alice, bob
     assert "Recent payee and limit changes" in response.content.decode()
 
 
+def test_a_change_says_what_changed_from_the_events_before_and_after(client, alice):
+    import datetime
+
+    import time_machine
+
+    from accounts.services import payee_rename
+    from tests.factories import PayeeFactory
+    from transactions.services import transfer_limits_set
+
+    at = datetime.datetime(2026, 12, 5, 20, 30, 20, tzinfo=datetime.UTC)  # 6 Dec, 2:00:20 AM IST
+    with time_machine.travel(at - datetime.timedelta(minutes=5), tick=False):
+        payee = PayeeFactory(owner=alice, name="Ravi")
+        payee_rename(owner=alice, payee_id=payee.pk, name="Ravi Kumar")
+    with time_machine.travel(at - datetime.timedelta(minutes=1), tick=False):
+        transfer_limits_set(user=alice, daily_paise=2_00_000_00, per_transfer_paise=None)
+    with time_machine.travel(at, tick=False):
+        transfer_limits_set(
+            user=alice, daily_paise=3_00_000_00, per_transfer_paise=None, raise_confirmed=True
+        )
+    client.force_login(alice)
+    labels = [change.label for change in client.get(reverse("security")).context["changes"]]
+    assert labels[:3] == [
+        "Limit changed: daily ₹2,00,000.00 → ₹3,00,000.00 from 6 Dec 2026, 2:01 PM IST",
+        "Limit changed: daily the bank's limit → ₹2,00,000.00",
+        "Payee renamed: Ravi → Ravi Kumar",
+    ]
+
+
 def test_it_costs_the_same_queries_however_many_sign_ins(alice, settings):
     # Fourteen real sign-ins from one address and email within a minute: above the sign-in rate limits.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_ip": (100, 60), "login_email": (100, 60)}

@@ -184,15 +184,14 @@ def receipt_to_a_payee(page: Page, live_server, alice, savings: Account, current
     _heading(page, "Money moved")
 
 
-def receipt_confirmed_again(page: Page, live_server, alice, savings: Account, current: Account) -> None:
-    """Back from the receipt, then Confirm again: the first receipt, saying the transfer was already made."""
+def review_made_reopened(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Back from the receipt: the review says the transfer was made, with a link to its receipt."""
     review(page, live_server, alice, savings, current)
     page.get_by_role("button", name="Confirm and move").click()
     _heading(page, "Money moved")
     page.go_back()
     _heading(page, "Review your transfer")
-    page.get_by_role("button", name="Confirm and move").click()
-    expect(page.get_by_text("This transfer was already made at")).to_be_visible()
+    expect(page.get_by_text("This transfer was made at")).to_be_visible()
 
 
 def review_same_transfer_again(page: Page, live_server, alice, savings: Account, current: Account) -> None:
@@ -446,6 +445,14 @@ def scheduled_detail(page: Page, live_server, alice, savings: Account, current: 
     expect(page.locator(".run-failed")).to_contain_text("Failed")
 
 
+def scheduled_cancel(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    pk = _schedules(alice, savings, current)
+    login(page, live_server, alice.email)
+    page.goto(f"/transfers/scheduled/{pk}/")
+    page.get_by_role("link", name="Cancel this transfer").click()
+    _heading(page, "Cancel this scheduled transfer?")
+
+
 def scheduled_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     login(page, live_server, alice.email)
     page.goto("/transfers/scheduled/new/")
@@ -545,7 +552,7 @@ PAGES: list[Callable[..., None]] = [
     password_change_with_errors,
     login_locked_out,
     too_many_requests,
-    receipt_confirmed_again,
+    review_made_reopened,
     review_same_transfer_again,
     review_rate_limited,
     two_factor_enrol,
@@ -568,6 +575,7 @@ PAGES: list[Callable[..., None]] = [
     password_reset_code,
     scheduled_list,
     scheduled_detail,
+    scheduled_cancel,
     scheduled_form_with_errors,
     payee_list,
     payee_list_empty,

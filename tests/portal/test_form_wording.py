@@ -43,9 +43,10 @@ def _forms(user):
 
 
 def _messages(form) -> list[str]:
+    """Every message the form's page shows: a field's, the form's own, and a hidden field's (drawn at the
+    top of the form by _form_errors.html)."""
     form.is_valid()
-    visible = {field.name for field in form.visible_fields()}
-    return [str(m) for name, errors in form.errors.items() if name in visible for m in errors]
+    return [str(m) for errors in form.errors.values() for m in errors]
 
 
 @pytest.mark.parametrize("value", ["", TOO_LONG, "x", "0"])
@@ -57,6 +58,13 @@ def test_no_form_shows_a_django_default_message(alice, alice_savings, value):
         form = make(data)
         defaults += [(type(form).__name__, m) for m in _messages(form) if m.startswith(DJANGO_DEFAULTS)]
     assert not defaults, "\n".join(f"{name}: {message}" for name, message in defaults)
+
+
+def test_a_scheduled_transfer_of_no_times_asks_in_our_words(alice, alice_savings):
+    form = ScheduledTransferForm({"frequency": "weekly", "count": "0"}, user=alice)
+    form.is_valid()
+    assert form.errors["count"] == ["Enter how many times: 1 or more."]
+    assert form.non_field_errors() == ["This form has expired. Please start again."]
 
 
 def test_a_blank_sign_in_asks_for_each_field_in_our_words(alice):

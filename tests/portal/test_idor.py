@@ -130,6 +130,7 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
     "scheduled_detail": _own_schedule,
+    "scheduled_cancel": _own_schedule,  # GET the question, POST the cancel
     "payee_detail": _own_payee,  # GET the page, POST a rename
     "payee_remove": _own_payee,  # GET the confirmation, POST the removal
 }

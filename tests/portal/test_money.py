@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.money import AmountError, format_paise, paise_to_input, parse_rupees
+from portal.money import AmountError, format_paise, paise_to_grouped_input, paise_to_input, parse_rupees
 
 MAX_PAISE = 10**15
 
@@ -91,6 +91,13 @@ def _indian_grouping(rupees: int) -> str:
 @given(st.integers(min_value=1, max_value=MAX_PAISE))
 def test_it_reads_back_what_it_writes_into_a_form(paise):
     assert parse_rupees(paise_to_input(paise)) == paise
+    assert parse_rupees(paise_to_grouped_input(paise)) == paise
+
+
+def test_a_grouped_input_has_indian_grouping_and_no_sign():
+    assert paise_to_grouped_input(2_00_000_00) == "2,00,000.00"
+    assert paise_to_grouped_input(1_23_45_678_90) == "1,23,45,678.90"
+    assert paise_to_grouped_input(5) == "0.05"
 
 
 @given(st.integers(min_value=1, max_value=MAX_PAISE))

@@ -114,10 +114,10 @@ def test_a_raise_moves_nothing_without_a_step_up_then_applies_in_twelve_hours(si
         proved = signed_in.post(asked["Location"], {"code": code_now(device)})
         assert proved["Location"] == f"{LIMITS}?daily=10000000&per_transfer="
         confirm = signed_in.get(proved["Location"]).content.decode()
-        assert "You confirmed it" in confirm and 'value="100000.00"' in confirm
+        assert "You confirmed it" in confirm and 'value="1,00,000.00"' in confirm
         assert _own(alice) == (50_000_00, None, None, None, None)  # GET changes nothing
 
-        saved = signed_in.post(LIMITS, {"daily": "100000.00", "per_transfer": ""})
+        saved = signed_in.post(LIMITS, {"daily": "1,00,000.00", "per_transfer": ""})
         assert saved["Location"] == LIMITS
         later = NOON + datetime.timedelta(hours=12)
         assert _own(alice) == (50_000_00, None, 1_00_000_00, None, later)
@@ -146,6 +146,16 @@ def test_a_confirmation_page_for_values_not_proved_is_the_plain_form(signed_in, 
     page = signed_in.get(f"{LIMITS}?daily=10000000&per_transfer=").content.decode()
     assert "You confirmed it" not in page
     assert signed_in.get(f"{LIMITS}?daily=abc").status_code == 200
+
+
+def test_the_form_is_prefilled_with_indian_grouping_and_saving_it_as_is_changes_nothing(signed_in, alice):
+    services.transfer_limits_set(user=alice, daily_paise=2_00_000_00, per_transfer_paise=50_000_50)
+    page = signed_in.get(LIMITS).content.decode()
+    assert "Set your own limits" in page and "lower limits</h2>" not in page
+    assert 'value="2,00,000.00"' in page and 'value="50,000.50"' in page
+    saved = signed_in.post(LIMITS, {"daily": "2,00,000.00", "per_transfer": "50,000.50"})
+    assert saved.status_code in (302, 303) and saved["Location"] == LIMITS
+    assert _own(alice) == (2_00_000_00, 50_000_50, None, None, None)
 
 
 def test_it_refuses_other_methods(signed_in):

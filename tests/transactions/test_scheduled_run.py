@@ -24,6 +24,7 @@ from tests.factories import AccountFactory, PayeeFactory
 from tests.transactions.ledger_checks import assert_books_balance
 from transactions.models import ScheduledRun, ScheduledTransfer, Transaction
 from transactions.scheduled import services
+from transactions.services import TransferError
 from transactions.tasks import scheduled_transfers_run_task
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
@@ -172,20 +173,30 @@ def test_a_closed_destination_cancels_the_schedule(travel, alice, alice_savings,
 def test_a_payee_in_cooling_off_or_over_the_limit_fails_with_the_ledgers_reason(
     travel, settings, alice, alice_savings
 ):
+    # Cooling off until Tuesday 8 AM: a schedule may start that day, and a run early that morning is refused.
     payee = PayeeFactory(owner=alice, created_at=timezone.now() - datetime.timedelta(hours=1))
-    schedule = _schedule(alice, alice_savings, payee=payee, frequency="weekly")
+    schedule = _schedule(alice, alice_savings, payee=payee, frequency="weekly", first_date=D(2026, 12, 8))
+    travel.move_to(at(D(2026, 12, 8), hour=6))
     services.scheduled_transfers_run()
     run = schedule.runs.get()
-    assert run.status == "failed" and run.reason_code
+    assert run.status == "failed" and run.reason_code == "payee_cooling_off"
     settings.DAILY_TRANSFER_LIMIT_PAISE = 500_00
-    travel.move_to(at(D(2026, 12, 14)))  # a week later: past cooling-off, but over the daily limit
+    travel.move_to(at(D(2026, 12, 15)))  # a week later: past cooling-off, but over the daily limit
     services.scheduled_transfers_run()
     assert schedule.runs.order_by("occurrence").last().status == "failed"
     settings.DAILY_TRANSFER_LIMIT_PAISE = 5_00_000_00
-    travel.move_to(at(D(2026, 12, 21)))
+    travel.move_to(at(D(2026, 12, 22)))
     services.scheduled_transfers_run()
     latest = schedule.runs.order_by("occurrence").last()
     assert latest.status == "posted" and latest.transaction.payee_id == payee.pk
+
+
+def test_a_schedule_to_a_payee_cannot_start_before_the_day_its_cooling_off_ends(travel, alice, alice_savings):
+    payee = PayeeFactory(owner=alice, created_at=timezone.now() - datetime.timedelta(hours=1))
+    with pytest.raises(TransferError) as refused:
+        _schedule(alice, alice_savings, payee=payee, first_date=MONDAY)
+    assert refused.value.code == "payee_cooling_off"
+    assert not ScheduledTransfer.objects.exists()
 
 
 def test_a_weekly_schedule_finishes_after_its_count(travel, alice, alice_savings, alice_current):

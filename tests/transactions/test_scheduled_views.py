@@ -33,7 +33,7 @@ def signed_in(client, alice, alice_savings, alice_current):
 
 
 def _data(source, destination="", **overrides) -> dict:
-    target = destination if isinstance(destination, str) else f"a{destination.pk}"
+    target = destination if isinstance(destination, str) else str(destination.pk)
     return {
         "source": source.pk,
         "destination": target,
@@ -110,10 +110,10 @@ def test_the_same_account_on_both_sides_is_refused(signed_in, alice_savings):
 
 def test_another_customers_payee_or_account_cannot_be_chosen(signed_in, alice_savings, bob, bob_savings):
     bobs_payee = PayeeFactory(owner=bob)
-    for target in (f"p{bobs_payee.pk}", f"a{bob_savings.pk}"):
+    for target in (f"payee-{bobs_payee.pk}", str(bob_savings.pk)):
         response = signed_in.post(NEW, _data(alice_savings, target))
         assert "destination" in response.context["form"].errors
-    response = signed_in.post(NEW, _data(bob_savings, f"p{bobs_payee.pk}"))
+    response = signed_in.post(NEW, _data(bob_savings, f"payee-{bobs_payee.pk}"))
     assert "source" in response.context["form"].errors
     assert not ScheduledTransfer.objects.exists()
     body = signed_in.get(NEW).content.decode()
@@ -124,19 +124,21 @@ def test_a_removed_payee_is_not_offered(signed_in, alice, alice_savings):
     from django.utils import timezone
 
     payee = PayeeFactory(owner=alice, removed_at=timezone.now())
-    response = signed_in.post(NEW, _data(alice_savings, f"p{payee.pk}"))
+    response = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}"))
     assert "destination" in response.context["form"].errors
 
 
 def test_a_schedule_to_a_payee_asks_for_step_up_bound_to_its_details(signed_in, alice, alice_savings):
     payee = PayeeFactory(owner=alice, name="Landlord")
-    data = _data(alice_savings, f"p{payee.pk}")
+    data = _data(alice_savings, f"payee-{payee.pk}")
     asked = signed_in.post(NEW, data)
     assert asked.status_code == 302
     assert asked["Location"].startswith(reverse("step_up") + "?action=transfer.schedule")
     assert not ScheduledTransfer.objects.exists()
     summary = signed_in.get(asked["Location"]).content.decode()
     assert "₹2,500.00" in summary and "Landlord" in summary
+    assert "Back to the review" not in summary and "Cancel the transfer" not in summary
+    assert ">Back to the form</a>" in summary
 
     proved = signed_in.post(asked["Location"], {"password": PASSWORD})
     assert proved["Location"].startswith(NEW + "?resume=")
@@ -166,6 +168,28 @@ def test_a_large_schedule_between_own_accounts_asks_for_step_up(
     assert ScheduledTransfer.objects.count() == 1
 
 
+def test_to_offers_accounts_and_payees_as_move_money_does(signed_in, alice, alice_savings, alice_current):
+    payee = PayeeFactory(owner=alice, name="Arjun Iyer", bank_name="State Bank of India")
+    form = signed_in.get(NEW).context["form"]
+    choices = dict(form.fields["destination"].choices)
+    assert choices[str(alice_current.pk)] == f"Current · {alice_current.masked_number}"
+    payees = dict(choices["Payees"])
+    assert payees == {f"payee-{payee.pk}": f"Arjun Iyer · State Bank of India {payee.masked_account_number}"}
+
+
+def test_a_payee_cooling_off_is_paid_no_earlier_than_the_day_it_ends(signed_in, alice, alice_savings):
+    added = datetime.datetime(2026, 12, 7, 9, 30, 20, tzinfo=IST)  # cooling off until 8 Dec, 9:30:20 AM
+    payee = PayeeFactory(owner=alice, name="Ravi Kumar", created_at=added)
+    assert f"payee-{payee.pk}" in signed_in.get(NEW).content.decode()
+    early = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}", first_date="2026-12-07"))
+    assert early.context["form"].errors["first_date"] == [
+        "Ravi Kumar can receive money from 8 Dec 2026, 9:31 AM IST: choose that day or later."
+    ]
+    on_the_day = signed_in.post(NEW, _data(alice_savings, f"payee-{payee.pk}", first_date="2026-12-08"))
+    assert on_the_day["Location"].startswith(reverse("step_up"))
+    assert not ScheduledTransfer.objects.exists()
+
+
 def _own_schedule(alice, source, destination) -> ScheduledTransfer:
     return services.scheduled_transfer_create(
         owner=alice,
@@ -182,11 +206,15 @@ def _own_schedule(alice, source, destination) -> ScheduledTransfer:
 def test_pause_resume_and_cancel_by_post(signed_in, alice, alice_savings, alice_current):
     schedule = _own_schedule(alice, alice_savings, alice_current)
     url = reverse("scheduled_detail", args=[schedule.pk])
-    for action, status in (("pause", "paused"), ("resume", "active"), ("cancel", "cancelled")):
+    for action, status in (("pause", "paused"), ("resume", "active")):
         response = signed_in.post(url, {"action": action})
         assert response.status_code == 303 and response["Location"] == url
         schedule.refresh_from_db()
         assert schedule.status == status
+    cancelled = signed_in.post(reverse("scheduled_cancel", args=[schedule.pk]))
+    assert cancelled.status_code == 303 and cancelled["Location"] == url
+    schedule.refresh_from_db()
+    assert schedule.status == "cancelled"
     # A cancelled schedule cannot be resumed: said on the page, nothing changed.
     response = signed_in.post(url, {"action": "resume"}, follow=True)
     assert "is cancelled" in response.content.decode()
@@ -194,6 +222,25 @@ def test_pause_resume_and_cancel_by_post(signed_in, alice, alice_savings, alice_
     assert schedule.status == "cancelled"
     actions = set(AuditEvent.objects.filter(object_id=str(schedule.pk)).values_list("action", flat=True))
     assert {"transfer.schedule.pause", "transfer.schedule.resume", "transfer.schedule.cancel"} <= actions
+
+
+def test_cancelling_asks_first_and_one_click_cancels_nothing(signed_in, alice, alice_savings, alice_current):
+    schedule = _own_schedule(alice, alice_savings, alice_current)
+    url = reverse("scheduled_detail", args=[schedule.pk])
+    confirm = reverse("scheduled_cancel", args=[schedule.pk])
+    assert f'href="{confirm}"' in signed_in.get(url).content.decode()
+    # The detail page's cancel (an old page, a crafted POST) asks too, and changes nothing.
+    asked = signed_in.post(url, {"action": "cancel"})
+    assert (asked.status_code, asked["Location"]) == (303, confirm)
+    page = signed_in.get(confirm).content.decode()
+    assert "Cancel this scheduled transfer?" in page and "It cannot be undone" in page
+    schedule.refresh_from_db()
+    assert schedule.status == "active"
+    done = signed_in.post(confirm, follow=True)
+    assert "Cancelled. Nothing more will be paid by it." in done.content.decode()
+    schedule.refresh_from_db()
+    assert schedule.status == "cancelled"
+    assert "there is nothing to cancel" in signed_in.get(confirm).content.decode()
 
 
 def test_another_customers_schedule_is_404_and_cannot_be_cancelled(
@@ -204,6 +251,8 @@ def test_another_customers_schedule_is_404_and_cannot_be_cancelled(
     url = reverse("scheduled_detail", args=[schedule.pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"action": "cancel"}).status_code == 404
+    assert client.get(reverse("scheduled_cancel", args=[schedule.pk])).status_code == 404
+    assert client.post(reverse("scheduled_cancel", args=[schedule.pk])).status_code == 404
     schedule.refresh_from_db()
     assert schedule.status == "active"
     assert alice_current.masked_number not in client.get(LIST).content.decode()
@@ -223,3 +272,30 @@ def test_the_list_shows_the_last_failure_with_its_reason(signed_in, alice, alice
     services.scheduled_transfers_run()
     body = signed_in.get(LIST).content.decode()
     assert "Last failed on 7 Dec 2026" in body and "Not enough money" in body
+
+
+def test_the_step_up_summary_says_when_with_the_count_or_end_and_days_without_a_leading_zero(
+    signed_in, settings, alice_savings, alice_current
+):
+    settings.TRANSFER_STEP_UP_PAISE = 1_000_00
+    cases = [
+        (
+            {"frequency": "weekly", "count": "4", "first_date": "2026-12-07"},
+            "Every week, 4 times, from 7 Dec 2026",
+        ),
+        (
+            {"frequency": "monthly", "first_date": "01/01/2027", "end_date": "2027-03-31"},
+            "Every month, from 1 Jan 2027 to 31 Mar 2027 at the latest",
+        ),
+        ({"frequency": "once", "first_date": "2027-01-01"}, "Once, on 1 Jan 2027"),
+    ]
+    for fields, when in cases:
+        asked = signed_in.post(NEW, _data(alice_savings, alice_current, **fields))
+        page = signed_in.get(asked["Location"]).content.decode()
+        assert when in page
+        assert "01 Jan" not in page
+
+
+def test_the_date_hint_gives_the_format(signed_in):
+    form = signed_in.get(NEW).context["form"]
+    assert "e.g. 31/12/2026" in form.fields["first_date"].help_text

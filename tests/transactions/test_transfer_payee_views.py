@@ -480,3 +480,42 @@ def test_the_review_shows_the_default_note_to_a_payee(client, alice, alice_savin
     body = client.get(url).content.decode()
     assert "Transfer to Ravi Kumar" in body
     assert "None</dd>" not in body.replace("<dt>Fees</dt><dd>None</dd>", "")
+
+
+def test_the_payee_page_move_money_and_the_refusals_write_one_time_for_a_payee(client, alice, alice_savings):
+    """Boundary times are rounded up to the minute in every place that prints them (portal/local_time.py
+    date_and_time_from): added 5:29:20 PM IST, the payee receives from 5:30 PM the next day, never 5:29."""
+    from transactions import limits
+
+    added = datetime.datetime(2026, 12, 5, 11, 59, 20, tzinfo=datetime.UTC)  # 5:29:20 PM IST
+    payee = PayeeFactory(owner=alice, name="Meena Rao", created_at=added)
+    client.force_login(alice)
+    cooling = "6 Dec 2026, 5:30 PM IST"
+    with time_machine.travel(added + datetime.timedelta(hours=1), tick=False):
+        assert f"Can receive money from {cooling}" in client.get(f"/payees/{payee.pk}/").content.decode()
+        assert f"Meena Rao can receive money from {cooling}." in client.get(NEW).content.decode()
+        with pytest.raises(limits.LimitError) as refused:
+            limits.precheck(user=alice, payee=payee, amount_paise=100_00)
+        assert f"from {cooling}." in refused.value.message
+    capped = "10 Dec 2026, 5:30 PM IST"
+    with time_machine.travel(added + datetime.timedelta(days=2), tick=False):
+        client.force_login(alice)  # a new session: the first timed out meanwhile
+        assert f"a day until {capped}" in client.get(f"/payees/{payee.pk}/").content.decode()
+        with pytest.raises(limits.LimitError) as refused:
+            limits.precheck(user=alice, payee=payee, amount_paise=2_00_000_00)
+        assert refused.value.message.startswith(f"Until {capped} you can send")
+
+
+def test_the_payees_cooling_off_are_listed_a_line_each_under_to(client, alice, alice_savings):
+    added = datetime.datetime(2026, 12, 5, 11, 59, 20, tzinfo=datetime.UTC)
+    PayeeFactory(owner=alice, name="Meena Rao", created_at=added)
+    PayeeFactory(owner=alice, name="Ravi Kumar", created_at=added + datetime.timedelta(hours=2))
+    client.force_login(alice)
+    with time_machine.travel(added + datetime.timedelta(hours=3), tick=False):
+        page = client.get(NEW).content.decode()
+    assert (
+        '<ul class="hint hint-lines" id="id_destination_helptext">'
+        "<li>Meena Rao can receive money from 6 Dec 2026, 5:30 PM IST.</li>"
+        "<li>Ravi Kumar can receive money from 6 Dec 2026, 7:30 PM IST.</li></ul>"
+    ) in page
+    assert 'aria-describedby="id_destination_helptext"' in page

@@ -5,6 +5,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from portal.local_time import time_of_day
 from tests.factories import AccountFactory
 from tests.keys import form_key
 from transactions.models import Entry, Transaction
@@ -80,15 +81,22 @@ def test_it_reviews_then_confirms_then_shows_the_receipt(client, alice, alice_sa
     assert "₹1,250.50 moved to Current" in receipt.content.decode()
 
 
-def test_it_draws_the_review_again_after_the_confirmation(client, alice, alice_savings, alice_current):
-    """Back from the receipt fetches the review again (no-store): it is drawn as before, and confirming it
-    again returns the first receipt."""
+def test_the_review_reopened_after_the_confirmation_says_it_was_made(
+    client, alice, alice_savings, alice_current
+):
+    """Back from the receipt (or the review's URL reopened) fetches the review again (no-store): it says the
+    transfer was made, when, with its receipt, and offers no confirm; a confirmation posted again anyway
+    returns the first receipt."""
     client.force_login(alice)
     review_url = _review_url(client, _post_data(alice_savings, alice_current))
     first = client.post(CONFIRM, _post_data(alice_savings, alice_current))
+    made = Transaction.objects.get(initiator=alice)
     again = client.get(review_url)
     assert again.status_code == 200
-    assert "Confirm and move ₹1,250.50" in again.content.decode()
+    page = again.content.decode()
+    assert "Confirm and move" not in page
+    assert f"This transfer was made at {time_of_day(made.created)}." in page
+    assert f'href="{first["Location"]}">See the receipt</a>' in page
     second = client.post(CONFIRM, _post_data(alice_savings, alice_current))
     assert second["Location"] == first["Location"]
     assert Transaction.objects.filter(initiator=alice).count() == 1

@@ -1,42 +1,33 @@
 """The form that sets up a scheduled transfer. It cleans input; the service (services.py) decides."""
 
+import datetime
 import uuid
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account, Payee, User
 from accounts.selectors import account_list
 from accounts.stepup import step_up_binding
+from portal.local_time import date_and_time_from, day
 from portal.money import AmountError, format_paise, parse_rupees
-from transactions.forms import AMOUNT_MESSAGES, AccountChoiceField, frozen_source_hint, note_field
+from transactions import limits
+from transactions.forms import (
+    amount_field,
+    destination_field,
+    destination_value,
+    frozen_source_hint,
+    note_field,
+    payee_label,
+    source_field,
+)
 from transactions.models import ScheduledTransfer
 from transactions.scheduled.selectors import payee_choices
 
 MAX_COUNT = 120  # ten years of monthly payments
-
-
-class DestinationChoiceField(forms.ChoiceField):
-    """One of the customer's accounts ("a<id>") or payees ("p<id>"), in two groups; cleans to the Account or
-    the Payee. Only what the form was given can be chosen: another customer's id is an invalid choice."""
-
-    def set_choices(self, accounts: list[Account], payees: list[Payee]) -> None:
-        self.targets: dict[str, Account | Payee] = {f"a{a.pk}": a for a in accounts}
-        self.targets.update({f"p{p.pk}": p for p in payees})
-        choices: list = [("", _("Choose an account or payee"))]
-        choices.append(
-            (_("Your accounts"), [(f"a{a.pk}", f"{a.name} · {a.masked_number}") for a in accounts])
-        )
-        if payees:
-            choices.append(
-                (_("Payees"), [(f"p{p.pk}", f"{p.name} · {p.masked_account_number}") for p in payees])
-            )
-        self.choices = choices
-
-    def clean(self, value: object) -> Account | Payee:
-        return self.targets[super().clean(value)]
 
 
 class DateInput(forms.DateInput):
@@ -50,33 +41,39 @@ class DateInput(forms.DateInput):
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
+def schedule_words(
+    *, frequency: str, first: datetime.date, end: datetime.date | None, count: int | None
+) -> str:
+    """When a schedule pays, in a line: "Once, on 7 Dec 2026", "Every week, 4 times, from 7 Dec 2026",
+    "Every month, from 7 Dec 2026 to 31 Mar 2027 at the latest", "Every week, from 7 Dec 2026, until you
+    cancel"."""
+    if frequency == ScheduledTransfer.Frequency.ONCE:
+        return _("Once, on %(day)s") % {"day": day(first)}
+    how = ScheduledTransfer.Frequency(frequency).label
+    if count:
+        times = ngettext("%(n)d time", "%(n)d times", count) % {"n": count}
+        return _("%(how)s, %(times)s, from %(day)s") % {"how": how, "times": times, "day": day(first)}
+    if end:
+        return _("%(how)s, from %(day)s to %(end)s at the latest") % {
+            "how": how,
+            "day": day(first),
+            "end": day(end),
+        }
+    return _("%(how)s, from %(day)s, until you cancel") % {"how": how, "day": day(first)}
+
+
 class ScheduledTransferForm(forms.Form):
-    source = AccountChoiceField(
-        label=_("From"),
-        error_messages={
-            "invalid_choice": _("Choose one of your active accounts."),
-            "required": _("Choose the account to pay from."),
-        },
-    )
-    destination = DestinationChoiceField(
-        label=_("To"),
-        error_messages={
-            "invalid_choice": _("Choose one of your accounts or payees."),
-            "required": _("Choose the account or payee to pay."),
-        },
-    )
-    amount = forms.CharField(
-        label=_("Amount (₹)"),
-        max_length=24,
-        help_text=_("In rupees, up to two decimals, e.g. 2,500.50"),
-        error_messages={"required": _("Enter the amount to pay each time."), **AMOUNT_MESSAGES},
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    source = source_field(_("Choose the account to pay from."))
+    destination = destination_field(_("Choose the account or payee to pay."))
+    amount = amount_field(_("Enter the amount to pay each time."))
     description = note_field()
     first_date = forms.DateField(
         label=_("First payment on"),
-        help_text=_("Today or later. On a Sunday or a bank holiday it is paid the next working day."),
+        help_text=_(
+            "Today or later, e.g. 31/12/2026. On a Sunday or a bank holiday it is paid the next working day."
+        ),
         widget=DateInput(),
+        input_formats=DATE_FORMATS,
         error_messages={
             "required": _("Choose the date of the first payment."),
             "invalid": _("Enter a date, like 31/12/2026."),
@@ -95,7 +92,8 @@ class ScheduledTransferForm(forms.Form):
         label=_("Last payment on or before (optional)"),
         required=False,
         help_text=_(
-            "For a repeating transfer. Leave empty, and the number of times too, to repeat until you cancel."
+            "For a repeating transfer, e.g. 31/12/2026. Leave empty, and the number of times too, to repeat "
+            "until you cancel."
         ),
         widget=DateInput(),
         input_formats=DATE_FORMATS,
@@ -109,11 +107,12 @@ class ScheduledTransferForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
             "invalid": _("Enter the number of times as a whole number, like 12."),
-            "min_value": _("Enter 1 or more times, or leave it empty."),
+            "min_value": _("Enter how many times: 1 or more."),
             "max_value": _("At most %(limit_value)s times: enter fewer, or leave it empty."),
         },
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    # Checked in clean(): a hidden field's own error would point at nothing the customer can see.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -121,7 +120,8 @@ class ScheduledTransferForm(forms.Form):
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
         if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
             self.fields["source"].help_text = frozen_source_hint(frozen)
-        self.fields["destination"].set_choices(accounts, payee_choices(user=user))
+        destination = self.fields["destination"]
+        destination.set_destinations(accounts, lambda: payee_choices(user=user), offer_cooling=True)
 
     @staticmethod
     def new_key() -> str:
@@ -146,10 +146,19 @@ class ScheduledTransferForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if not 0 < len(cleaned.get("idempotency_key") or "") <= 100:
+            cleaned.pop("idempotency_key", None)
+            self.add_error(
+                None, forms.ValidationError(_("This form has expired. Please start again."), "key")
+            )
         source, destination = cleaned.get("source"), cleaned.get("destination")
         if isinstance(destination, Account) and source and source.pk == destination.pk:
             self.add_error("destination", _("Choose an account other than the one you are paying from."))
+        if isinstance(destination, Payee) and source and destination.account_id == source.pk:
+            self.add_error("destination", _("Choose a payee other than the account you are paying from."))
         first, end = cleaned.get("first_date"), cleaned.get("end_date")
+        if isinstance(destination, Payee) and first:
+            self._check_cooling_off(destination, first)
         repeats = cleaned.get("frequency") != ScheduledTransfer.Frequency.ONCE
         if repeats and first and end and end < first:
             self.add_error("end_date", _("Choose a date on or after the first payment."))
@@ -158,6 +167,16 @@ class ScheduledTransferForm(forms.Form):
         if not repeats:
             cleaned["end_date"] = cleaned["count"] = None
         return cleaned
+
+    def _check_cooling_off(self, payee: Payee, first: datetime.date) -> None:
+        """A payee still cooling off is paid no earlier than the day its cooling-off ends."""
+        receives_from = limits.cooling_off_until(payee)
+        if first < timezone.localtime(receives_from).date():
+            self.add_error(
+                "first_date",
+                _("%(name)s can receive money from %(when)s: choose that day or later.")
+                % {"name": payee.name, "when": date_and_time_from(receives_from)},
+            )
 
     # --- step-up -----------------------------------------------------------------------------------------
 
@@ -172,7 +191,7 @@ class ScheduledTransferForm(forms.Form):
         target = data["destination"]
         return step_up_binding(
             data["source"].pk,
-            f"{'p' if isinstance(target, Payee) else 'a'}{target.pk}",
+            destination_value(target),
             data["amount"],
             data["first_date"],
             data["frequency"],
@@ -186,11 +205,13 @@ class ScheduledTransferForm(forms.Form):
         """What the step-up page repeats of what is being authorised."""
         data = self.cleaned_data
         target = data["destination"]
-        number = target.masked_account_number if isinstance(target, Payee) else target.masked_number
-        frequency = ScheduledTransfer.Frequency(data["frequency"]).label
+        to = payee_label(target) if isinstance(target, Payee) else f"{target.name} · {target.masked_number}"
+        when = schedule_words(
+            frequency=data["frequency"], first=data["first_date"], end=data["end_date"], count=data["count"]
+        )
         return [
             (str(_("Amount")), format_paise(data["amount"])),
             (str(_("From")), f"{data['source'].name} · {data['source'].masked_number}"),
-            (str(_("To")), f"{target.name} · {number}"),
-            (str(_("When")), f"{frequency}, from {data['first_date']:%d %b %Y}"),
+            (str(_("To")), to),
+            (str(_("When")), when),
         ]

@@ -32,6 +32,14 @@ def scheduled_get(*, user: User, pk: int) -> ScheduledTransfer | None:
     return found.select_related("source", "destination", "payee").first()
 
 
+def scheduled_running_to_payee(*, user: User, payee: Payee) -> list[ScheduledTransfer]:
+    """The customer's schedules to `payee` that will still pay it (active or paused), the soonest first."""
+    running = ScheduledTransfer.objects.filter(
+        owner=user, payee=payee, status__in=[ScheduledTransfer.Status.ACTIVE, ScheduledTransfer.Status.PAUSED]
+    )
+    return list(running.order_by("next_run_date", "id"))
+
+
 def scheduled_run_list(*, schedule: ScheduledTransfer, limit: int = 50) -> list[ScheduledRun]:
     """A schedule's runs, the latest first, with the postings they made."""
     return list(schedule.runs.select_related("transaction").order_by("-occurrence", "-id")[:limit])

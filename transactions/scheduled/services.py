@@ -29,8 +29,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, Payee, User
 from accounts.notifications import notify
 from portal.audit import audit_record
+from portal.local_time import date_and_time_from
 from portal.money import format_paise
-from transactions import services
+from transactions import limits, services
 from transactions.models import ScheduledRun, ScheduledTransfer, Transaction
 from transactions.scheduled import dates, selectors
 from transactions.services import TransferError
@@ -106,6 +107,12 @@ def _check_new(
         raise TransferError(_("Choose two different accounts."), code="same_account")
     if payee is not None and (payee.owner_id != owner.pk or payee.removed_at is not None):
         raise TransferError(_("That payee is not one of yours."), code="not_payee")
+    if payee is not None and first_date < timezone.localtime(limits.cooling_off_until(payee)).date():
+        raise TransferError(
+            _("%(name)s can receive money from %(when)s: choose that day or later.")
+            % {"name": payee.name, "when": date_and_time_from(limits.cooling_off_until(payee))},
+            code="payee_cooling_off",
+        )
     if frequency not in ScheduledTransfer.Frequency.values:
         raise TransferError(_("Choose how often to pay."), code="frequency_invalid")
     if first_date < timezone.localdate():
@@ -113,7 +120,7 @@ def _check_new(
     if end_date is not None and end_date < first_date:
         raise TransferError(_("The end date must be on or after the first date."), code="end_before_start")
     if count is not None and count < 1:
-        raise TransferError(_("Enter how many times, 1 or more."), code="count_invalid")
+        raise TransferError(_("Enter how many times: 1 or more."), code="count_invalid")
 
 
 def scheduled_transfer_create(
@@ -176,7 +183,9 @@ def scheduled_transfer_create(
     return schedule
 
 
-def _change_status(*, user: User, schedule_id: int, action: str, allowed_from: set[str]) -> ScheduledTransfer:
+def _change_status(
+    *, user: User, schedule_id: int, action: str, allowed_from: set[str], reason: str = ""
+) -> ScheduledTransfer:
     with transaction.atomic():
         schedule = ScheduledTransfer.objects.select_for_update().filter(pk=schedule_id, owner=user).first()
         if schedule is None:
@@ -196,7 +205,7 @@ def _change_status(*, user: User, schedule_id: int, action: str, allowed_from: s
         else:  # resume: occurrences that fell due while paused are skipped, not paid late in a burst
             schedule.status = ScheduledTransfer.Status.ACTIVE
             _plan(schedule, not_before=timezone.localdate())
-        schedule.status_reason = ""
+        schedule.status_reason = reason
         schedule.updated_at = timezone.now()
         schedule.save(update_fields=_FIELDS_ADVANCED)
         audit_record(
@@ -219,11 +228,25 @@ def scheduled_transfer_resume(*, user: User, schedule_id: int) -> ScheduledTrans
     return _change_status(user=user, schedule_id=schedule_id, action="resume", allowed_from={"paused"})
 
 
-def scheduled_transfer_cancel(*, user: User, schedule_id: int) -> ScheduledTransfer:
-    """Stop a schedule for good. Its runs stay on record."""
+def scheduled_transfer_cancel(*, user: User, schedule_id: int, reason: str = "") -> ScheduledTransfer:
+    """Stop a schedule for good, with `reason` when the bank stops it for the customer (the payee was
+    removed). Its runs stay on record."""
     return _change_status(
-        user=user, schedule_id=schedule_id, action="cancel", allowed_from={"active", "paused"}
+        user=user, schedule_id=schedule_id, action="cancel", allowed_from={"active", "paused"}, reason=reason
     )
+
+
+PAYEE_REMOVED = "The payee was removed."
+
+
+def scheduled_transfers_cancel_for_payee(*, user: User, payee: Payee) -> list[ScheduledTransfer]:
+    """Cancel the customer's running (active or paused) schedules to `payee`, each as a cancel of its own
+    (audited `transfer.schedule.cancel`), with the reason "The payee was removed." Called by
+    accounts.services.payee_remove inside its transaction, so a removal and the cancels commit together."""
+    return [
+        scheduled_transfer_cancel(user=user, schedule_id=schedule.pk, reason=_(PAYEE_REMOVED))
+        for schedule in selectors.scheduled_running_to_payee(user=user, payee=payee)
+    ]
 
 
 # --- running due occurrences ----------------------------------------------------------------------------
@@ -258,7 +281,7 @@ def _stop_reason(schedule: ScheduledTransfer, error: TransferError) -> str:
     """Why a refusal ends the schedule (the payee removed, an account closed), or "" if the next
     occurrence may well go through (money short, a limit, a freeze, cooling-off)."""
     if error.code == "not_payee":
-        return _("The payee was removed.")
+        return _(PAYEE_REMOVED)
     ids = [schedule.source_id, schedule.destination_id]
     if Account.objects.filter(pk__in=[i for i in ids if i], status=Account.Status.CLOSED).exists():
         return _("An account of this transfer was closed.")

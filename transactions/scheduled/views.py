@@ -24,10 +24,6 @@ _ACTIONS = {
         gettext_lazy("Paused. Nothing will be paid until you resume it."),
     ),
     "resume": (services.scheduled_transfer_resume, gettext_lazy("Resumed.")),
-    "cancel": (
-        services.scheduled_transfer_cancel,
-        gettext_lazy("Cancelled. Nothing more will be paid by it."),
-    ),
 }
 
 
@@ -109,14 +105,15 @@ def _create(request: HttpRequest, form: ScheduledTransferForm):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def scheduled_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One schedule and its runs; POST action=pause|resume|cancel changes it. Another customer's: 404."""
-    schedule = selectors.scheduled_get(user=request.user, pk=pk)
-    if schedule is None:
-        raise Http404("No such scheduled transfer.")
+    """One schedule and its runs; POST action=pause|resume changes it (action=cancel goes to the page that
+    asks first). Another customer's: 404."""
+    schedule = _schedule_or_404(request, pk)
     if request.method == "POST":
+        if request.POST.get("action") == "cancel":
+            return _see_other(reverse("scheduled_cancel", args=[schedule.pk]))
         action = _ACTIONS.get(request.POST.get("action", ""))
         if action is None:
-            messages.error(request, _("Choose pause, resume or cancel."))
+            messages.error(request, _("Choose pause or resume."))
         else:
             change, done = action
             try:
@@ -132,3 +129,27 @@ def scheduled_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rolled_because": dates.closed_reason(schedule.next_occurrence) if schedule.next_occurrence else "",
     }
     return render(request, "transactions/scheduled_detail.html", context)
+
+
+def _schedule_or_404(request: HttpRequest, pk: int):
+    schedule = selectors.scheduled_get(user=request.user, pk=pk)
+    if schedule is None:
+        raise Http404("No such scheduled transfer.")
+    return schedule
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def scheduled_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: "Cancel this scheduled transfer? It cannot be undone." and a button; POST: cancel it, back to
+    its page. Another customer's: 404."""
+    schedule = _schedule_or_404(request, pk)
+    if request.method != "POST":
+        return render(request, "transactions/scheduled_cancel.html", {"schedule": schedule})
+    try:
+        services.scheduled_transfer_cancel(user=request.user, schedule_id=schedule.pk)
+    except TransferError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Cancelled. Nothing more will be paid by it."))
+    return _see_other(reverse("scheduled_detail", args=[schedule.pk]))

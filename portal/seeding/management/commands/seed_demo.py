@@ -39,7 +39,7 @@ class Command(BaseCommand):
         embedded = guards.embedded_default()
         staff_password = demo.DEMO_PASSWORD if embedded else secrets.token_urlsafe(18)
         anchor = demo.today()
-        self.stdout.write(f"Loading SecureBank demo data: the year up to {anchor:%d %b %Y}...")
+        self.stdout.write(f"Loading SecureBank demo data: the year up to {anchor:%-d %b %Y}...")
         started = time.monotonic()
         try:
             staff_made, loaded = demo_load.seed(

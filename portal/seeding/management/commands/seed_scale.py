@@ -79,7 +79,7 @@ class Command(BaseCommand):
         password_hash = make_password(options["password"])  # hashed once for all: the hasher is slow
         self.stdout.write(
             f"Loading {spec.customers:,} customers and {spec.entries:,} entries "
-            f"({spec.start:%d %b %Y} to {spec.end - datetime.timedelta(days=1):%d %b %Y}), "
+            f"({spec.start:%-d %b %Y} to {spec.end - datetime.timedelta(days=1):%-d %b %Y}), "
             f"{spec.hot_entries:,} of them on one merchant account..."
         )
         try:
