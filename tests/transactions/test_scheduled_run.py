@@ -173,19 +173,29 @@ def test_a_closed_destination_cancels_the_schedule(travel, alice, alice_savings,
 def test_a_payee_in_cooling_off_or_over_the_limit_fails_with_the_ledgers_reason(
     travel, settings, alice, alice_savings
 ):
-    # Cooling off until Tuesday 8 AM: a schedule may start that day, and a run early that morning is refused.
+    # Cooling off until Tuesday 8 AM: a schedule may start that day; a run early that morning waits (no run
+    # recorded, nothing failed), and a pass after 8 AM pays.
     payee = PayeeFactory(owner=alice, created_at=timezone.now() - datetime.timedelta(hours=1))
     schedule = _schedule(alice, alice_savings, payee=payee, frequency="weekly", first_date=D(2026, 12, 8))
     travel.move_to(at(D(2026, 12, 8), hour=6))
     services.scheduled_transfers_run()
-    run = schedule.runs.get()
+    assert not schedule.runs.exists()
+    travel.move_to(at(D(2026, 12, 8), hour=9))
+    services.scheduled_transfers_run()
+    assert schedule.runs.get().status == "posted"
+    # A cooling-off that ends after the run date (the payee was added again meanwhile) fails the run.
+    schedule.refresh_from_db()
+    type(payee).objects.filter(pk=payee.pk).update(created_at=at(D(2026, 12, 15), hour=5))
+    travel.move_to(at(D(2026, 12, 15), hour=6))
+    services.scheduled_transfers_run()
+    run = schedule.runs.order_by("occurrence").last()
     assert run.status == "failed" and run.reason_code == "payee_cooling_off"
     settings.DAILY_TRANSFER_LIMIT_PAISE = 500_00
-    travel.move_to(at(D(2026, 12, 15)))  # a week later: past cooling-off, but over the daily limit
+    travel.move_to(at(D(2026, 12, 22)))  # a week later: past cooling-off, but over the daily limit
     services.scheduled_transfers_run()
     assert schedule.runs.order_by("occurrence").last().status == "failed"
     settings.DAILY_TRANSFER_LIMIT_PAISE = 5_00_000_00
-    travel.move_to(at(D(2026, 12, 22)))
+    travel.move_to(at(D(2026, 12, 29)))
     services.scheduled_transfers_run()
     latest = schedule.runs.order_by("occurrence").last()
     assert latest.status == "posted" and latest.transaction.payee_id == payee.pk

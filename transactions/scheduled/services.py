@@ -301,6 +301,15 @@ def _to_whom(schedule: ScheduledTransfer) -> str:
     return f"{schedule.destination.name} ({schedule.destination.masked_number})"
 
 
+def _cooling_off_ends_on_run_date(schedule: ScheduledTransfer, error: TransferError) -> bool:
+    """A payee's cooling-off that ends later on the day this occurrence runs (a schedule may start on that
+    day: the form allows it) holds the occurrence until it ends, rather than failing it at the morning's
+    first pass."""
+    if error.code != "payee_cooling_off" or schedule.payee_id is None:
+        return False
+    return timezone.localtime(limits.cooling_off_until(schedule.payee)).date() <= schedule.next_run_date
+
+
 def _run_next(schedule_id: int, today: datetime.date) -> ScheduledRun | None:
     """Run the schedule's next occurrence if it is due and no one else is running it; None otherwise."""
     with transaction.atomic():
@@ -319,6 +328,8 @@ def _run_next(schedule_id: int, today: datetime.date) -> ScheduledRun | None:
                 txn = _post(schedule, occurrence_key(schedule.pk, occurrence))
         except TransferError as error:
             failure = error
+        if failure is not None and _cooling_off_ends_on_run_date(schedule, failure):
+            return None  # not a failure: a later pass today runs it, once the payee can receive money
         run = ScheduledRun.objects.create(
             schedule=schedule,
             occurrence=occurrence,
