@@ -149,26 +149,49 @@ COALESCE((SELECT -SUM(e.amount) FROM transactions_entry e
             JOIN transactions_transaction t ON t.id = e.transaction_id
            WHERE t.initiator_id = %s AND t.kind IN ('payee', 'outward') AND t.created >= %s AND e.amount < 0
                  {payee}), 0)"""
-_USAGE = f"""
+_USAGE = """
 SELECT (SELECT id FROM transactions_transaction WHERE initiator_id = %s AND idempotency_key = %s),
        EXISTS (SELECT 1 FROM accounts_payee WHERE id = %s AND owner_id = %s AND removed_at IS NULL),
-       {_SENT.format(payee="")},
-       {_SENT.format(payee="AND t.payee_id = %s")}
-"""  # noqa: S608 - placeholders only
+       {total},
+       {to_payee}
+"""
 
 
-def usage(*, user: User, payee: Payee, idempotency_key: str, now: datetime.datetime) -> Usage:
+def usage(
+    *, user: User, limits: TransferLimits, payee: Payee, idempotency_key: str, now: datetime.datetime
+) -> Usage:
     """One round trip (the hot path of a payee transfer): run it after `lock`, as a statement of its own, so
     that it reads every transfer that committed while this one waited for the lock (in READ COMMITTED a
-    statement sees what committed before it began, and the lock's own statement began before the wait)."""
+    statement sees what committed before it began, and the lock's own statement began before the wait).
+    Today's total comes from the locked row (`sent_on`, `sent_paise`, kept by `record_sent`) and is summed
+    from the ledger only on the customer's first transfer of a day; the sum to one payee only while it is
+    capped (a new payee: a few transfers a day at most)."""
     since = connection.ops.adapt_datetimefield_value(day_start(now))
+    kept = limits.sent_on == timezone.localdate(now)
+    capped = now < capped_until(payee)
+    params: list = [user.pk, idempotency_key, payee.pk, user.pk]
+    total, to_payee = "0", "0"
+    if not kept:
+        total = _SENT.format(payee="")
+        params += [user.pk, since]
+    if capped:
+        to_payee = _SENT.format(payee="AND t.payee_id = %s")
+        params += [user.pk, since, payee.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE.format(total=total, to_payee=to_payee), params)  # placeholders only
+        existing, active, summed, to_payee_sum = cursor.fetchone()
+    sent = limits.sent_paise if kept else int(summed)
+    return Usage(existing, bool(active), sent, int(to_payee_sum))
+
+
+def record_sent(*, user: User, used: Usage, amount_paise: int, now: datetime.datetime) -> None:
+    """Add a transfer to the customer's running total of the day, under `lock`, in the posting's
+    transaction (a refusal after it rolls it back with everything else)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _USAGE,
-            [user.pk, idempotency_key, payee.pk, user.pk, user.pk, since, user.pk, since, payee.pk],
+            "UPDATE transactions_transferlimits SET sent_on = %s, sent_paise = %s WHERE user_id = %s",
+            [timezone.localdate(now), used.sent_today + amount_paise, user.pk],
         )
-        existing, active, total, to_payee = cursor.fetchone()
-    return Usage(existing, bool(active), int(total), int(to_payee))
 
 
 def _set_by_you() -> str:

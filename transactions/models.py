@@ -131,6 +131,11 @@ class TransferLimits(models.Model):
     )
     pending_daily_paise = models.BigIntegerField(null=True, blank=True)
     pending_per_transfer_paise = models.BigIntegerField(null=True, blank=True)
+    # What the customer sent to others on `sent_on` (a day in India), kept by payee_transfer_create under
+    # this row's lock: the daily limit's check reads it instead of summing the day's entries (a sum whose
+    # cost grew with every transfer of the day, inside the lock).
+    sent_on = models.DateField(null=True, blank=True, editable=False)
+    sent_paise = models.BigIntegerField(default=0, db_default=0, editable=False)
     pending_from = models.DateTimeField(
         null=True,
         blank=True,

@@ -483,7 +483,9 @@ def payee_transfer_create(
     with transaction.atomic():
         held = limits.lock(initiator)
         now = timezone.now()
-        used = limits.usage(user=initiator, payee=payee, idempotency_key=idempotency_key, now=now)
+        used = limits.usage(
+            user=initiator, limits=held, payee=payee, idempotency_key=idempotency_key, now=now
+        )
         # Under the lock a request with this key that committed before is visible: a resubmit returns it
         # rather than counting it against the limits it already used.
         if used.existing_id is not None:
@@ -497,6 +499,7 @@ def payee_transfer_create(
             )
         except limits.LimitError as error:
             raise TransferError(error.message, code=error.code) from error
+        limits.record_sent(user=initiator, used=used, amount_paise=amount_paise, now=now)
         current = payee
         txn = _post(
             kind=kind,

@@ -212,3 +212,33 @@ def test_a_refused_transfer_changes_nothing(alice):
     assert poor.balance == 100_00
     assert not OutwardPayment.objects.exists()
     assert Account.objects.get(number=before).ledger_version >= 0
+
+
+def test_the_days_total_is_kept_on_the_limits_row_and_summed_only_on_the_first_transfer_of_a_day(alice, rich):
+    """The daily limit's check reads a running total kept under the lock, not a sum over the day's entries
+    (whose cost grew with every transfer, inside the lock); a refusal leaves the total as it was; a row
+    whose total is of another day (or of none: before the total existed) sums the ledger once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from transactions.models import TransferLimits
+
+    payee = PayeeFactory(owner=alice)
+    with time_machine.travel(NOON, tick=False):
+        _send(alice, rich, payee, 1_000_00)
+        with CaptureQueriesContext(connection) as queries:
+            _send(alice, rich, payee, 2_000_00)
+        assert not [q for q in queries if "SUM(" in q["sql"].upper()]
+        limits_row = TransferLimits.objects.get(user=alice)
+        assert (limits_row.sent_on, limits_row.sent_paise) == (datetime.date(2026, 12, 5), 3_000_00)
+        with pytest.raises(TransferError):
+            _send(alice, rich, payee, 5_00_000_00)  # over the limit: refused, nothing counted
+        assert TransferLimits.objects.get(user=alice).sent_paise == 3_000_00
+        # As before the running total existed: the next transfer sums the day from the ledger.
+        TransferLimits.objects.filter(user=alice).update(sent_on=None, sent_paise=0)
+        TransferLimits.objects.filter(user=alice).update(daily_paise=4_000_00)
+        with pytest.raises(TransferError) as refused:
+            _send(alice, rich, payee, 1_000_01)
+        assert refused.value.code == "daily_limit"
+        _send(alice, rich, payee, 1_000_00)
+        assert TransferLimits.objects.get(user=alice).sent_paise == 4_000_00
