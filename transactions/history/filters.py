@@ -47,19 +47,28 @@ class HistoryFilter:
         """Both filters at once: the narrower bound of each range, the direction if they agree (two that
         disagree match nothing: `impossible`), the union of the lists."""
         changes: dict[str, object] = {}
-        for name in ("date_from", "amount_min"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            changes[name] = max(v for v in (mine, theirs) if v is not None) if mine or theirs else None
-        for name in ("date_to", "amount_max"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            both = [v for v in (mine, theirs) if v is not None]
-            changes[name] = min(both) if both else None
+        for name, narrower in (
+            ("date_from", max),
+            ("amount_min", max),
+            ("date_to", min),
+            ("amount_max", min),
+        ):
+            both = [v for v in (getattr(self, name), getattr(other, name)) if v is not None]
+            changes[name] = narrower(both) if both else None  # (a bound of 0 is a bound, not "none")
         changes["direction"] = self.direction or other.direction
         for name in ("categories", "exclude_categories", "words", "counterparties"):
             changes[name] = tuple(dict.fromkeys(getattr(self, name) + getattr(other, name)))
         result = replace(self, **changes)
         if self.direction and other.direction and self.direction != other.direction:
-            return replace(result, direction=None, amount_min=1, amount_max=0)  # nothing is both
+            # Nothing is both: an amount range nothing is in, as narrow as any bound already there (so
+            # that the order of merging does not matter).
+            low, high = result.amount_min, result.amount_max
+            return replace(
+                result,
+                direction=None,
+                amount_min=max(1, low if low is not None else 1),
+                amount_max=min(0, high if high is not None else 0),
+            )
         return result
 
     def apply(self, entries: QuerySet[Entry]) -> QuerySet[Entry]:
@@ -68,7 +77,7 @@ class HistoryFilter:
         q = Q()
         if self.date_from is not None:
             q &= Q(created__gte=day_start(self.date_from))
-        if self.date_to is not None:
+        if self.date_to is not None and self.date_to < datetime.date.max:  # (the last day: no end)
             q &= Q(created__lt=day_start(self.date_to + datetime.timedelta(days=1)))
         low, high = self.amount_min, self.amount_max
         if self.direction == DEBIT:
