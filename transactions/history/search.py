@@ -32,6 +32,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from portal.money import AmountError, parse_rupees
 from transactions.history.filters import CREDIT, DEBIT, HistoryFilter
 
@@ -62,17 +64,23 @@ def parse(text: str, *, categories: Mapping[str, str] | None = None) -> HistoryF
     """The filter that `text` asks for. `categories` maps each category's slug to its name; without it
     the categories are read from the database once, and only if the text has a `category:` term."""
     if not isinstance(text, str):
-        raise SearchError("Enter the search as text.")
+        raise SearchError(_("Enter the search as text."))
     if len(text) > MAX_LENGTH:
-        raise SearchError(f"Keep the search to {MAX_LENGTH} characters at most (this one has {len(text)}).")
+        raise SearchError(
+            _("Keep the search to %(max)d characters at most (this one has %(length)d).")
+            % {"max": MAX_LENGTH, "length": len(text)}
+        )
     for char in text:
         if unicodedata.category(char) in ("Cc", "Cs") and not char.isspace():
             raise SearchError(
-                "The search contains a control character that cannot be searched for; remove it."
+                _("The search contains a control character that cannot be searched for; remove it.")
             )
     terms = _terms(text)
     if len(terms) > MAX_TERMS:
-        raise SearchError(f"Use at most {MAX_TERMS} search terms (this search has {len(terms)}).")
+        raise SearchError(
+            _("Use at most %(max)d search terms (this search has %(count)d).")
+            % {"max": MAX_TERMS, "count": len(terms)}
+        )
     reader = _Categories(categories)
     result = HistoryFilter()
     for term in terms:
@@ -95,7 +103,10 @@ def _terms(text: str) -> list[_Term]:
                 close = _closing_quote(text, i + 1, _QUOTES[char])
                 if close < 0:
                     shown = text[start : start + 30].rstrip()
-                    raise SearchError(f'{shown}: the quote is not closed; add a " after the quoted text.')
+                    raise SearchError(
+                        _('%(term)s: the quote is not closed; add a " after the quoted text.')
+                        % {"term": shown}
+                    )
                 if head is None:
                     head = "".join(parts)
                 parts.append(text[i + 1 : close])
@@ -133,7 +144,7 @@ class _Categories:
     def slug(self, text: str, raw: str) -> str:
         known = self.known()
         if not known:
-            raise SearchError(f"{raw}: there are no categories to search by yet.")
+            raise SearchError(_("%(term)s: there are no categories to search by yet.") % {"term": raw})
         wanted = text.casefold()
         for slug, name in known.items():
             if wanted in (slug.casefold(), name.casefold()):
@@ -141,14 +152,20 @@ class _Categories:
         close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
         suggestions = close or sorted(known)[:5]
         listed = ", ".join(suggestions) + ("" if close or len(known) <= 5 else ", …")
-        raise SearchError(f'{raw}: there is no category "{text}". Try one of: {listed}.')
+        raise SearchError(
+            _('%(term)s: there is no category "%(name)s". Try one of: %(known)s.')
+            % {"term": raw, "name": text, "known": listed}
+        )
 
 
 def _term_filter(term: _Term, categories: _Categories) -> HistoryFilter:
     if not term.head:  # starts with a quote: a phrase, searched for as written
         phrase = term.value.strip()
         if not phrase:
-            raise SearchError(f"{term.raw}: empty quotes search for nothing; remove them or type a phrase.")
+            raise SearchError(
+                _("%(term)s: empty quotes search for nothing; remove them or type a phrase.")
+                % {"term": term.raw}
+            )
         return HistoryFilter(words=(phrase,))
     negated = term.head.startswith("-")
     head = term.head[1:] if negated else term.head
@@ -157,11 +174,14 @@ def _term_filter(term: _Term, categories: _Categories) -> HistoryFilter:
         if negated:
             if term.value.strip() == "-":
                 raise SearchError(
-                    'A lone "-" means nothing here: remove it, or put "-" in quotes to search for it.'
+                    _('A lone "-" means nothing here: remove it, or put "-" in quotes to search for it.')
                 )
             raise SearchError(
-                f"{term.raw}: excluding words is not supported. Search for what you want, or put it in "
-                f'quotes ("{term.value}") to find it as written. Only -category: can exclude.'
+                _(
+                    "%(term)s: excluding words is not supported. Search for what you want, or put it in "
+                    'quotes ("%(text)s") to find it as written. Only -category: can exclude.'
+                )
+                % {"term": term.raw, "text": term.value}
             )
         word = term.value.strip()
         if word.casefold() in (DEBIT, CREDIT) and not term.quoted:
@@ -171,18 +191,35 @@ def _term_filter(term: _Term, categories: _Categories) -> HistoryFilter:
     value = term.value[len(term.head) - len(match.group(3)) :]
     if name not in OPERATORS:
         guess = difflib.get_close_matches(name, OPERATORS, n=1)
-        hint = f"Did you mean {guess[0]}? " if guess else ""
+        hint = _("Did you mean %(name)s? ") % {"name": guess[0]} if guess else ""
         raise SearchError(
-            f"{term.raw}: {match.group(1)} is not a search operator. {hint}The operators are "
-            f"{', '.join(o + ':' for o in OPERATORS)}, debit and credit. To search for the text, put it in "
-            f'quotes: "{term.value}".'
+            _(
+                "%(term)s: %(name)s is not a search operator. %(hint)sThe operators are %(operators)s, debit "
+                'and credit. To search for the text, put it in quotes: "%(text)s".'
+            )
+            % {
+                "term": term.raw,
+                "name": match.group(1),
+                "hint": hint,
+                "operators": ", ".join(o + ":" for o in OPERATORS),
+                "text": term.value,
+            }
         )
     if negated and name != "category":
-        raise SearchError(f"{term.raw}: only -category: can exclude; remove the - before {name}.")
+        raise SearchError(
+            _("%(term)s: only -category: can exclude; remove the - before %(name)s.")
+            % {"term": term.raw, "name": name}
+        )
     if sign != ":" and name != "amount":
-        raise SearchError(f"{term.raw}: write {name}:{value}; only amount takes >, >=, < or <=.")
+        raise SearchError(
+            _("%(term)s: write %(fixed)s; only amount takes >, >=, < or <=.")
+            % {"term": term.raw, "fixed": f"{name}:{value}"}
+        )
     if not value.strip():
-        raise SearchError(f"{term.raw} has no value: write it like {_EXAMPLES[name]}.")
+        raise SearchError(
+            _("%(term)s has no value: write it like %(example)s.")
+            % {"term": term.raw, "example": _EXAMPLES[name]}
+        )
     if name == "amount":
         return _amount(term.raw, sign, value)
     if name == "category":
@@ -216,8 +253,11 @@ def _rupees(raw: str, text: str) -> int:
         return parse_rupees(text)
     except AmountError:
         raise SearchError(
-            f"{raw}: {text} is not an amount. Write rupees like 500, 1,500.50 or 1,50,000 (at most two "
-            "decimals)."
+            _(
+                "%(term)s: %(text)s is not an amount. Write rupees like 500, 1,500.50 or 1,50,000 (at most "
+                "two decimals)."
+            )
+            % {"term": raw, "text": text}
         ) from None
 
 
@@ -233,17 +273,18 @@ def _amount(raw: str, sign: str, value: str) -> HistoryFilter:
     if ".." not in value:
         exact = _rupees(raw, value)
         return HistoryFilter(amount_min=exact, amount_max=exact)
-    low_text, _, high_text = value.partition("..")
+    low_text, _dots, high_text = value.partition("..")
     if not low_text.strip() and not high_text.strip():
         raise SearchError(
-            f"{raw}: give at least one end of the range, like amount:100..2000 or amount:..2000."
+            _("%(term)s: give at least one end of the range, like amount:100..2000 or amount:..2000.")
+            % {"term": raw}
         )
     low = _rupees(raw, low_text) if low_text.strip() else None
     high = _rupees(raw, high_text) if high_text.strip() else None
     if low is not None and high is not None and low > high:
         raise SearchError(
-            f"{raw}: the range starts above where it ends; write the smaller amount first "
-            f"(amount:{high_text}..{low_text})."
+            _("%(term)s: the range starts above where it ends; write the smaller amount first (%(fixed)s).")
+            % {"term": raw, "fixed": f"amount:{high_text}..{low_text}"}
         )
     return HistoryFilter(amount_min=low, amount_max=high)
 
@@ -255,7 +296,7 @@ def _date(raw: str, text: str) -> datetime.date:
             return datetime.date.fromisoformat(text)
         except ValueError:
             pass
-    raise SearchError(f"{raw}: {text} is not a date (use YYYY-MM-DD).")
+    raise SearchError(_("%(term)s: %(text)s is not a date (use YYYY-MM-DD).") % {"term": raw, "text": text})
 
 
 def _month(raw: str, text: str) -> tuple[datetime.date, datetime.date]:
@@ -265,7 +306,7 @@ def _month(raw: str, text: str) -> tuple[datetime.date, datetime.date]:
         if year >= 1 and 1 <= month <= 12:
             last = calendar.monthrange(year, month)[1]
             return datetime.date(year, month, 1), datetime.date(year, month, last)
-    raise SearchError(f"{raw}: {text} is not a month (use YYYY-MM).")
+    raise SearchError(_("%(term)s: %(text)s is not a month (use YYYY-MM).") % {"term": raw, "text": text})
 
 
 # ----- writing a filter back as search text -----
