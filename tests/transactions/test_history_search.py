@@ -1,6 +1,7 @@
 """The history page's operator search (transactions/history/search.py): what each term means, the errors,
 the rendering back to text, and that no text whatever makes it raise anything but SearchError."""
 
+import contextlib
 import datetime
 
 import pytest
@@ -272,3 +273,47 @@ def test_it_round_trips_any_well_formed_search(terms):
         assert "control character" in str(error) or "characters at most" in str(error)
         return
     assert p(describe(parsed)) == parsed
+
+
+_amounts = st.none() | st.integers(-5, 10**9)
+_dates = st.none() | st.dates()
+_texts = st.lists(st.text(min_size=1, max_size=8), max_size=3, unique=True).map(tuple)
+filters = st.builds(
+    HistoryFilter,
+    date_from=_dates,
+    date_to=_dates,
+    amount_min=_amounts,
+    amount_max=_amounts,
+    direction=st.sampled_from([None, "debit", "credit"]),
+    categories=st.lists(st.sampled_from(sorted(CATEGORIES)), max_size=2, unique=True).map(tuple),
+    exclude_categories=st.lists(st.sampled_from(sorted(CATEGORIES)), max_size=2, unique=True).map(tuple),
+    words=_texts,
+    counterparties=_texts,
+)
+
+
+@given(data=st.data(), terms=st.lists(_valid_term, max_size=6))
+@example(data=None, terms=["debit", "debit", "credit"])
+@example(data=None, terms=["debit", "credit", "amount>5"])
+def test_it_combines_terms_the_same_in_any_order(data, terms):
+    """`debit credit amount>5` is `amount>5 credit debit`: each range the same, the lists in another
+    order."""
+    shuffled = data.draw(st.permutations(terms)) if data is not None else terms[::-1]
+    try:
+        one, other = p(" ".join(terms)), p(" ".join(shuffled))
+    except SearchError:
+        return  # (a to: of control characters, or too long)
+    for name in ("date_from", "date_to", "amount_min", "amount_max", "direction"):
+        assert getattr(one, name) == getattr(other, name)
+    for name in ("categories", "exclude_categories", "words", "counterparties"):
+        assert set(getattr(one, name)) == set(getattr(other, name))
+
+
+@given(f=filters)
+def test_it_describes_any_filter_without_failing(f):
+    """A filter the form made (not the search) may hold what the search cannot say; describing it still
+    gives text, and that text parses or is refused with a SearchError."""
+    text = describe(f)
+    assert isinstance(text, str)
+    with contextlib.suppress(SearchError):
+        p(text)

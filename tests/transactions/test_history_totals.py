@@ -189,6 +189,7 @@ SEARCHES = [
     ('"credit"', set()),
     ("%", set()),
     ("Rent_January", set()),
+    ("\\", set()),
     # together
     ("category:groceries after:2026-01-01", {BB, MK, RF}),
     ("debit category:groceries after:2026-01-01", {BB, MK}),

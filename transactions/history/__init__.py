@@ -2,6 +2,8 @@
 
 - `filters.py`: `HistoryFilter`, what a customer asked to see (the filter form's fields and the operator
   search both become one), and how it narrows a queryset of entries;
+- `search.py`: the operator search box (`amount>500 category:groceries after:2026-01-01 ...`) parsed into a
+  `HistoryFilter`, and a filter written back as search text (`describe`);
 - `cursor.py`: the signed position of a page ("newer"/"older" links), bound to one account;
 - `selectors.py`: the reads (every one takes the user or an account already filtered by owner).
 

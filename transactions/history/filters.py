@@ -45,7 +45,8 @@ class HistoryFilter:
 
     def merged(self, other: "HistoryFilter") -> "HistoryFilter":
         """Both filters at once: the narrower bound of each range, the direction if they agree (two that
-        disagree match nothing: `impossible`), the union of the lists."""
+        disagree match nothing: an empty amount range, 1 paisa to 0), the union of the lists. The result
+        does not depend on the order of merging (but for the order of the lists)."""
         changes: dict[str, object] = {}
         for name, narrower in (
             ("date_from", max),
@@ -59,16 +60,15 @@ class HistoryFilter:
         for name in ("categories", "exclude_categories", "words", "counterparties"):
             changes[name] = tuple(dict.fromkeys(getattr(self, name) + getattr(other, name)))
         result = replace(self, **changes)
+        low, high = result.amount_min, result.amount_max
         if self.direction and other.direction and self.direction != other.direction:
-            # Nothing is both: an amount range nothing is in, as narrow as any bound already there (so
-            # that the order of merging does not matter).
-            low, high = result.amount_min, result.amount_max
-            return replace(
-                result,
-                direction=None,
-                amount_min=max(1, low if low is not None else 1),
-                amount_max=min(0, high if high is not None else 0),
-            )
+            # Nothing is both: an amount range nothing is in, as narrow as any bound already there.
+            low, high = max(1, low if low is not None else 1), min(0, high if high is not None else 0)
+            result = replace(result, amount_min=low, amount_max=high)
+        if low is not None and high is not None and low > high:
+            # Nothing matches, whatever the direction: leave it out, so that the order in which filters
+            # are merged does not matter (debit, credit, debit is credit, debit, debit).
+            result = replace(result, direction=None)
         return result
 
     def apply(self, entries: QuerySet[Entry]) -> QuerySet[Entry]:
