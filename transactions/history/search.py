@@ -18,6 +18,9 @@ Amounts are rupees with at most two decimals, with or without grouping commas (1
 `amount>500` means at least ₹500.01. Every term narrows the result; repeated terms combine the way
 `HistoryFilter.merged` does (the narrowest range, `debit credit` matches nothing, categories: any of them).
 Text in quotes is searched for as written, operators and all (`"credit"` finds "Credit card bill").
+A `-` before anything but `category:` is refused (excluding words is not supported: the filter has no
+field for it); so are control characters (PostgreSQL cannot take a NUL), more than MAX_TERMS terms and more
+than MAX_LENGTH characters.
 
 `parse` raises `SearchError` (and nothing else, whatever the text) with a message that names the term and
 the fix; `describe` writes a filter back as canonical search text, so `parse(describe(f)) == f` for every
