@@ -197,8 +197,10 @@ def test_it_neutralises_a_formula_in_the_csv(history, signed_in, trigger):
 def test_it_leaves_negative_balances_as_numbers(alice, signed_in):
     current = AccountFactory(owner=alice, name="Current", kind=Account.Kind.CURRENT, overdraft_limit=1_000_00)
     _pay(current, 500_25, "Overdrawn", when=datetime.datetime(2026, 1, 5, 12, 0, tzinfo=IST))
-    _, row = read_csv(signed_in.get(csv_url(current)))
-    assert row[5:] == ["500.25", "", "-500.25"]
+    _receive(current, 5, "Interest", when=datetime.datetime(2026, 1, 6, 12, 0, tzinfo=IST))
+    _, newer, older = read_csv(signed_in.get(csv_url(current)))
+    assert older[5:] == ["500.25", "", "-500.25"]
+    assert newer[5:] == ["", "0.05", "-500.20"]
 
 
 def test_it_names_the_file_by_the_account_and_the_day(history, signed_in):
