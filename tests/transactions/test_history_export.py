@@ -225,6 +225,14 @@ def test_it_refuses_an_invalid_filter_with_a_400_naming_it(history, signed_in):
     assert not AuditEvent.objects.filter(action="history.export").exists()
 
 
+def test_it_refuses_a_parameter_it_does_not_know_rather_than_export_everything(history, signed_in):
+    response = signed_in.get(csv_url(history), {"words": "rent", "cursor": "x", "size": "50"})
+
+    assert response.status_code == 400
+    assert "words:</strong> The history page has no such filter." in response.content.decode()
+    assert signed_in.get(csv_url(history), {"text": "rent", "cursor": "x", "size": "50"}).status_code == 200
+
+
 def test_it_answers_404_for_another_customers_account(history, bob, bob_savings):
     client = Client()
     client.force_login(bob)

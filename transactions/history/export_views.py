@@ -24,10 +24,14 @@ from portal import ratelimit
 from portal.audit import audit_record
 from transactions.history import export
 from transactions.history.filters import HistoryFilter
-from transactions.history.params import filter_from_query
+from transactions.history.params import PARAMETERS, filter_from_query
 from transactions.history.selectors import history_account, history_entries
 
 CSV, XLSX = "csv", "xlsx"
+# The page's own parameters that an export link may carry along and that do not change which rows: every
+# page of the selection is exported. Any other parameter is refused, not ignored: a filter the export did not
+# understand (a misspelt or a newer one) would otherwise give more rows than asked for.
+_IGNORED = ("cursor", "size")
 _REFUSED = "transactions/history_export_refused.html"
 # What each parameter is called on the history page's form, for the 400 page's list.
 FIELD_LABELS = {
@@ -59,8 +63,10 @@ def _export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     filter, errors = filter_from_query(request.GET)
+    for name in sorted(set(request.GET) - {*PARAMETERS, *_IGNORED}):
+        errors[name] = "The history page has no such filter."
     if errors:
-        problems = [(FIELD_LABELS[name], message) for name, message in errors.items()]
+        problems = [(FIELD_LABELS.get(name, name[:40]), message) for name, message in errors.items()]
         return render(request, _REFUSED, {"account": account, "problems": problems}, status=400)
     if refused := ratelimit.limit_hit(request, "history_export", ratelimit.by_user(request)):
         return refused

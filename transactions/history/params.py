@@ -18,6 +18,7 @@ from transactions.history import search
 from transactions.history.filters import CREDIT, DEBIT, HistoryFilter
 
 TEXT_MAX_LENGTH = 200
+PARAMETERS = ("date_from", "date_to", "amount_min", "amount_max", "direction", "category", "text", "q")
 _SINGLE = ("date_from", "date_to", "amount_min", "amount_max", "direction", "text", "q")
 
 
