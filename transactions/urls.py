@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transactions import views
+from transactions.history import export_views
 from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
@@ -18,4 +19,12 @@ urlpatterns += [
     path("transfers/scheduled/new/", scheduled_views.scheduled_new, name="scheduled_new"),
     path("transfers/scheduled/<int:pk>/", scheduled_views.scheduled_detail, name="scheduled_detail"),
     path("transfers/scheduled/<int:pk>/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
+]
+
+# History export (transactions/history/export_views.py): the history page's filter, every row.
+urlpatterns += [
+    path("accounts/<int:pk>/history/export.csv", export_views.history_export_csv, name="history_export_csv"),
+    path(
+        "accounts/<int:pk>/history/export.xlsx", export_views.history_export_xlsx, name="history_export_xlsx"
+    ),
 ]
