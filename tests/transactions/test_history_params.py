@@ -64,7 +64,7 @@ def test_it_merges_the_search_with_the_form():
         ("direction=sideways", "direction", "Choose money in or money out."),
         ("category=bribes", "category", "There is no category “bribes”."),
         ("text=" + "x" * 201, "text", "Keep the text under 200 characters."),
-        ("q=" + "x" * 201, "q", "Keep the search under 200 characters."),
+        ("q=" + "x" * 201, "q", "Keep the search to 200 characters at most (this one has 201)."),
         ("date_from=2026-01-01&date_from=2026-02-01", "date_from", "Give this only once."),
     ],
 )
