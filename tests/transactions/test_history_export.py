@@ -403,11 +403,11 @@ def test_it_writes_formulas_as_neutralised_text_in_xlsx(history, signed_in):
     assert rent[3] == "'-Landlord" and rent[5] == Decimal("1234.5")
 
 
-def test_it_refuses_an_xlsx_beyond_a_sheets_rows_rather_than_cut_it(history, signed_in, monkeypatch):
+def test_it_refuses_an_xlsx_beyond_its_cap_before_building_it(history, signed_in, monkeypatch):
     monkeypatch.setattr(export, "XLSX_MAX_ROWS", history.entries.count() - 1)
     response = signed_in.get(xlsx_url(history))
     assert response.status_code == 400
-    assert "more than a spreadsheet holds" in response.content.decode()
+    assert "more than a spreadsheet download holds (100,000 rows)" in response.content.decode()
     assert not AuditEvent.objects.filter(action="history.export").exists()
 
     monkeypatch.setattr(export, "XLSX_MAX_ROWS", history.entries.count())
