@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transactions import views
+from transactions.history import balance_views
 from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
@@ -18,4 +19,9 @@ urlpatterns += [
     path("transfers/scheduled/new/", scheduled_views.scheduled_new, name="scheduled_new"),
     path("transfers/scheduled/<int:pk>/", scheduled_views.scheduled_detail, name="scheduled_detail"),
     path("transfers/scheduled/<int:pk>/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
+]
+
+# History (transactions/history/).
+urlpatterns += [
+    path("accounts/<int:pk>/balance/", balance_views.balance_page, name="history_balance"),
 ]
