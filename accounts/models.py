@@ -117,6 +117,11 @@ class Account(models.Model):
     opened_on = models.DateField(default=timezone.localdate)
     # Bumped by every posting: a cache key for anything derived from this account's ledger.
     ledger_version = models.BigIntegerField(default=0, editable=False)
+    # The time of the account's newest entry (empty before the first), written by the posting's own UPDATE
+    # of the locked account. A posting is never dated before it (transactions/services.py `_post`), so an
+    # account's history order (created, id) is the order of its postings and of `balance_after`.
+    # PostgreSQL keeps it true and never lets it go back (transactions migration 0013).
+    posted_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

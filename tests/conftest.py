@@ -73,10 +73,19 @@ def fund(account: Account, paise: int) -> Account:
 
 def spend(account: Account, times: int) -> None:
     """A history of `times` small card payments, one a day, ending today: "Chai 0" is the oldest. Dated
-    through the loaders' own door (portal/seeding/history.py): no service takes a time."""
-    start = timezone.now() - datetime.timedelta(days=times)
+    through the loaders' own door (portal/seeding/history.py): no service takes a time. History is posted
+    in time order (transactions/services.py `_posting_time`): if the account already has entries in those
+    days, the payments are spread evenly between its newest entry and now instead."""
+    now = timezone.now()
+    start = now - datetime.timedelta(days=times)
+    step = datetime.timedelta(days=1)
+    account.refresh_from_db(fields=["posted_until"])
+    if account.posted_until is not None and account.posted_until >= start:
+        start = account.posted_until
+        step = (now - start) / (times + 1)
+        start += step
     for i in range(times):
-        with posted_at(start + datetime.timedelta(days=i)):
+        with posted_at(start + step * i):
             services.payment_create(
                 account=account,
                 amount_paise=1_00,

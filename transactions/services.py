@@ -5,7 +5,12 @@ transaction, an idempotency key that makes a repeated request return the first r
 and the customers' alerts (transactions/alerts.py: an outbox row per customer leg, in the same transaction,
 sent by the workers; none for history dated in the past by the loaders).
 
-PostgreSQL enforces the same rules again (migration 0003): the checks here exist to give a readable error.
+A posting is dated under its locks, never before the newest entry of a customer account it touches
+(`_posting_time`): an account's history order (created, id) is the order of its postings, so the
+`balance_after` of its entries is a running balance in the order the history pages show them.
+
+PostgreSQL enforces the same rules again (migrations 0003, 0005, 0013): the checks here exist to give a
+readable error.
 """
 
 import datetime
@@ -202,7 +207,6 @@ def _post(
     if sum(amount for _ref, amount in legs) != 0:
         raise TransferError(_("The entries of a transaction must balance."), code="unbalanced")
     history = _history_time.get()
-    created = history or timezone.now()
 
     by_id: dict[int, int] = {}
     locked: dict[int | str, Account] = {}
@@ -217,6 +221,7 @@ def _post(
                 for ref, (_r, amount) in zip(refs, legs, strict=True):
                     need_owner = debits_need_owner if amount < 0 else credits_need_owner
                     _check_account_rules(locked[ref], amount, owner=owner, owner_required=need_owner)
+                created = _posting_time(locked, history)
             except TransferError:
                 # A resubmit of a posting that went through returns it, even if the rules would now refuse.
                 existing = _find_existing(initiator, idempotency_key)
@@ -265,6 +270,41 @@ def _post(
         return _replay(existing, kind, _locked_legs(locked, by_id), description)
 
 
+def _posting_time(locked: dict[int | str, Account], history: datetime.datetime | None) -> datetime.datetime:
+    """The time of a posting, read under its locks: now, but never before the newest entry of a customer
+    account it touches (`Account.posted_until`, read with the lock, so no posting can slip in between).
+    Two postings on one account are therefore dated in the order they take its lock, which is the order of
+    their entry ids and of `balance_after`: the account's history order (created, id) is its posting
+    order, and the running balance shown beside each row of it is exact, whatever the clocks of two web
+    hosts say or however long a posting waited for the lock (a time taken before the lock allowed both).
+    No query: the locked rows carry the time.
+
+    A loader's history (`history`, portal.seeding.history.posted_at) keeps its own time; it is refused
+    (`history_out_of_order`) if a customer account it touches already has a later entry: loaders post in
+    time order. The bank's internal accounts are left out of both rules: every customer's history goes
+    through the settlement shards, loaded customer by customer, and a clock running ahead on one posting
+    must not date every customer's posting through that shard after it. Their entries follow id order
+    (their balance is their newest entry's by id) and no page shows them with a running balance.
+    PostgreSQL refuses what breaks the rule (transactions migration 0013)."""
+    customers = {a.pk: a for a in locked.values() if not a.is_internal}.values()
+    newest = max((a.posted_until for a in customers if a.posted_until is not None), default=None)
+    if history is None:
+        now = timezone.now()
+        return now if newest is None or newest <= now else newest
+    later = [a for a in customers if a.posted_until is not None and a.posted_until > history]
+    if later:
+        raise TransferError(
+            _("History for %(account)s cannot be dated %(when)s: it already has an entry dated %(newest)s.")
+            % {
+                "account": later[0].masked_number,
+                "when": history.isoformat(),
+                "newest": later[0].posted_until.isoformat(),
+            },
+            code="history_out_of_order",
+        )
+    return history
+
+
 _INSERT_TRANSACTION = """
 INSERT INTO transactions_transaction
        (kind, description, counterparty, category_id, initiator_id, idempotency_key, created, payee_id)
@@ -295,7 +335,8 @@ def _write(
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
-    balance in one UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the
+    balance, ledger version and `posted_until` (the time of the newest entry, never moved back) in one
+    UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the
     outbox of transactions/alerts.py, due at once). Raw SQL because this is the hottest path of the portal:
     the ORM cost more than PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts
     carry their new balances."""
@@ -322,15 +363,19 @@ def _write(
         txn._state.adding, txn._state.db = False, connection.alias
         entry_params: list = []
         balance_params: list = []
+        until_params: list = []
         alert_params: list = []
         for account_id, amount in legs:
             account = locked[account_id]
             account.balance += amount
             account.ledger_version += 1
+            if account.posted_until is None or account.posted_until < txn.created:
+                account.posted_until = txn.created  # never back (a loader's history on a bank account)
             # A customer's credit may name someone else than the transaction does (_post's docstring).
             theirs = credit_counterparty if amount > 0 and account.owner_id is not None else ""
             entry_params += [txn.id, account_id, amount, account.balance, when, theirs]
             balance_params += [account_id, account.balance]
+            until_params += [account_id, connection.ops.adapt_datetimefield_value(account.posted_until)]
             if alerts and account.owner_id is not None:  # a customer's account, not the bank's
                 alert_params += [txn.id, account_id, _DEBIT if amount < 0 else _CREDIT, when, when]
         values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(legs))
@@ -342,8 +387,9 @@ def _write(
         ids = ", ".join(["%s"] * len(legs))
         cursor.execute(
             f"UPDATE accounts_account SET balance = CASE id {cases} END, "  # noqa: S608 - placeholders only
+            f"posted_until = CASE id {cases} END, "
             f"ledger_version = ledger_version + 1 WHERE id IN ({ids})",
-            [*balance_params, *(account_id for account_id, _amount in legs)],
+            [*balance_params, *until_params, *(account_id for account_id, _amount in legs)],
         )
         if alert_params:
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * (len(alert_params) // 5))

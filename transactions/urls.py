@@ -1,7 +1,7 @@
 from django.urls import path
 
 from transactions import views
-from transactions.history import export_views
+from transactions.history import balance_views, export_views
 from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
@@ -27,4 +27,9 @@ urlpatterns += [
     path(
         "accounts/<int:pk>/history/export.xlsx", export_views.history_export_xlsx, name="history_export_xlsx"
     ),
+]
+
+# History (transactions/history/).
+urlpatterns += [
+    path("accounts/<int:pk>/balance/", balance_views.balance_page, name="history_balance"),
 ]

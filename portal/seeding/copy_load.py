@@ -169,6 +169,7 @@ class ScaleLoad:
         self._timed("generate + copy ledger", lambda: self._copy_ledger(cursor, generator, ids))
         self._timed("copy accounts", lambda: self._copy_accounts(cursor, generator, ids))
         self._timed("rebuild indexes", lambda: self._restore(cursor, schema))
+        self._timed("newest entry times", lambda: self._posted_until(cursor, ids))
         self._triggers_on(cursor, schema)
         self._timed("check books", lambda: self._check(cursor, ids))
 
@@ -393,11 +394,25 @@ class ScaleLoad:
         self.report.hot_account = generator.account_number(hot)
         self.report.hot_entries = counts[hot]
 
+    @staticmethod
+    def _posted_until(cursor: Any, ids: Ids) -> None:
+        """Each loaded account (and the bank's, which the load posted to) carries the time of its newest
+        entry, as a posting leaves it (`Account.posted_until`, transactions/services.py): one row of the
+        rebuilt history index per account, never moved back on the bank's accounts."""
+        cursor.execute(
+            "UPDATE accounts_account AS a SET posted_until = GREATEST(a.posted_until,"
+            " (SELECT e.created FROM transactions_entry AS e WHERE e.account_id = a.id"
+            "  ORDER BY e.created DESC, e.id DESC LIMIT 1))"
+            " WHERE a.id = ANY(%s::bigint[])",
+            [[*ids.accounts, *ids.internal.values()]],
+        )
+
     def _check(self, cursor: Any, ids: Ids) -> None:
         """Prove the books before COMMIT, since no trigger looked at the rows: every transaction has two or
-        more entries summing to zero; every account's balance is the sum of its entries; the bank's total
-        is zero; each loaded entry's balance_after follows its account's entries in (created, id) order,
-        and no customer balance went below its overdraft limit on the way."""
+        more entries summing to zero; every account's balance is the sum of its entries and its
+        `posted_until` the time of its newest one; the bank's total is zero; each loaded entry's
+        balance_after follows its account's entries in (created, id) order, and no customer balance went
+        below its overdraft limit on the way."""
         problems = []
         cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE total <> 0), count(*) FILTER (WHERE legs < 2)"
@@ -413,12 +428,21 @@ class ScaleLoad:
                 f" {transactions - with_entries} have none"
             )
         cursor.execute(
-            "SELECT count(*) FROM accounts_account AS a LEFT JOIN"
-            " (SELECT account_id, sum(amount) AS total FROM transactions_entry GROUP BY account_id) AS e"
-            " ON e.account_id = a.id WHERE a.balance <> COALESCE(e.total, 0)"
+            "SELECT count(*) FILTER (WHERE a.balance <> COALESCE(e.total, 0)),"
+            "       count(*) FILTER (WHERE (a.kind <> %s AND a.posted_until IS DISTINCT FROM e.newest)"
+            "                        OR e.newest > a.posted_until"
+            "                        OR (e.newest IS NOT NULL AND a.posted_until IS NULL))"
+            " FROM accounts_account AS a LEFT JOIN"
+            " (SELECT account_id, sum(amount) AS total, max(created) AS newest FROM transactions_entry"
+            "  GROUP BY account_id) AS e"
+            " ON e.account_id = a.id",
+            [Account.Kind.INTERNAL.value],
         )
-        if wrong := cursor.fetchone()[0]:
+        wrong, undated = cursor.fetchone()
+        if wrong:
             problems.append(f"{wrong} account balances are not the sum of their entries")
+        if undated:
+            problems.append(f"{undated} accounts do not carry the time of their newest entry")
         # The accounts' foreign key to their owner was not checked row by row either (replica mode).
         cursor.execute(
             "SELECT count(*) FROM accounts_account AS a WHERE a.owner_id IS NOT NULL"

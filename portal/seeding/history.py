@@ -7,6 +7,11 @@ demo loader and the tests' history fixtures wrap each posting in `posted_at(when
 
     with posted_at(posting.when):
         services.payment_create(account=..., amount_paise=..., ...)
+
+A loader posts each customer account's history in time order: a posting dated before the newest entry of
+a customer account it touches is refused (`TransferError`, code `history_out_of_order`), so that history
+order stays posting order (transactions/services.py `_posting_time`). The bank's internal accounts, which
+every customer's history goes through, take any order.
 """
 
 import datetime

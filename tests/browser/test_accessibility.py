@@ -535,6 +535,22 @@ def payee_remove(page: Page, live_server, alice, savings: Account, current: Acco
     expect(page.get_by_role("button", name="Remove payee")).to_be_visible()
 
 
+def balance_on_a_day(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    page.goto(f"/accounts/{savings.pk}/balance/?on={yesterday.isoformat()}")
+    _heading(page, "Balance on a date")
+    expect(page.locator("#balance-closing")).to_be_visible()
+
+
+def balance_on_a_day_with_error(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{savings.pk}/balance/")
+    page.get_by_label("Balance at the end of").fill("2999-01-01")
+    page.get_by_role("button", name="Show balance").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -585,6 +601,8 @@ PAGES: list[Callable[..., None]] = [
     payee_detail,
     payee_detail_rename_error,
     payee_remove,
+    balance_on_a_day,
+    balance_on_a_day_with_error,
 ]
 
 

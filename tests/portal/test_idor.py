@@ -122,6 +122,10 @@ def _own_schedule(a: Owner) -> dict:
     return {"pk": schedule.pk}
 
 
+def _own_account(a: Owner) -> dict:
+    return {"pk": a.savings.pk}
+
+
 def _own_payee(a: Owner) -> dict:
     return {"pk": PayeeFactory(owner=a.user, name="Ravi").pk}
 
@@ -139,6 +143,7 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "payee_remove": _own_payee,  # GET the confirmation, POST the removal
     "history_export_csv": _own_account,  # GET only (405 to its owner for any other method)
     "history_export_xlsx": _own_account,
+    "history_balance": _own_account,  # GET the balance on a day and the entries since
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password

@@ -102,6 +102,21 @@ def test_it_chains_balance_after_in_history_order():
 
 
 @db_test
+def test_it_gives_every_loaded_account_the_time_of_its_newest_entry():
+    """As a posting leaves it (Account.posted_until): the next posting is dated after it."""
+    seed(*SMALL)
+    for account in Account.objects.filter(entries__isnull=False).distinct():
+        newest = account.entries.order_by("-created", "-id").first()
+        assert account.posted_until == newest.created, account.number
+        assert account.entries.order_by("-id").first() == newest or account.is_internal
+    hot = hot_account()
+    txn = services.deposit_create(
+        account=hot, amount_paise=1_00, description="After", idempotency_key="after"
+    )
+    assert txn.created >= hot.posted_until
+
+
+@db_test
 def test_it_makes_realistic_history():
     seed(*SMALL)
     today = timezone.localdate()

@@ -267,27 +267,115 @@ def test_it_commits_a_balance_that_agrees_with_the_ledger(alice_savings):
     assert_books_balance()
 
 
-def test_it_checks_the_newest_entry_by_id_not_by_date(alice_savings):
-    """A backdated posting (a loader's history, written here in SQL) is the newest entry by id: its
-    balance_after is the balance, though an older-looking entry comes after it by date."""
-    settlement = Account.objects.get(number=internal.SETTLEMENT)
-    old = timezone.now() - datetime.timedelta(days=30)
+# --- History order is posting order (migration 0013) -----------------------------------------------------
+
+
+def _raw_posting(
+    legs: list[tuple[Account, int]], *, key: str, when: datetime.datetime, until: dict | None = None
+) -> None:
+    """A whole posting in SQL, as `_write` makes it: entries with their balance_after, then each account's
+    balance, ledger version and posted_until (`until[account]`, by default the later of its own and the
+    posting's time)."""
+    until = until or {}
     with transaction.atomic(), connection.cursor() as cursor:
-        txn_id = _insert_transaction(cursor, key="old-chai")
-        for account, amount in [(alice_savings, -1_00), (settlement, 1_00)]:
+        txn_id = _insert_transaction(cursor, key=key)
+        for account, amount in legs:
             cursor.execute(
                 "INSERT INTO transactions_entry (transaction_id, account_id, amount, balance_after, created)"
                 " VALUES (%s, %s, %s, %s, %s)",
-                [txn_id, account.pk, amount, account.balance + amount, old],
+                [txn_id, account.pk, amount, account.balance + amount, when],
             )
             cursor.execute(
-                "UPDATE accounts_account SET balance = balance + %s, ledger_version = ledger_version + 1"
-                " WHERE id = %s",
-                [amount, account.pk],
+                "UPDATE accounts_account SET balance = balance + %s, ledger_version = ledger_version + 1,"
+                " posted_until = %s WHERE id = %s",
+                [amount, until.get(account, max(filter(None, [account.posted_until, when]))), account.pk],
             )
+
+
+def test_it_commits_a_posting_in_sql_dated_after_the_newest_entries(alice_savings):
+    settlement = Account.objects.get(number=internal.SETTLEMENT)
+    later = timezone.now() + datetime.timedelta(seconds=1)
+    _raw_posting([(alice_savings, -1_00), (settlement, 1_00)], key="raw-later", when=later)
     alice_savings.refresh_from_db()
-    assert alice_savings.balance == 49_999_00
+    assert (alice_savings.balance, alice_savings.posted_until) == (49_999_00, later)
     assert_books_balance()
+
+
+def test_it_refuses_an_entry_dated_before_the_accounts_newest(alice_savings):
+    """A backdated entry (a loader's history written after a newer posting, raw SQL, a bug) would put the
+    account's history order out of step with its balance_after: refused as it is inserted."""
+    settlement = Account.objects.get(number=internal.SETTLEMENT)
+    before = ledger_state()
+    old = timezone.now() - datetime.timedelta(days=30)
+    with pytest.raises(IntegrityError, match="history order must be posting order"):
+        _raw_posting([(alice_savings, -1_00), (settlement, 1_00)], key="old-chai", when=old)
+    assert ledger_state() == before
+    # One microsecond before the newest entry is before it.
+    with pytest.raises(IntegrityError, match="history order must be posting order"):
+        _raw_posting(
+            [(alice_savings, -1_00), (settlement, 1_00)],
+            key="just-before",
+            when=alice_savings.posted_until - datetime.timedelta(microseconds=1),
+        )
+    assert ledger_state() == before
+
+
+def test_it_lets_a_bank_account_take_a_loaders_backdated_entry(alice):
+    """The bank's internal accounts carry every customer's history, loaded customer by customer: they may
+    hold an entry dated before their newest. Their balance is still the newest entry's by id, and their
+    posted_until stays the newest time (it never goes back)."""
+    funded = fund(AccountFactory(owner=alice), 1_00)
+    settlement = Account.objects.get(number=internal.settlement_for(funded.pk))  # with an entry dated now
+    newest = settlement.posted_until
+    assert newest is not None
+    fresh = AccountFactory(owner=alice)
+    old = timezone.now() - datetime.timedelta(days=30)
+    _raw_posting([(settlement, -5_00), (fresh, 5_00)], key="old-cash", when=old)
+    settlement.refresh_from_db()
+    assert settlement.posted_until == newest
+    assert settlement.balance == settlement.entries.order_by("-id").first().balance_after
+    assert_books_balance()
+
+
+def test_it_refuses_a_posted_until_that_goes_back(alice_savings):
+    _assert_balance_refused(
+        "UPDATE accounts_account SET posted_until = posted_until - interval '1 second' WHERE id = %s",
+        [alice_savings.pk],
+        match="newest posting time of account .* may not go back",
+    )
+    _assert_balance_refused(
+        "UPDATE accounts_account SET posted_until = NULL WHERE id = %s", [alice_savings.pk], match="go back"
+    )
+
+
+def test_it_refuses_a_posted_until_that_disagrees_with_the_newest_entry(alice_savings):
+    settlement = Account.objects.get(number=internal.settlement_for(alice_savings.pk))
+    for sql, params in [
+        # Moved ahead without an entry: a posting could then be dated too late, or refused for nothing.
+        (
+            "UPDATE accounts_account SET posted_until = posted_until + interval '1 day' WHERE id = %s",
+            [alice_savings.pk],
+        ),
+    ]:
+        _assert_balance_refused(sql, params, match="is posted until")
+    # An entry that moves the balance but leaves posted_until behind.
+    later = timezone.now() + datetime.timedelta(seconds=1)
+    with pytest.raises(IntegrityError, match="is posted until"):
+        _raw_posting(
+            [(alice_savings, -1_00), (settlement, 1_00)],
+            key="raw-stale-until",
+            when=later,
+            until={alice_savings: alice_savings.posted_until},
+        )
+    # The bank's accounts too may not hold an entry later than their posted_until says.
+    with pytest.raises(IntegrityError, match=f"account {settlement.pk} is posted until"):
+        _raw_posting(
+            [(alice_savings, -1_00), (settlement, 1_00)],
+            key="raw-stale-bank",
+            when=later,
+            until={settlement: settlement.posted_until},
+        )
+    assert not Transaction.objects.filter(idempotency_key__startswith="raw-stale").exists()
 
 
 def test_it_refuses_a_duplicate_key_for_one_initiator(alice, bob):

@@ -33,6 +33,15 @@ IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 AT = datetime.datetime(2026, 12, 5, 20, 53, 10, tzinfo=IST)
 
 
+@pytest.fixture(autouse=True)
+def _clock_before_at():
+    """Each test, its fixtures included, runs on a clock a day before AT: the accounts' opening deposits
+    are then dated before the postings a test makes at AT (a posting is never dated before an account's
+    newest entry, transactions/services.py `_posting_time`)."""
+    with time_machine.travel(AT - datetime.timedelta(days=1), tick=True):
+        yield
+
+
 class RefusingBackend(BaseEmailBackend):
     """A mail server that is down."""
 
@@ -177,7 +186,7 @@ def test_history_dated_by_the_loaders_alerts_nothing(alice, alice_savings):
     spend(alice_savings, 5)  # through posted_at: a history, not news
     with posted_at(AT - datetime.timedelta(days=400)):
         services.deposit_create(
-            account=alice_savings, amount_paise=1_00, description="Old", idempotency_key="old"
+            account=AccountFactory(owner=alice), amount_paise=1_00, description="Old", idempotency_key="old"
         )
     assert PostingAlert.objects.count() == before
 

@@ -18,6 +18,16 @@ IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 AT = datetime.datetime(2026, 12, 1, 20, 50, 10, tzinfo=IST)
 
 
+@pytest.fixture(autouse=True)
+def _clock_before_at():
+    """Each test, its fixtures included, starts on a clock two minutes before AT (well within a session's
+    idle timeout): the accounts' opening deposits are then dated before the transfers a test makes at AT
+    (a posting is never dated before an account's newest entry, transactions/services.py
+    `_posting_time`)."""
+    with time_machine.travel(AT - datetime.timedelta(minutes=2), tick=True):
+        yield
+
+
 def _data(source, destination, key, amount="10"):
     return {
         "source": source.pk,

@@ -6,6 +6,7 @@ import time_machine
 from django.urls import reverse
 
 from portal.local_time import time_of_day
+from tests.conftest import fund
 from tests.factories import AccountFactory
 from tests.keys import form_key
 from transactions.models import Entry, Transaction
@@ -448,11 +449,12 @@ def test_it_shows_the_receipt_when_a_confirmed_review_is_replaced_and_confirmed_
     assert Transaction.objects.filter(initiator=alice).count() == 2
 
 
-def test_it_shows_the_receipt_with_its_time_in_ist_a_reference_and_print(
-    client, alice, alice_savings, alice_current
-):
+def test_it_shows_the_receipt_with_its_time_in_ist_a_reference_and_print(client, alice):
     """The receipt dates the transfer in the site's format with IST, shows the reference a customer quotes
     in its own block, offers a Print button (hidden until JavaScript shows it) and links the print styles."""
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):  # funded that morning
+        alice_savings = fund(AccountFactory(owner=alice, name="Savings"), 50_000_00)
+        alice_current = AccountFactory(owner=alice, name="Current")
     client.force_login(alice)
     with time_machine.travel(datetime(2026, 12, 1, 15, 23, tzinfo=UTC), tick=False):  # 8:53 PM in India
         response = client.post(CONFIRM, _post_data(alice_savings, alice_current))
