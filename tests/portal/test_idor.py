@@ -126,6 +126,14 @@ def _own_payee(a: Owner) -> dict:
     return {"pk": PayeeFactory(owner=a.user, name="Ravi").pk}
 
 
+def _own_history(a: Owner) -> dict:
+    return {"pk": a.savings.pk}
+
+
+def _own_history_detail(a: Owner) -> dict:
+    return {"pk": a.savings.pk, "transaction_id": _own_transfer(a)["pk"]}
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
@@ -133,6 +141,8 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "scheduled_cancel": _own_schedule,  # GET the question, POST the cancel
     "payee_detail": _own_payee,  # GET the page, POST a rename
     "payee_remove": _own_payee,  # GET the confirmation, POST the removal
+    "history": _own_history,
+    "history_detail": _own_history_detail,
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
