@@ -202,3 +202,10 @@ def test_it_keeps_rows_of_one_moment_in_id_order(signed_in, alice):
     second = signed_in.get(link(first, "next"))
     third = signed_in.get(link(second, "next"))
     assert shown(first) + shown(second) + shown(third) == ids[::-1]
+
+
+def test_it_pushes_the_address_without_the_forms_empty_fields(signed_in, account):
+    url = history_url(account, q="", date_from="", category="dining", amount_min="abc", text="")
+    response = signed_in.get(url, HTTP_HX_REQUEST="true")
+    assert response["HX-Push-Url"] == history_url(account, category="dining", amount_min="abc")
+    assert "HX-Push-Url" not in signed_in.get(url)

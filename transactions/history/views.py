@@ -72,7 +72,11 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "this_url": f"{base}?{urlencode(asked.carry)}" if asked.carry else base,
         "query": urlencode(asked.carry),  # for the export links (see the template)
     }
-    response = render(request, f"{_PAGE}#history-table" if _fragment(request) else _PAGE, context)
+    fragment = _fragment(request)
+    response = render(request, f"{_PAGE}#history-table" if fragment else _PAGE, context)
+    if fragment:  # the address bar without the form's empty fields (what was typed stays, read or not)
+        asked_for = [(name, value) for name, value in request.GET.items() if value.strip()]
+        response["HX-Push-Url"] = f"{base}?{urlencode(asked_for)}" if asked_for else base
     patch_vary_headers(response, ["HX-Request"])
     return response
 
