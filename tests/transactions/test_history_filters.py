@@ -145,3 +145,17 @@ def test_the_htmx_answer_carries_the_messages_beside_the_fields(signed_in, accou
     assert "<html" not in page
     assert 'id="id_date_from_error"' in page
     assert 'aria-describedby="id_date_from_error"' in page
+
+
+def test_it_merges_the_form_and_the_search_into_the_narrower_bounds():
+    import datetime
+
+    from transactions.history.filters import HistoryFilter
+
+    form = HistoryFilter(amount_min=0, date_from=datetime.date(2026, 1, 1), categories=("rent",))
+    searched = HistoryFilter(date_from=datetime.date(2026, 2, 1), amount_max=500_00, categories=("emi",))
+    merged = form.merged(searched)
+    assert merged.amount_min == 0  # a bound of zero is a bound, not "none"
+    assert merged.amount_max == 500_00
+    assert merged.date_from == datetime.date(2026, 2, 1)
+    assert merged.categories == ("rent", "emi")
