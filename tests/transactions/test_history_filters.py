@@ -159,3 +159,12 @@ def test_it_merges_the_form_and_the_search_into_the_narrower_bounds():
     assert merged.amount_max == 500_00
     assert merged.date_from == datetime.date(2026, 2, 1)
     assert merged.categories == ("rent", "emi")
+
+
+@pytest.mark.parametrize("name", ["q", "text", "amount_min", "date_from", "cursor", "size", "direction"])
+def test_a_nul_character_is_a_message_not_a_500(signed_in, account, name):
+    response = signed_in.get(history_url(account, **{name: "rent\x00"}))
+    assert response.status_code == 200
+    assert shown(response) == _all(account)
+    if name in ("q", "text"):
+        assert "Type letters, digits or punctuation only." in response.content.decode()

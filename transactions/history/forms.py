@@ -44,14 +44,14 @@ class HistoryFilterForm(forms.Form):
         label=_("Amount from (₹)"),
         required=False,
         max_length=30,
-        error_messages={"max_length": _NOT_AN_AMOUNT},
+        error_messages={"max_length": _NOT_AN_AMOUNT, "null_characters_not_allowed": _NOT_AN_AMOUNT},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     amount_max = forms.CharField(
         label=_("Amount up to (₹)"),
         required=False,
         max_length=30,
-        error_messages={"max_length": _NOT_AN_AMOUNT},
+        error_messages={"max_length": _NOT_AN_AMOUNT, "null_characters_not_allowed": _NOT_AN_AMOUNT},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     direction = forms.ChoiceField(
@@ -69,7 +69,10 @@ class HistoryFilterForm(forms.Form):
         label=_("Description or counterparty contains"),
         required=False,
         max_length=TEXT_MAX,
-        error_messages={"max_length": _("Keep the text under %(limit)d characters.") % {"limit": TEXT_MAX}},
+        error_messages={
+            "max_length": _("Keep the text under %(limit)d characters.") % {"limit": TEXT_MAX},
+            "null_characters_not_allowed": _("Type letters, digits or punctuation only."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
@@ -167,7 +170,9 @@ def read_history_query(params, *, categories: list[tuple[str, str]]) -> HistoryQ
     form = HistoryFilterForm(params, categories=categories)
     search_text = (params.get("q") or "").strip()
     search_error, searched = "", HistoryFilter()
-    if search_text:
+    if "\x00" in search_text:  # PostgreSQL takes no NUL in text: a typing slip cannot be a search
+        search_error = str(_("Type letters, digits or punctuation only."))
+    elif search_text:
         try:
             searched = search.parse(search_text)
         except search.SearchError as error:

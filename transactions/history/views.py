@@ -23,6 +23,7 @@ from transactions.models import Category, Transaction
 _PAGE = "transactions/history.html"
 _DETAIL = "transactions/history_detail.html"
 # The customer's own transfers, whose receipt (/transfers/<id>/) the detail links to.
+_KIND_LABELS = dict(Transaction.Kind.choices)
 _RECEIPT_KINDS = (Transaction.Kind.TRANSFER, Transaction.Kind.PAYEE, Transaction.Kind.OUTWARD)
 
 
@@ -57,7 +58,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
             cursor_refused = True
     page = selectors.history_page(account=account, filter=asked.filter, cursor=cursor, size=asked.size)
     for entry in page.rows:
-        entry.kind_label = Transaction.Kind(entry.txn_kind).label
+        entry.kind_label = _KIND_LABELS.get(entry.txn_kind, entry.txn_kind)
     base = reverse("history", args=[account.pk])
     context = {
         "account": account,
