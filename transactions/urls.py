@@ -2,6 +2,7 @@ from django.urls import path
 
 from transactions import views
 from transactions.history import balance_views, export_views
+from transactions.history import views as history_views
 from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
@@ -21,15 +22,18 @@ urlpatterns += [
     path("transfers/scheduled/<int:pk>/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
 ]
 
-# History export (transactions/history/export_views.py): the history page's filter, every row.
+# An account's history (transactions/history/): the page, a transaction, the export of what the page shows,
+# the balance on a day and why.
 urlpatterns += [
+    path("accounts/<int:pk>/history/", history_views.history, name="history"),
+    path(
+        "accounts/<int:pk>/history/<int:transaction_id>/",
+        history_views.history_detail,
+        name="history_detail",
+    ),
     path("accounts/<int:pk>/history/export.csv", export_views.history_export_csv, name="history_export_csv"),
     path(
         "accounts/<int:pk>/history/export.xlsx", export_views.history_export_xlsx, name="history_export_xlsx"
     ),
-]
-
-# History (transactions/history/).
-urlpatterns += [
     path("accounts/<int:pk>/balance/", balance_views.balance_page, name="history_balance"),
 ]

@@ -551,6 +551,75 @@ def balance_on_a_day_with_error(page: Page, live_server, alice, savings: Account
     expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
 
 
+def _history(alice, savings: Account) -> None:
+    """Thirty more entries (two pages), their texts the longest unbroken ones, one a transfer of her own."""
+    for i in range(30):
+        services.payment_create(
+            account=savings,
+            amount_paise=1_00 + i,
+            description=(UPI_REFERENCE, HINDI_ACCOUNT_NAME, TAMIL_ACCOUNT_NAME)[i % 3],
+            counterparty=(TAMIL_ACCOUNT_NAME, UPI_REFERENCE, HINDI_ACCOUNT_NAME)[i % 3],
+            category="groceries",
+            idempotency_key=uuid.uuid4().hex,
+        )
+
+
+def history(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    _history(alice, savings)
+    login(page, live_server, alice.email)
+    page.get_by_role("link", name="All transactions").first.click()
+    expect(page.locator(".history-table tbody tr")).to_have_count(25)
+
+
+def history_filtered_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A filter that reads (totals shown), then one that does not (its message beside it)."""
+    _history(alice, savings)
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{savings.pk}/history/?category=groceries")
+    expect(page.get_by_text("Matching 30 transactions")).to_be_visible()
+    page.get_by_label("Amount from (₹)").fill("abc")
+    page.get_by_label("Amount from (₹)").press("Enter")
+    expect(page.locator("#id_amount_min_error")).to_contain_text("Enter an amount")
+
+
+def history_older_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    _history(alice, savings)
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{savings.pk}/history/")
+    page.get_by_role("link", name="Older").click()
+    expect(page.get_by_role("link", name="Newer")).to_be_visible()
+
+
+def history_drawer(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A transfer of her own opened from the history in the drawer."""
+    services.transfer_create(
+        initiator=alice,
+        source=savings,
+        destination=current,
+        amount_paise=1_250_50,
+        description=UPI_REFERENCE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{savings.pk}/history/")
+    page.locator(".history-table tbody a").first.click()
+    expect(page.get_by_role("dialog").get_by_role("link", name="View the receipt")).to_be_visible()
+
+
+def history_detail(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    txn = services.transfer_create(
+        initiator=alice,
+        source=savings,
+        destination=current,
+        amount_paise=1_250_50,
+        description=UPI_REFERENCE,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{current.pk}/history/{txn.pk}/")
+    expect(page.get_by_role("link", name="View the receipt")).to_be_visible()
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -603,6 +672,11 @@ PAGES: list[Callable[..., None]] = [
     payee_remove,
     balance_on_a_day,
     balance_on_a_day_with_error,
+    history,
+    history_filtered_with_errors,
+    history_older_page,
+    history_drawer,
+    history_detail,
 ]
 
 

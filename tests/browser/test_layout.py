@@ -310,3 +310,31 @@ def test_it_fits_four_tabs_in_the_phone_tab_bar(new_page, live_server, alice, al
     expect(nav.get_by_role("link", name="Payees")).to_have_attribute("aria-current", "page")
     header = page.locator(".site-header").bounding_box()
     assert header is not None and header["height"] <= 64
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "390px"])
+def test_it_fits_the_history_and_its_detail_in_the_screen(
+    new_page, live_server, viewport, alice, alice_savings, alice_current
+):
+    """The longest unbroken texts in the history's rows and the drawer: nothing wider than the screen, every
+    amount whole; on a phone the date, counterparty and category move under the description."""
+    post_long_texts(alice_savings, alice_current)
+    page = new_page(viewport=viewport)
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{alice_savings.pk}/history/")
+    expect(page.locator(".history-table tbody tr")).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert _whole(page, ".history-table td.num") == []
+    counterparty = page.locator(".history-table .col-party").first
+    inline = page.locator(".history-table .history-inline").first
+    if viewport == MOBILE:
+        expect(counterparty).to_be_hidden()
+        expect(inline).to_be_visible()
+    else:
+        expect(counterparty).to_be_visible()
+        expect(inline).to_be_hidden()
+    page.locator(".history-table tbody a").first.click()
+    drawer = page.get_by_role("dialog")
+    expect(drawer).to_be_visible()
+    assert drawer.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert _whole(page, "#history-drawer .num") == []

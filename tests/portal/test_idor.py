@@ -134,6 +134,14 @@ def _own_account(a: Owner) -> dict:
     return {"pk": a.savings.pk}
 
 
+def _own_history(a: Owner) -> dict:
+    return {"pk": a.savings.pk}
+
+
+def _own_history_detail(a: Owner) -> dict:
+    return {"pk": a.savings.pk, "transaction_id": _own_transfer(a)["pk"]}
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
@@ -144,6 +152,8 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "history_export_csv": _own_account,  # GET only (405 to its owner for any other method)
     "history_export_xlsx": _own_account,
     "history_balance": _own_account,  # GET the balance on a day and the entries since
+    "history": _own_history,
+    "history_detail": _own_history_detail,
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password

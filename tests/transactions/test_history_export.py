@@ -26,8 +26,10 @@ from portal.seeding.history import posted_at
 from tests.factories import AccountFactory
 from transactions import services
 from transactions.history import export
-from transactions.history.params import filter_from_query
+from transactions.history.filters import HistoryFilter
+from transactions.history.forms import read_history_query
 from transactions.history.selectors import history_entries
+from transactions.models import Category
 
 IST = ZoneInfo("Asia/Kolkata")
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -108,8 +110,11 @@ def money(paise: int) -> str:
 
 def expected_rows(account: Account, query: str) -> list[list[str]]:
     """What the export must hold for `query`, from the selector the page uses, formatted independently."""
-    filter, errors = filter_from_query(QueryDict(query))
-    assert not errors
+    asked = read_history_query(
+        QueryDict(query), categories=list(Category.objects.values_list("slug", "name"))
+    )
+    assert not asked.invalid
+    filter = asked.filter
     rows = []
     for entry in history_entries(account=account, filter=filter).select_related("transaction__category"):
         category = entry.transaction.category.name if entry.transaction.category else ""
@@ -138,7 +143,7 @@ QUERIES = [
     "direction=credit",
     "amount_min=100&amount_max=2,000",
     "date_from=2026-01-02&date_to=2026-02-12",
-    "category=groceries&category=salary",
+    "q=category:groceries+category:salary",
     "text=bazaar",
     "q=chai",
     "direction=debit&date_from=2026-03-01&text=big",
@@ -220,7 +225,7 @@ def test_it_refuses_an_invalid_filter_with_a_400_naming_it(history, signed_in):
         assert not isinstance(response, StreamingHttpResponse)
         body = response.content.decode()
         assert "We did not make this export" in body
-        assert "From date:</strong> Enter a real date like 2026-03-31." in body
+        assert "From date:</strong> Enter a real date, like 2026-01-31." in body
         assert "Smallest amount:</strong> Enter an amount in rupees, like 1500 or 1,500.50." in body
     assert not AuditEvent.objects.filter(action="history.export").exists()
 
@@ -314,7 +319,7 @@ def test_it_streams_20000_rows_in_far_less_memory_than_they_take_in_a_list(setti
     hot = Account.objects.get(owner__email="merchant@scale.securebank.test", kind=Account.Kind.CURRENT)
     client = Client()
     client.force_login(hot.owner)
-    filter, _ = filter_from_query(QueryDict(""))
+    filter = HistoryFilter()
 
     tracemalloc.start()
     try:

@@ -1,5 +1,6 @@
 """The history export: `/accounts/<id>/history/export.csv` and `.xlsx`, exactly the rows the history page
-shows for the same GET parameters (`params.filter_from_query`, `selectors.history_entries`), all of them.
+shows for the same GET parameters (the page's own reader, `forms.read_history_query`, and
+`selectors.history_entries`), all of them.
 
 An export never holds something other than what was asked: a parameter that cannot be read is refused with
 a 400 page naming it (the page itself shows the unfiltered list then; a file cannot say so). Another
@@ -24,14 +25,15 @@ from portal import ratelimit
 from portal.audit import audit_record
 from transactions.history import export
 from transactions.history.filters import HistoryFilter
-from transactions.history.params import PARAMETERS, filter_from_query
+from transactions.history.forms import FILTER_FIELDS, read_history_query
 from transactions.history.selectors import history_account, history_entries
+from transactions.models import Category
 
 CSV, XLSX = "csv", "xlsx"
 # The page's own parameters that an export link may carry along and that do not change which rows: every
 # page of the selection is exported. Any other parameter is refused, not ignored: a filter the export did not
 # understand (a misspelt or a newer one) would otherwise give more rows than asked for.
-_IGNORED = ("cursor", "size")
+_IGNORED = ("cursor", "size", "totals")
 _REFUSED = "transactions/history_export_refused.html"
 # What each parameter is called on the history page's form, for the 400 page's list.
 FIELD_LABELS = {
@@ -62,9 +64,16 @@ def _export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         raise Http404  # before the method: nothing tells another customer that the account exists
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    filter, errors = filter_from_query(request.GET)
-    for name in sorted(set(request.GET) - {*PARAMETERS, *_IGNORED}):
+    asked = read_history_query(request.GET, categories=list(Category.objects.values_list("slug", "name")))
+    errors = {name: " ".join(messages) for name, messages in asked.form.errors.items()}
+    if asked.search_error:
+        errors["q"] = asked.search_error
+    for name in sorted(set(request.GET) - {*FILTER_FIELDS, "q", *_IGNORED}):
         errors[name] = "The history page has no such filter."
+    for name in sorted({*FILTER_FIELDS, "q"} & set(request.GET)):
+        if len(request.GET.getlist(name)) > 1:
+            errors[name] = "Give this only once."
+    filter = asked.filter
     if errors:
         problems = [(FIELD_LABELS.get(name, name[:40]), message) for name, message in errors.items()]
         return render(request, _REFUSED, {"account": account, "problems": problems}, status=400)
