@@ -331,6 +331,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the database of the last run")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--sql-only", action="store_true", help="only the EXPLAIN ANALYZE timings, no HTTP")
     parser.add_argument("--explain-repeats", type=int, default=5)
     parser.add_argument(
         "--port", type=int, default=8453, help="the portal's port; the trivial view's is the next (not 8443)"
@@ -393,48 +394,51 @@ def main() -> int:
     for number, search in enumerate(searches):
         names[f"small search {number}"] = f"search `{search}`, {accounts.small_entries:,}-entry account"
         names[f"large search {number}"] = f"search `{search}`, {accounts.large_entries:,}-entry account"
-    with serving():
-        small_session = base.log_in(accounts.small_email, base.PASSWORD)
-        large_session = base.log_in(accounts.large_email, base.PASSWORD)
-        urls = {
-            "small": (history(accounts.small), small_session),
-            "large": (history(accounts.large), large_session),
-            "deep": (history(accounts.large, f"cursor={cursor}"), large_session),
-        }
-        for number, search in enumerate(searches):
-            urls[f"small search {number}"] = (history(accounts.small, search), small_session)
-            urls[f"large search {number}"] = (history(accounts.large, search), large_session)
-        statuses = {key: probe(url, session.cookie) for key, (url, session) in urls.items()}
-    missing = {key: status for key, status in statuses.items() if status != 200}
-    for key, status in missing.items():
-        say(f"  {names[key]}: {urls[key][0][:100]} answers {status}: not measured")
-
-    rounds: dict[str, list[base.Result]] = {key: [] for key in names}
-    if len(missing) < len(urls):
-        for number in range(1, options.rounds + 1):
-            say(f"round {number} of {options.rounds} (load average {load()})")
-            with serving():
-                rounds["trivial"].append(base.wrk("trivial", f"{base.TRIVIAL}/", c, d, [], []))
-                for key, (url, session) in urls.items():
-                    if key not in missing:
-                        rounds[key].append(base.wrk(key, url, c, d, [f"Cookie: {session.cookie}"], []))
-    results = {key: base._median(names[key], runs) for key, runs in rounds.items() if runs}
-
+    results: dict[str, base.Result] = {}
+    missing: dict[str, int] = {}
     exported = None
-    if not options.skip_export:
-        with serving() as portal:
-            url = f"{base.PORTAL}/accounts/{accounts.large}/history/export.csv"
-            say(f"export: {url}")
-            exported = export(url, large_session.cookie, portal.pid)
-        if exported.status == 200:
-            say(
-                f"  {exported.rows:,} rows, {exported.megabytes:,.0f} MiB in {exported.seconds:.1f} s; "
-                f"worker RSS {exported.rss_start_mib:.0f} MiB at the start, "
-                f"peak {exported.rss_peak_mib:.0f} MiB, "
-                f"{exported.rss_end_mib:.0f} MiB at the end"
-            )
-        else:
-            say(f"  export answers {exported.status}: not measured")
+    rounds: dict[str, list[base.Result]] = {key: [] for key in names}
+    if not options.sql_only:
+        with serving():
+            small_session = base.log_in(accounts.small_email, base.PASSWORD)
+            large_session = base.log_in(accounts.large_email, base.PASSWORD)
+            urls = {
+                "small": (history(accounts.small), small_session),
+                "large": (history(accounts.large), large_session),
+                "deep": (history(accounts.large, f"cursor={cursor}"), large_session),
+            }
+            for number, search in enumerate(searches):
+                urls[f"small search {number}"] = (history(accounts.small, search), small_session)
+                urls[f"large search {number}"] = (history(accounts.large, search), large_session)
+            statuses = {key: probe(url, session.cookie) for key, (url, session) in urls.items()}
+        missing = {key: status for key, status in statuses.items() if status != 200}
+        for key, status in missing.items():
+            say(f"  {names[key]}: {urls[key][0][:100]} answers {status}: not measured")
+
+        if len(missing) < len(urls):
+            for number in range(1, options.rounds + 1):
+                say(f"round {number} of {options.rounds} (load average {load()})")
+                with serving():
+                    rounds["trivial"].append(base.wrk("trivial", f"{base.TRIVIAL}/", c, d, [], []))
+                    for key, (url, session) in urls.items():
+                        if key not in missing:
+                            rounds[key].append(base.wrk(key, url, c, d, [f"Cookie: {session.cookie}"], []))
+        results = {key: base._median(names[key], runs) for key, runs in rounds.items() if runs}
+
+        if not options.skip_export:
+            with serving() as portal:
+                url = f"{base.PORTAL}/accounts/{accounts.large}/history/export.csv"
+                say(f"export: {url}")
+                exported = export(url, large_session.cookie, portal.pid)
+            if exported.status == 200:
+                say(
+                    f"  {exported.rows:,} rows, {exported.megabytes:,.0f} MiB in {exported.seconds:.1f} s; "
+                    f"worker RSS {exported.rss_start_mib:.0f} MiB at the start, "
+                    f"peak {exported.rss_peak_mib:.0f} MiB, "
+                    f"{exported.rss_end_mib:.0f} MiB at the end"
+                )
+            else:
+                say(f"  export answers {exported.status}: not measured")
 
     say("SQL: EXPLAIN (ANALYZE, BUFFERS) of the selectors' statements")
     sql = explain(accounts, searches, options.explain_repeats)
