@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transactions import views
+from transactions.history import views as history_views
 from transactions.scheduled import views as scheduled_views
 
 urlpatterns = [
@@ -18,4 +19,14 @@ urlpatterns += [
     path("transfers/scheduled/new/", scheduled_views.scheduled_new, name="scheduled_new"),
     path("transfers/scheduled/<int:pk>/", scheduled_views.scheduled_detail, name="scheduled_detail"),
     path("transfers/scheduled/<int:pk>/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
+]
+
+# An account's history (transactions/history/).
+urlpatterns += [
+    path("accounts/<int:pk>/history/", history_views.history, name="history"),
+    path(
+        "accounts/<int:pk>/history/<int:transaction_id>/",
+        history_views.history_detail,
+        name="history_detail",
+    ),
 ]

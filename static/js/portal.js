@@ -5,6 +5,9 @@ document.addEventListener("htmx:afterSwap", (event) => {
   // at a time: a list ("#form-errors, h1, h2") would give the first in document order, the heading above
   // the errors.
   const root = event.target;
+  // A region that places focus itself (the history's results keep it on the field the customer was in;
+  // the detail drawer below moves it to its heading).
+  if (root.closest("[data-own-focus]")) return;
   const target = ["#form-errors", "h1", "h2"].map((s) => root.querySelector(s)).find(Boolean);
   if (target) {
     target.setAttribute("tabindex", "-1");
@@ -169,4 +172,44 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   });
   document.addEventListener("htmx:load", (event) => init(event.target));
   init(document);
+})();
+
+// The history page's detail drawer: a row's link loads the transaction into a modal <dialog> (HTMX), focus
+// moves to its heading; Escape, Close or a click outside closes it and focus returns to the row's link.
+// Without JavaScript (or without <dialog>) the link opens the detail as a page.
+(() => {
+  const drawer = document.getElementById("history-drawer");
+  const body = document.getElementById("history-drawer-body");
+  if (!drawer || !body) return;
+  let opener = null;
+  if (typeof drawer.showModal !== "function") {
+    // No dialog to show it in: follow the link instead.
+    document.addEventListener("htmx:beforeRequest", (event) => {
+      if (event.detail.target === body) {
+        event.preventDefault();
+        window.location.assign(event.detail.elt.getAttribute("href"));
+      }
+    });
+    return;
+  }
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (event.detail.target === body) opener = event.detail.elt;
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.target !== body) return;
+    if (!drawer.open) drawer.showModal();
+    const heading = body.querySelector("h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
+    }
+  });
+  drawer.addEventListener("click", (event) => {
+    if (event.target === drawer || event.target.closest("[data-drawer-close]")) drawer.close();
+  });
+  drawer.addEventListener("close", () => {
+    body.replaceChildren();
+    if (opener && opener.isConnected) opener.focus();
+    opener = null;
+  });
 })();

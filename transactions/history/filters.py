@@ -49,7 +49,8 @@ class HistoryFilter:
         changes: dict[str, object] = {}
         for name in ("date_from", "amount_min"):
             mine, theirs = getattr(self, name), getattr(other, name)
-            changes[name] = max(v for v in (mine, theirs) if v is not None) if mine or theirs else None
+            both = [v for v in (mine, theirs) if v is not None]
+            changes[name] = max(both) if both else None
         for name in ("date_to", "amount_max"):
             mine, theirs = getattr(self, name), getattr(other, name)
             both = [v for v in (mine, theirs) if v is not None]

@@ -6,13 +6,13 @@ the same at the newest row and 500,000 rows back; nothing counts or skips the wh
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from accounts.models import Account, User
 from transactions.history.cursor import NEWER, OLDER, Cursor
 from transactions.history.filters import HistoryFilter
-from transactions.models import Entry
+from transactions.models import Entry, Transaction
 
 PAGE_SIZE = 25
 PAGE_SIZE_MAX = 100
@@ -26,8 +26,8 @@ def history_account(*, user: User, account_id: int) -> Account | None:
 
 def history_entries(*, account: Account, filter: HistoryFilter) -> QuerySet[Entry]:
     """The account's entries that `filter` lets through, newest first, each with its transaction's
-    description, kind and category and the counterparty its holder dealt with (`txn_counterparty`).
-    One query; iterate it with `.iterator()` for an export of any length."""
+    description, kind, category (slug and name) and the counterparty its holder dealt with
+    (`txn_counterparty`). One query; iterate it with `.iterator()` for an export of any length."""
     entries = Entry.objects.filter(account=account)
     return (
         filter.apply(entries)
@@ -36,6 +36,7 @@ def history_entries(*, account: Account, filter: HistoryFilter) -> QuerySet[Entr
             txn_description=F("transaction__description"),
             txn_counterparty=Coalesce(NullIf("counterparty", Value("")), "transaction__counterparty"),
             txn_category=F("transaction__category_id"),
+            txn_category_name=F("transaction__category__name"),
         )
         .order_by("-created", "-id")
     )
@@ -105,3 +106,16 @@ def history_totals(*, account: Account, filter: HistoryFilter) -> HistoryTotals:
         credits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
     )
     return HistoryTotals(count=found["count"], debits=-found["debits"], credits=found["credits"])
+
+
+def history_transaction(*, user: User, account: Account, transaction_id: int) -> Transaction | None:
+    """Transaction `transaction_id` if it has an entry on `account` (one of the user's), with its category and
+    only the entries on the user's own accounts (`own_entries`, each with its account): never the other
+    side's account when money came from or went to another customer. None if it did not touch `account`."""
+    own = Entry.objects.filter(account__owner=user).select_related("account").order_by("amount", "id")
+    return (
+        Transaction.objects.filter(pk=transaction_id, entries__account=account)
+        .select_related("category")
+        .prefetch_related(Prefetch("entries", queryset=own, to_attr="own_entries"))
+        .first()
+    )
