@@ -234,6 +234,8 @@ _RATE_LIMIT_DEFAULTS = {
     "password_reset_ip": "10/900",  # forgotten-password requests from one address
     # New-payee forms checked per user: each may look up whether a SecureBank account number exists.
     "payee_check": "20/3600",
+    # History exports per user (transactions/history/export_views.py): each reads a whole history.
+    "history_export": "30/3600",
 }
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transactions import views
+from transactions.history import export_views
 from transactions.history import views as history_views
 from transactions.scheduled import views as scheduled_views
 
@@ -28,5 +29,13 @@ urlpatterns += [
         "accounts/<int:pk>/history/<int:transaction_id>/",
         history_views.history_detail,
         name="history_detail",
+    ),
+]
+
+# History export (transactions/history/export_views.py): the history page's filter, every row.
+urlpatterns += [
+    path("accounts/<int:pk>/history/export.csv", export_views.history_export_csv, name="history_export_csv"),
+    path(
+        "accounts/<int:pk>/history/export.xlsx", export_views.history_export_xlsx, name="history_export_xlsx"
     ),
 ]

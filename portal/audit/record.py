@@ -57,6 +57,7 @@ AUDIT_ACTIONS = (
     "payee.rename",
     "payee.remove",
     "alert.retry",
+    "history.export",
 )
 USER_AGENT_MAX = 300
 

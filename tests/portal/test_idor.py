@@ -126,6 +126,10 @@ def _own_payee(a: Owner) -> dict:
     return {"pk": PayeeFactory(owner=a.user, name="Ravi").pk}
 
 
+def _own_account(a: Owner) -> dict:
+    return {"pk": a.savings.pk}
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
@@ -133,6 +137,8 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "scheduled_cancel": _own_schedule,  # GET the question, POST the cancel
     "payee_detail": _own_payee,  # GET the page, POST a rename
     "payee_remove": _own_payee,  # GET the confirmation, POST the removal
+    "history_export_csv": _own_account,  # GET only (405 to its owner for any other method)
+    "history_export_xlsx": _own_account,
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
