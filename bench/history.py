@@ -62,6 +62,7 @@ class Accounts:
     large_email: str
     deep_created: datetime.datetime
     deep_id: int
+    deep_next_transaction: int  # the transaction of the first row the deep page shows
 
 
 def find_accounts(dsn: str, small_entries: int, deep: int) -> Accounts:
@@ -79,13 +80,14 @@ def find_accounts(dsn: str, small_entries: int, deep: int) -> Accounts:
             [large, small_entries],
         ).fetchone()
         found = conn.execute(
-            """SELECT created, id FROM transactions_entry WHERE account_id = %s
-                ORDER BY created DESC, id DESC OFFSET %s LIMIT 1""",
+            """SELECT created, id, transaction_id FROM transactions_entry WHERE account_id = %s
+                ORDER BY created DESC, id DESC OFFSET %s LIMIT 2""",
             [large, deep - 1],
-        ).fetchone()
-    if found is None:
+        ).fetchall()
+    if len(found) < 2:
         raise SystemExit(f"the large account {large} has {large_n:,} entries, fewer than --deep {deep:,}")
-    return Accounts(small, small_n, small_email, large, large_n, large_email, *found)
+    (created, pk, _), (_, _, following) = found
+    return Accounts(small, small_n, small_email, large, large_n, large_email, created, pk, following)
 
 
 def setup_django(env: dict) -> None:
@@ -103,8 +105,8 @@ def deep_cursor(accounts: Accounts) -> str:
     return Cursor(created=accounts.deep_created, id=accounts.deep_id, direction=OLDER).sign(accounts.large)
 
 
-def probe(url: str, cookie: str) -> int:
-    """The status of one GET (no redirect followed): a missing page is 404, a refused one 403."""
+def probe(url: str, cookie: str) -> tuple[int, str]:
+    """The status and body of one GET (no redirect followed): a missing page is 404, a refused one 403."""
     context = ssl._create_unverified_context()  # noqa: S323 - our own self-signed certificate
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -113,9 +115,10 @@ def probe(url: str, cookie: str) -> int:
 
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect)
     try:
-        return opener.open(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=60).status  # noqa: S310
+        with opener.open(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=60) as response:  # noqa: S310
+            return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, ""
 
 
 # --- the export: stream it, sample the workers' memory -------------------------------------------------
@@ -200,7 +203,22 @@ def export(url: str, cookie: str, master: int) -> Export:
 
 
 def search_filter(search: str):  # a HistoryFilter (Django is set up late)
-    """The --search GET parameters as the selectors' `HistoryFilter` (what the page will parse them into)."""
+    """The --search GET parameters as the selectors' `HistoryFilter`: read by the page's own reader when it
+    exists (transactions/history/forms.py), else field by field."""
+    try:
+        from transactions.history.forms import read_history_query
+    except ImportError:
+        pass
+    else:
+        from django.http import QueryDict
+
+        from transactions.models import Category
+
+        categories = list(Category.objects.values_list("slug", "name"))
+        asked = read_history_query(QueryDict(search), categories=categories)
+        if asked.invalid:
+            raise SystemExit(f"--search {search}: the page refuses it ({asked.form.errors.as_text()})")
+        return asked.filter
     import urllib.parse
 
     from transactions.history.filters import HistoryFilter
@@ -348,8 +366,9 @@ def main() -> int:
     seed_seconds = None
     if not options.skip_seed:
         seed_seconds = prepare(env, options.customers, options.entries)
-    else:
+    else:  # this version's grants and static files on the last run's database
         base.run(base.PYTHON, "manage.py", "db_roles", env=env)
+        base.run(base.PYTHON, "manage.py", "collectstatic", "--noinput", env=env)
     dsn = f"{base.PG}/{base.DB}"
     accounts = find_accounts(dsn, options.small_entries, options.deep)
     say(
@@ -410,7 +429,14 @@ def main() -> int:
             for number, search in enumerate(searches):
                 urls[f"small search {number}"] = (history(accounts.small, search), small_session)
                 urls[f"large search {number}"] = (history(accounts.large, search), large_session)
-            statuses = {key: probe(url, session.cookie) for key, (url, session) in urls.items()}
+            answers = {key: probe(url, session.cookie) for key, (url, session) in urls.items()}
+        statuses = {key: status for key, (status, _body) in answers.items()}
+        # A refused cursor shows the newest page (200, with a notice): the deep page must show its own rows.
+        shown = f"/accounts/{accounts.large}/history/{accounts.deep_next_transaction}/"
+        if statuses["deep"] == 200 and shown not in answers["deep"][1]:
+            raise SystemExit(
+                f"the deep page does not show the row after its cursor ({shown}): cursor refused?"
+            )
         missing = {key: status for key, status in statuses.items() if status != 200}
         for key, status in missing.items():
             say(f"  {names[key]}: {urls[key][0][:100]} answers {status}: not measured")
