@@ -502,12 +502,14 @@ def main() -> int:
     for name, timings in by_scenario.items():
         lines.append(f"| {name} | {len(timings)} | {' + '.join(f'{ms:.2f}' for ms in timings)} |")
     if exported and exported.status == 200:
+        quarters = ", ".join(f"{exported.samples[len(exported.samples) * q // 4]:.0f}" for q in (1, 2, 3))
         lines += [
             "",
             f"CSV export of account {accounts.large}: {exported.rows:,} rows ({exported.megabytes:,.0f} MiB) "
             f"in {exported.seconds:.1f} s; the serving worker's RSS {exported.rss_start_mib:.0f} MiB at the "
             "start, "
-            f"{exported.rss_peak_mib:.0f} MiB at peak ({len(exported.samples)} samples every 0.5 s), "
+            f"{exported.rss_peak_mib:.0f} MiB at peak ({len(exported.samples)} samples every 0.5 s; at a "
+            f"quarter, half and three quarters of the stream {quarters} MiB), "
             f"{exported.rss_end_mib:.0f} MiB at the end.",
         ]
     elif exported:
