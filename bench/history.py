@@ -317,8 +317,9 @@ def prepare(env: dict, customers: int, entries: int) -> float:
         env=env,
     )
     seconds = time.monotonic() - started
-    for line in out.splitlines()[-4:]:
-        say(f"  {line.strip()}")
+    for line in out.splitlines():
+        if line.strip().startswith(("Loaded", "Phases", "Database size", "Hot customer")):
+            say(f"  {line.strip()}")
     say(f"seed_scale took {seconds:.0f} s ({seconds / 60:.1f} min); seed_demo")
     base.run(base.PYTHON, "manage.py", "seed_demo", "--allow-production", env=env)
     base.run(base.PYTHON, "manage.py", "collectstatic", "--noinput", env=env)
