@@ -448,7 +448,10 @@ def main() -> int:
                     rounds["trivial"].append(base.wrk("trivial", f"{base.TRIVIAL}/", c, d, [], []))
                     for key, (url, session) in urls.items():
                         if key not in missing:
-                            rounds[key].append(base.wrk(key, url, c, d, [f"Cookie: {session.cookie}"], []))
+                            # wrk's own timeout is 2 s: an unbounded search on the large account takes longer.
+                            rounds[key].append(
+                                base.wrk(key, url, c, d, [f"Cookie: {session.cookie}"], ["--timeout", "30s"])
+                            )
 
         if not options.skip_export:
             with serving() as portal:
