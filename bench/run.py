@@ -219,7 +219,7 @@ def log_in(email: str, password: str) -> Session:
         f"{PORTAL}/login/", data=body.encode(), headers={"Referer": f"{PORTAL}/login/"}
     )
     landed = opener.open(request).geturl()
-    if not landed.rstrip("/").endswith("8443"):
+    if landed.rstrip("/") != PORTAL:
         raise SystemExit(f"login as {email} failed (landed on {landed})")
     cookies = {c.name: c.value for c in jar}
     return Session(cookie="; ".join(f"{k}={v}" for k, v in cookies.items()), csrf=cookies["csrftoken"])
