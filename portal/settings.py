@@ -305,6 +305,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # once a SESSION_ACTIVITY_RESOLUTION (so the idle window is 14 to 15 minutes after the last request); the
 # pages warn SESSION_IDLE_WARNING seconds before the end (static/js/portal.js). Seconds, overridable by env.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
+
+# History reads whose cost grows with what they match (a filter's totals, the balance on a day and why) stop
+# after this long in PostgreSQL, with a message to narrow them; a download that its client stops reading
+# gives up its transaction after this many idle seconds (transactions/history/).
+HISTORY_READ_TIMEOUT_MS = env.int("HISTORY_READ_TIMEOUT_MS", default=3000)
+HISTORY_EXPORT_IDLE_TIMEOUT = env.int("HISTORY_EXPORT_IDLE_TIMEOUT", default=60)
 SESSION_IDLE_WARNING = env.int("SESSION_IDLE_WARNING", default=60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
 SESSION_ACTIVITY_RESOLUTION = env.int("SESSION_ACTIVITY_RESOLUTION", default=60)

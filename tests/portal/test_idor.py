@@ -130,10 +130,6 @@ def _own_payee(a: Owner) -> dict:
     return {"pk": PayeeFactory(owner=a.user, name="Ravi").pk}
 
 
-def _own_account(a: Owner) -> dict:
-    return {"pk": a.savings.pk}
-
-
 def _own_history(a: Owner) -> dict:
     return {"pk": a.savings.pk}
 

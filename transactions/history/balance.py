@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Account
 from transactions.history.cursor import OLDER, Cursor
 from transactions.history.filters import HistoryFilter, day_start
-from transactions.history.selectors import PAGE_SIZE, HistoryPage, HistoryTotals, history_page
+from transactions.history.selectors import PAGE_SIZE, HistoryPage, HistoryTotals, bounded_read, history_page
 from transactions.models import Entry
 
 
@@ -28,10 +28,12 @@ class BalanceMismatch(RuntimeError):
     """The ledger does not explain a balance: a bug to look at, never something to show as true."""
 
 
-def balance_on(*, account: Account, day: datetime.date) -> int:
-    """The account's balance in paise at the end of `day` in India: 0 before its first entry."""
+def balance_on(*, account: Account, day: datetime.date, upto: Q | None = None) -> int:
+    """The account's balance in paise at the end of `day` in India: 0 before its first entry. `upto` bounds
+    the entries read (balance_explain: none after the newest entry it read first)."""
+    entries = Entry.objects.filter(account=account, created__lt=day_start(day + datetime.timedelta(days=1)))
     found = (
-        Entry.objects.filter(account=account, created__lt=day_start(day + datetime.timedelta(days=1)))
+        (entries.filter(upto) if upto is not None else entries)
         .order_by("-created", "-id")
         .values_list("balance_after", flat=True)
         .first()
@@ -62,6 +64,13 @@ class BalanceExplanation:
 def balance_explain(
     *, account: Account, day: datetime.date, cursor: Cursor | None = None, size: int = PAGE_SIZE
 ) -> BalanceExplanation:
+    """`_explain` within `selectors.bounded_read` (its sum reads every entry since the day: HistoryTooSlow
+    past the limit)."""
+    with bounded_read():
+        return _explain(account=account, day=day, cursor=cursor, size=size)
+
+
+def _explain(*, account: Account, day: datetime.date, cursor: Cursor | None, size: int) -> BalanceExplanation:
     """The balance at the end of `day`, today's balance, and the entries between them with their sum.
 
     All of it is bounded by the account's newest entry as read first: a posting made while this runs is
@@ -71,11 +80,12 @@ def balance_explain(
     since = HistoryFilter(date_from=day + datetime.timedelta(days=1))
     entries = Entry.objects.filter(account=account)
     newest = entries.order_by("-created", "-id").only("created", "balance_after").first()
-    opening = balance_on(account=account, day=day)
     if newest is None:
         empty = HistoryPage(rows=[], newer=None, older=None)
-        return BalanceExplanation(day, opening, 0, HistoryTotals(0, 0, 0), empty, since)
+        return BalanceExplanation(day, 0, 0, HistoryTotals(0, 0, 0), empty, since)
     upto = Q(created__lt=newest.created) | Q(created=newest.created, id__lte=newest.pk)
+    # Bounded too: on today, a posting committed since the first read would otherwise count in the opening.
+    opening = balance_on(account=account, day=day, upto=upto)
     found = (
         since.apply(Entry.objects.filter(account=account))
         .filter(upto)

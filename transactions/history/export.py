@@ -36,11 +36,13 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import CharField, Func, Q, QuerySet
+from django.db.models import CharField, Func, QuerySet
 from django.db.models.functions import Abs
 
 from accounts.models import Account
 from transactions.categories import CATEGORIES
+from transactions.history.cursor import OLDER, Cursor
+from transactions.history.selectors import keyset_after
 from transactions.models import Entry
 
 CHUNK = 2000  # rows a fetch from the cursor, and rows a chunk of the CSV sent to the client
@@ -97,7 +99,9 @@ def _each(entries: QuerySet[Entry], fields: tuple[str, ...]) -> Iterator[tuple]:
         for row in rows:
             yield row[2:]
         created, pk = rows[-1][0], rows[-1][1]
-        page = values.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
+        # The history pages' own keyset condition: `created <= x` bounds the index scan (an OR alone made
+        # PostgreSQL walk every row already exported, chunk after chunk).
+        page = values.filter(keyset_after(Cursor(created=created, id=pk, direction=OLDER)))
 
 
 def rows(entries: QuerySet[Entry]) -> Iterator[tuple]:
@@ -159,6 +163,17 @@ class _Echo:
         return value
 
 
+def _bound_idle(alias: str) -> None:
+    """A download that the client stops reading holds its transaction open, idle, and a worker: PostgreSQL
+    ends the session after `HISTORY_EXPORT_IDLE_TIMEOUT` idle (the file is then cut short, never wrong)."""
+    if connections[alias].vendor == "postgresql":
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                [f"{settings.HISTORY_EXPORT_IDLE_TIMEOUT}s"],
+            )
+
+
 def csv_chunks(entries: QuerySet[Entry]) -> Iterator[str]:
     """The CSV text in chunks of `CHUNK` rows, the header first (after the BOM), for a
     StreamingHttpResponse. Reads the entries in a transaction of its own while it is consumed. The database
@@ -174,6 +189,7 @@ def csv_chunks(entries: QuerySet[Entry]) -> Iterator[str]:
     fields += ("amount", "export_size", "export_balance")
     lines: list[str] = []
     with transaction.atomic(using=entries.db):
+        _bound_idle(entries.db)
         for when, txn, description, counterparty, category, amount, size, balance in _each(entries, fields):
             lines.append(
                 writerow(

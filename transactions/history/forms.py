@@ -174,7 +174,7 @@ def read_history_query(params, *, categories: list[tuple[str, str]]) -> HistoryQ
         search_error = str(_("Type letters, digits or punctuation only."))
     elif search_text:
         try:
-            searched = search.parse(search_text)
+            searched = search.parse(search_text, categories=dict(categories))
         except search.SearchError as error:
             search_error = str(error)
     size = page_size(params.get("size"))

@@ -4,10 +4,15 @@ Pages are keyset pages on (created, id), newest first, on the index `entry_accou
 the same at the newest row and 500,000 rows back; nothing counts or skips the whole history.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
+from psycopg.errors import QueryCanceled
 
 from accounts.models import Account, User
 from transactions.history.cursor import NEWER, OLDER, Cursor
@@ -49,7 +54,7 @@ class HistoryPage:
     older: Cursor | None  # the link to the next page (older rows); None on the oldest page
 
 
-def _after(cursor: Cursor) -> Q:
+def keyset_after(cursor: Cursor) -> Q:
     """Rows after the cursor's row in its direction. `created` alone bounds the index scan; the id breaks
     ties between rows of one moment."""
     if cursor.direction == OLDER:
@@ -71,12 +76,12 @@ def history_page(
         rows = rows[:size]
         return HistoryPage(rows=rows, newer=None, older=_cursor(rows[-1], OLDER) if more else None)
     if cursor.direction == OLDER:
-        rows = list(entries.filter(_after(cursor))[: size + 1])
+        rows = list(entries.filter(keyset_after(cursor))[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         newer = _cursor(rows[0], NEWER) if rows else None
         return HistoryPage(rows=rows, newer=newer, older=_cursor(rows[-1], OLDER) if more else None)
-    rows = list(entries.filter(_after(cursor)).order_by("created", "id")[: size + 1])
+    rows = list(entries.filter(keyset_after(cursor)).order_by("created", "id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size][::-1]
     older = _cursor(rows[-1], OLDER) if rows else None
@@ -98,13 +103,37 @@ class HistoryTotals:
         return self.credits - self.debits
 
 
+class HistoryTooSlow(Exception):
+    """A read that grows with what it matches took longer than `settings.HISTORY_READ_TIMEOUT_MS`."""
+
+
+@contextmanager
+def bounded_read() -> Iterator[None]:
+    """Reads inside stop after `HISTORY_READ_TIMEOUT_MS` in PostgreSQL (HistoryTooSlow): a sum over a whole
+    1M-entry history must not hold a worker and a connection for seconds, however often it is asked."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                timeout = f"{settings.HISTORY_READ_TIMEOUT_MS}ms"
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+            yield
+    except OperationalError as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            raise HistoryTooSlow from error
+        raise
+
+
 def history_totals(*, account: Account, filter: HistoryFilter) -> HistoryTotals:
-    """How many entries `filter` lets through and their sums, in one SQL aggregate."""
-    found = filter.apply(Entry.objects.filter(account=account)).aggregate(
-        count=Count("id"),
-        debits=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
-        credits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
-    )
+    """How many entries `filter` lets through and their sums, in one SQL aggregate (bounded_read)."""
+    with bounded_read():
+        found = filter.apply(Entry.objects.filter(account=account)).aggregate(
+            count=Count("id"),
+            debits=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+            credits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+        )
     return HistoryTotals(count=found["count"], debits=-found["debits"], credits=found["credits"])
 
 

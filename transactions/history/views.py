@@ -60,11 +60,15 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
     this_url = f"{base}?{urlencode(asked.carry)}" if asked.carry else base
     # The totals of a filter read every matching entry (the page reads 26): they come in their own request,
     # which the page makes after it is drawn (HTMX), or by the "Show the totals" link without JavaScript.
-    totals = None
+    totals, totals_too_slow = None, False
     if asked.active and request.GET.get("totals") == "1":
-        totals = selectors.history_totals(account=account, filter=asked.filter)
+        try:
+            totals = selectors.history_totals(account=account, filter=asked.filter)
+        except selectors.HistoryTooSlow:
+            totals_too_slow = True
         if _fragment(request):
-            response = render(request, f"{_PAGE}#history-totals", {"asked": asked, "totals": totals})
+            context = {"asked": asked, "totals": totals, "totals_too_slow": totals_too_slow}
+            response = render(request, f"{_PAGE}#history-totals", context)
             patch_vary_headers(response, ["HX-Request"])
             return response
     page = selectors.history_page(account=account, filter=asked.filter, cursor=cursor, size=asked.size)
@@ -76,6 +80,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "form": asked.form,
         "rows": page.rows,
         "totals": totals,
+        "totals_too_slow": totals_too_slow,
         "totals_url": f"{this_url}{'&' if asked.carry else '?'}totals=1",
         "cursor_refused": cursor_refused,
         "first_page": cursor is None,
