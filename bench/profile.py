@@ -25,6 +25,7 @@ from bench.run import (
     DB,
     PASSWORD,
     PG,
+    PORT,
     PORTAL,
     ROOT,
     WORK,
@@ -128,7 +129,7 @@ def main() -> int:
         raise SystemExit(f"no bench database ({error}): run `make bench` once first") from None
     cert, key = make_certificate()
     c = options.connections
-    server = start_gunicorn("portal.wsgi:application", "127.0.0.1:8443", env, cert, key, 1, c)
+    server = start_gunicorn("portal.wsgi:application", f"127.0.0.1:{PORT}", env, cert, key, 1, c)
     try:
         wait_until_up(f"{PORTAL}/health/")
         reader = log_in(heavy, DEMO_PASSWORD if heavy.endswith("@example.com") else PASSWORD)
