@@ -238,6 +238,45 @@ class Result:
     anchor: str = ""
     ratio: float | None = None
     requests: int = 0  # completed requests, warm-up included
+    # CPU per request (warm-up included) of the portal's gunicorn workers and of their PostgreSQL backends:
+    # what a request costs, which a busy shared machine disturbs far less than the rate.
+    py_ms: float | None = None
+    pg_ms: float | None = None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(master: int, dsn: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn master's workers and of the runtime role's database sessions."""
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    workers = [int(pid) for pid in out.stdout.split()]
+    with psycopg.connect(dsn) as conn:
+        backends = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = %s",
+                [RUNTIME],
+            )
+        ]
+    return {
+        "py": {pid: _cpu_seconds(pid) for pid in workers},
+        "pg": {pid: _cpu_seconds(pid) for pid in backends},
+    }
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds spent between two readings, per side (a process that started meanwhile counts whole)."""
+    return {
+        side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in after[side].items())
+        for side in ("py", "pg")
+    }
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -388,23 +427,38 @@ def bench_accounts(dsn: str) -> tuple[str, int, int]:
     return heavy, source, destination
 
 
+def _middle(values: list[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return known[len(known) // 2] if known else None
+
+
 def _median(name: str, runs: list[Result]) -> Result:
     middle = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
     return Result(
-        name, middle.connections, middle.rps, middle.p50_ms, middle.p99_ms, sum(r.errors for r in runs)
+        name,
+        middle.connections,
+        middle.rps,
+        middle.p50_ms,
+        middle.p99_ms,
+        sum(r.errors for r in runs),
+        py_ms=_middle([r.py_ms for r in runs]),
+        pg_ms=_middle([r.pg_ms for r in runs]),
     )
 
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| scenario | conns | per second | p50 ms | p99 ms | errors | ratio to anchor |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| scenario | conns | per second | p50 ms | p99 ms | errors | ratio to anchor | CPU ms/request |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
         p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else "–"
         p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else "–"
         ratio = f"{r.ratio:.3f} × {r.anchor}" if r.ratio is not None else "anchor"
-        lines.append(f"| {r.name} | {r.connections} | {r.rps:,.0f} | {p50} | {p99} | {r.errors} | {ratio} |")
+        cpu = f"{r.py_ms:.2f} Python + {r.pg_ms:.2f} PostgreSQL" if r.py_ms is not None else "–"
+        lines.append(
+            f"| {r.name} | {r.connections} | {r.rps:,.0f} | {p50} | {p99} | {r.errors} | {ratio} | {cpu} |"
+        )
     return "\n".join(lines)
 
 
@@ -471,6 +525,8 @@ def main() -> int:
     alice = "alice@example.com"
     cert, key = make_certificate()
 
+    live: dict[str, int] = {}  # the portal's gunicorn master, while it serves
+
     @contextlib.contextmanager
     def serving(connections: int) -> Iterator[None]:
         servers = [
@@ -490,6 +546,7 @@ def main() -> int:
         try:
             wait_until_up(f"{PORTAL}/health/")
             wait_until_up(f"{TRIVIAL}/")
+            live["portal"] = servers[0].pid
             yield
         finally:
             for server in servers:
@@ -525,11 +582,17 @@ def main() -> int:
         """wrk posting transfers; a request that did not post (a refusal or a question drawn as a page) is
         an error, counted against the ledger."""
         before = posted(dsn, kinds)
+        cpu_before = cpu_by_process(live["portal"], dsn)
         result = wrk(label, PORTAL, connections, d, headers, script)
+        spent = cpu_spent(cpu_before, cpu_by_process(live["portal"], dsn))
         refused = max(0, result.requests - (posted(dsn, kinds) - before))
         if refused:
             say(f"  {label}: {refused} requests posted nothing")
         result.errors += refused
+        if result.requests:
+            result.py_ms = spent["py"] * 1000 / result.requests
+            result.pg_ms = spent["pg"] * 1000 / result.requests
+            say(f"  {label}: CPU {result.py_ms:.2f} ms Python + {result.pg_ms:.2f} ms PostgreSQL a request")
         return result
 
     # Scenario keys for --only, each with the anchors its ratio needs (added to the selection).
