@@ -327,9 +327,12 @@ def _write(
     carry their new balances."""
     when = connection.ops.adapt_datetimefield_value(txn.created)
     legs = sorted(by_id.items())
+    # SQLite (the embedded defaults) has no INSERT inside a WITH: there the OutwardPayment is a statement of
+    # its own.
+    together = outward and connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_OUTWARD if outward else _INSERT_TRANSACTION,
+            _INSERT_OUTWARD if together else _INSERT_TRANSACTION,
             [
                 txn.kind,
                 txn.description,
@@ -339,12 +342,18 @@ def _write(
                 txn.idempotency_key,
                 when,
                 txn.payee_id,
-                *([when] if outward else []),
+                *([when] if together else []),
             ],
         )
         row = cursor.fetchone()
         if row is None:
             return False
+        if outward and not together:
+            cursor.execute(
+                "INSERT INTO transactions_outwardpayment (transaction_id, status, updated_at) "
+                "VALUES (%s, 'sent', %s)",
+                [row[0], when],
+            )
         txn.id = row[0]
         txn._state.adding, txn._state.db = False, connection.alias
         entry_params: list = []
