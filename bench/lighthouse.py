@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (
+    PORT,
     PORTAL,
     ROOT,
     WORK,
@@ -79,7 +80,7 @@ def main() -> int:
     out_dir = WORK / "lighthouse"
     out_dir.mkdir(parents=True, exist_ok=True)
     cert, key = make_certificate()
-    server = start_gunicorn("portal.wsgi:application", "127.0.0.1:8443", portal_env(), cert, key, 1, 4)
+    server = start_gunicorn("portal.wsgi:application", f"127.0.0.1:{PORT}", portal_env(), cert, key, 1, 4)
     rows = []
     try:
         wait_until_up(f"{PORTAL}/health/")

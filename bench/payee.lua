@@ -33,7 +33,7 @@ function request()
   local headers = {
     ["Cookie"] = payer[1],
     ["X-CSRFToken"] = payer[2],
-    ["Referer"] = "https://127.0.0.1:8443/transfers/new/",
+    ["Referer"] = "https://" .. wrk.host .. ":" .. wrk.port .. "/transfers/new/",
     ["Content-Type"] = "application/x-www-form-urlencoded",
   }
   return wrk.format("POST", "/transfers/confirm/", headers, body)

@@ -25,12 +25,15 @@ from bench.run import (
     DB,
     PASSWORD,
     PG,
+    PORT,
     PORTAL,
     ROOT,
     WORK,
     bench_accounts,
+    external_accounts,
     log_in,
     make_certificate,
+    make_payees,
     portal_env,
     say,
     start_gunicorn,
@@ -118,23 +121,36 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds sampled per scenario")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--top", type=int, default=15, help="frames listed per table")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenarios (floor, dashboard, transfers, payee, outward); all without it",
+    )
     options = parser.parse_args()
     if not shutil.which("wrk") or not PY_SPY.exists():
         raise SystemExit("wrk and py-spy are needed: apt-get install wrk; make install (py-spy: dev extra)")
     env = portal_env()
+    dsn = f"{PG}/{DB}"
     try:
-        heavy, source, destination = bench_accounts(f"{PG}/{DB}")
+        heavy, source, destination = bench_accounts(dsn)
     except psycopg.Error as error:
         raise SystemExit(f"no bench database ({error}): run `make bench` once first") from None
+    alice_payee, payer_payees = make_payees(dsn, source, external_accounts(dsn, options.connections))
     cert, key = make_certificate()
     c = options.connections
-    server = start_gunicorn("portal.wsgi:application", "127.0.0.1:8443", env, cert, key, 1, c)
+    server = start_gunicorn("portal.wsgi:application", f"127.0.0.1:{PORT}", env, cert, key, 1, c)
     try:
         wait_until_up(f"{PORTAL}/health/")
         reader = log_in(heavy, DEMO_PASSWORD if heavy.endswith("@example.com") else PASSWORD)
         mover = log_in("alice@example.com", DEMO_PASSWORD)
+        paying = []
+        for email, account, payee in payer_payees:
+            session = log_in(email, DEMO_PASSWORD if email.endswith("@example.com") else PASSWORD)
+            paying.append(f"{session.cookie}|{session.csrf}|{account}|{payee}")
         pids = worker_pids(server.pid)
         wrk = ["wrk", "-t2", f"-c{c}"]
+        payee_lua = str(ROOT / "bench" / "payee.lua")
+        alice = f"{mover.cookie}|{mover.csrf}|{source}|{alice_payee}"
         auth = ["-H", f"Cookie: {reader.cookie}"]
         post = [
             *("-H", f"Cookie: {mover.cookie}", "-H", f"X-CSRFToken: {mover.csrf}"),
@@ -146,8 +162,15 @@ def main() -> int:
             "floor": [*wrk, *auth, f"{PORTAL}/session/ping/"],
             "dashboard": [*wrk, *auth, f"{PORTAL}/"],
             "transfers": [*wrk, *post, PORTAL, "--", str(source), str(destination)],
+            # alice to her payee at another bank; 16 customers each to their own (bench/run.py's scenarios)
+            "payee": [*wrk, "-s", payee_lua, PORTAL, "--", alice],
+            "outward": [*wrk, "-s", payee_lua, PORTAL, "--", *paying],
         }
-        for name, load in scenarios.items():
+        wanted = [name.strip() for name in options.only.split(",") if name.strip()] or list(scenarios)
+        if unknown := set(wanted) - set(scenarios):
+            raise SystemExit(f"--only: no scenario {', '.join(sorted(unknown))}")
+        for name in wanted:
+            load = scenarios[name]
             say(f"profiling {name} @{c} for {options.duration} s (workers {pids})")
             folded = record(name, pids, options.duration, load)
             print(summarise(name, folded, options.top))

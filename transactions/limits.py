@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Payee, User
+from portal.db import fetch_models
 from portal.local_time import date_and_time_from
 from portal.money import format_paise
 from transactions.models import Entry, Transaction, TransferLimits
@@ -43,16 +44,25 @@ class LimitError(Exception):
         self.code = code
 
 
+def _locked_row(user: User) -> TransferLimits | None:
+    found = fetch_models(TransferLimits, "user_id = %s", [user.pk], lock=True)
+    if found is None:  # not PostgreSQL
+        return TransferLimits.objects.select_for_update().filter(user=user).first()
+    return found[0] if found else None
+
+
 def lock(user: User) -> TransferLimits:
-    """The customer's limits row, locked until the current transaction ends (made on first use)."""
-    found = TransferLimits.objects.select_for_update().filter(user=user).first()
+    """The customer's limits row, locked until the current transaction ends (made on first use). On the hot
+    path of a payee transfer: through `portal.db.fetch_models`, without the ORM's query compilation."""
+    found = _locked_row(user)
     if found is None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO transactions_transferlimits (user_id) VALUES (%s) ON CONFLICT DO NOTHING",
                 [user.pk],
             )
-        found = TransferLimits.objects.select_for_update().get(user=user)
+        found = _locked_row(user)
+    assert found is not None  # noqa: S101 - inserted above, or by a concurrent first use
     return found
 
 
@@ -136,7 +146,8 @@ def sent_today(*, user: User, now: datetime.datetime, payee: Payee | None = None
 class Usage:
     """What a transfer to a payee needs to know under the customer's lock, read in one statement: the
     transaction already made with its idempotency key (a resubmit), whether the payee is still theirs (not
-    removed since the form was drawn), and what they sent to others today, in all and to this payee."""
+    removed since the form was drawn), and what they sent to others today before this transfer, in all and
+    to this payee."""
 
     existing_id: int | None
     payee_active: bool
@@ -149,49 +160,52 @@ COALESCE((SELECT -SUM(e.amount) FROM transactions_entry e
             JOIN transactions_transaction t ON t.id = e.transaction_id
            WHERE t.initiator_id = %s AND t.kind IN ('payee', 'outward') AND t.created >= %s AND e.amount < 0
                  {payee}), 0)"""
-_USAGE = """
-SELECT (SELECT id FROM transactions_transaction WHERE initiator_id = %s AND idempotency_key = %s),
-       EXISTS (SELECT 1 FROM accounts_payee WHERE id = %s AND owner_id = %s AND removed_at IS NULL),
-       {total},
-       {to_payee}
+# The running total and the reads in one statement: it adds the transfer to the day's total on the locked row
+# and returns what the checks need. The sums run in the statement's snapshot, taken after the lock was held.
+_USE = """
+UPDATE transactions_transferlimits SET sent_on = %s, sent_paise = {before} + %s WHERE user_id = %s
+RETURNING (SELECT id FROM transactions_transaction WHERE initiator_id = %s AND idempotency_key = %s),
+          EXISTS (SELECT 1 FROM accounts_payee WHERE id = %s AND owner_id = %s AND removed_at IS NULL),
+          sent_paise,
+          {to_payee}
 """
 
 
-def usage(
-    *, user: User, limits: TransferLimits, payee: Payee, idempotency_key: str, now: datetime.datetime
+def use(
+    *,
+    user: User,
+    limits: TransferLimits,
+    payee: Payee,
+    idempotency_key: str,
+    amount_paise: int,
+    now: datetime.datetime,
 ) -> Usage:
-    """One round trip (the hot path of a payee transfer): run it after `lock`, as a statement of its own, so
-    that it reads every transfer that committed while this one waited for the lock (in READ COMMITTED a
-    statement sees what committed before it began, and the lock's own statement began before the wait).
-    Today's total comes from the locked row (`sent_on`, `sent_paise`, kept by `record_sent`) and is summed
-    from the ledger only on the customer's first transfer of a day; the sum to one payee only while it is
-    capped (a new payee: a few transfers a day at most)."""
+    """One round trip (the hot path of a payee transfer): add `amount_paise` to the customer's running
+    total of the day (`sent_on`, `sent_paise` on the locked row) and read what `check` needs. Run it after
+    `lock`, as a statement of its own, so that it reads every transfer that committed while this one
+    waited for the lock (in READ COMMITTED a statement sees what committed before it began, and the lock's
+    own statement began before the wait). The total is written before it is checked: the caller refuses by
+    raising inside the posting's transaction (or rolls it back, for a resubmit), which undoes it with
+    everything else. Today's total before this transfer is the locked row's, summed from the ledger only
+    on the customer's first transfer of a day; the sum to one payee only while it is capped (a new payee:
+    a few transfers a day at most)."""
     since = connection.ops.adapt_datetimefield_value(day_start(now))
-    kept = limits.sent_on == timezone.localdate(now)
+    today = timezone.localdate(now)
+    kept = limits.sent_on == today
     capped = now < capped_until(payee)
-    params: list = [user.pk, idempotency_key, payee.pk, user.pk]
-    total, to_payee = "0", "0"
+    params: list = [today]
+    before, to_payee = "sent_paise", "0"
     if not kept:
-        total = _SENT.format(payee="")
+        before = _SENT.format(payee="")
         params += [user.pk, since]
+    params += [amount_paise, user.pk, user.pk, idempotency_key, payee.pk, user.pk]
     if capped:
         to_payee = _SENT.format(payee="AND t.payee_id = %s")
         params += [user.pk, since, payee.pk]
     with connection.cursor() as cursor:
-        cursor.execute(_USAGE.format(total=total, to_payee=to_payee), params)  # placeholders only
-        existing, active, summed, to_payee_sum = cursor.fetchone()
-    sent = limits.sent_paise if kept else int(summed)
-    return Usage(existing, bool(active), sent, int(to_payee_sum))
-
-
-def record_sent(*, user: User, used: Usage, amount_paise: int, now: datetime.datetime) -> None:
-    """Add a transfer to the customer's running total of the day, under `lock`, in the posting's
-    transaction (a refusal after it rolls it back with everything else)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE transactions_transferlimits SET sent_on = %s, sent_paise = %s WHERE user_id = %s",
-            [timezone.localdate(now), used.sent_today + amount_paise, user.pk],
-        )
+        cursor.execute(_USE.format(before=before, to_payee=to_payee), params)  # placeholders only
+        existing, active, total, to_payee_sum = cursor.fetchone()
+    return Usage(existing, bool(active), int(total) - amount_paise, int(to_payee_sum))
 
 
 def _set_by_you() -> str:
@@ -219,7 +233,7 @@ def check(
     used: Usage | None = None,
 ) -> None:
     """Raise LimitError if sending `amount_paise` to `payee` now breaks a rule. Call under `lock`; `used`,
-    read by `usage` under it, saves the sums' queries."""
+    read by `use` under it, saves the sums' queries."""
     if now < cooling_off_until(payee):
         raise LimitError(
             _("%(name)s was added recently: you can send money to them from %(when)s.")

@@ -31,7 +31,7 @@ from portal.audit import audit_record
 from portal.local_time import date_and_time_from
 from portal.money import format_paise
 from transactions import limits
-from transactions.models import OutwardPayment, PostingAlert, Transaction, TransferLimits
+from transactions.models import PostingAlert, Transaction, TransferLimits
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -191,9 +191,15 @@ def _post(
     credits_need_owner: bool = False,
     payee: Payee | None = None,
     credit_counterparty: str = "",
+    outward: bool = False,
+    savepoint: bool = True,
 ) -> Transaction:
     """Post one balanced transaction. `legs` pairs an account with a signed amount in paise.
-    `credit_counterparty`: who the credited customers see, if not `counterparty` (their entries keep it)."""
+    `credit_counterparty`: who the credited customers see, if not `counterparty` (their entries keep it).
+    `outward`: a payment to another bank, written with its OutwardPayment "sent".
+    `savepoint=False`, for a caller that holds a transaction of its own (`payee_transfer_create`): no
+    savepoint (two round trips saved), so a refusal raised here rolls back the caller's whole transaction,
+    and a unique violation is raised to the caller to replay (its transaction is broken: no query here)."""
     if not idempotency_key:
         raise TransferError(_("This request has expired. Please start again."), code="no_idempotency_key")
     if len(legs) < 2:
@@ -211,7 +217,7 @@ def _post(
     by_id: dict[int, int] = {}
     locked: dict[int | str, Account] = {}
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             locked = _lock_accounts(refs)
             by_id = {locked[ref].pk: amount for ref, (_r, amount) in zip(refs, legs, strict=True)}
             if len(by_id) != len(legs):
@@ -245,6 +251,7 @@ def _post(
                 by_id=by_id,
                 alerts=history is None,
                 credit_counterparty=credit_counterparty,
+                outward=outward,
             )
             if not written:
                 # The key was used before (or by a request that committed while we waited).
@@ -263,6 +270,8 @@ def _post(
             )
             return txn
     except IntegrityError:
+        if not savepoint:  # the caller's transaction is broken: it replays, after its rollback
+            raise
         # Two requests with one key raced: the unique constraint let one through.
         existing = _find_existing(initiator, idempotency_key)
         if existing is None:
@@ -312,6 +321,21 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
+# A payment to another bank: the transaction and its OutwardPayment "sent" in one statement (none if the key
+# was used before: the CTE inserted no transaction).
+_INSERT_OUTWARD = """
+WITH txn AS (
+    INSERT INTO transactions_transaction
+           (kind, description, counterparty, category_id, initiator_id, idempotency_key, created, payee_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), outward AS (
+    INSERT INTO transactions_outwardpayment (transaction_id, status, updated_at)
+    SELECT id, 'sent', %s FROM txn
+)
+SELECT id FROM txn
+"""
 
 
 _INSERT_ALERTS = (
@@ -332,19 +356,24 @@ def _write(
     by_id: dict[int, int],
     alerts: bool,
     credit_counterparty: str = "",
+    outward: bool = False,
 ) -> bool:
     """The lean write, three statements under the locks already held: the transaction (yielding to an
     earlier one with the same key: then False, nothing written), its entries in one INSERT, every touched
     balance, ledger version and `posted_until` (the time of the newest entry, never moved back) in one
-    UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the
-    outbox of transactions/alerts.py, due at once). Raw SQL because this is the hottest path of the portal:
-    the ORM cost more than PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts
+    UPDATE; and with `alerts`, a fourth: the alerts of its customer legs in one INSERT (the outbox of
+    transactions/alerts.py, due at once). With `outward`, the transaction's statement also writes its
+    OutwardPayment "sent" (`_INSERT_OUTWARD`). Raw SQL because this is the hottest path of the portal: the
+    ORM cost more than PostgreSQL. On success `txn` is saved (it has its id) and the locked accounts
     carry their new balances."""
     when = connection.ops.adapt_datetimefield_value(txn.created)
     legs = sorted(by_id.items())
+    # SQLite (the embedded defaults) has no INSERT inside a WITH: there the OutwardPayment is a statement of
+    # its own.
+    together = outward and connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_TRANSACTION,
+            _INSERT_OUTWARD if together else _INSERT_TRANSACTION,
             [
                 txn.kind,
                 txn.description,
@@ -354,11 +383,18 @@ def _write(
                 txn.idempotency_key,
                 when,
                 txn.payee_id,
+                *([when] if together else []),
             ],
         )
         row = cursor.fetchone()
         if row is None:
             return False
+        if outward and not together:
+            cursor.execute(
+                "INSERT INTO transactions_outwardpayment (transaction_id, status, updated_at) "
+                "VALUES (%s, 'sent', %s)",
+                [row[0], when],
+            )
         txn.id = row[0]
         txn._state.adding, txn._state.db = False, connection.alias
         entry_params: list = []
@@ -526,43 +562,61 @@ def payee_transfer_create(
     kind = Transaction.Kind.PAYEE if payee.is_internal else Transaction.Kind.OUTWARD
     description = _payee_description(description, payee)
     legs = _payee_legs(source, payee, amount_paise)
-    with transaction.atomic():
-        held = limits.lock(initiator)
-        now = timezone.now()
-        used = limits.usage(
-            user=initiator, limits=held, payee=payee, idempotency_key=idempotency_key, now=now
-        )
-        # Under the lock a request with this key that committed before is visible: a resubmit returns it
-        # rather than counting it against the limits it already used.
-        if used.existing_id is not None:
-            existing = Transaction.objects.get(pk=used.existing_id)
-            return _replay(existing, kind, _legs_by_id(legs), description)
-        if not used.payee_active:  # removed since the form was drawn
-            raise TransferError(_("That payee is not one of yours."), code="not_payee")
-        try:
-            limits.check(
-                user=initiator, limits=held, payee=payee, amount_paise=amount_paise, now=now, used=used
+    try:
+        with transaction.atomic():
+            held = limits.lock(initiator)
+            now = timezone.now()
+            used = limits.use(
+                user=initiator,
+                limits=held,
+                payee=payee,
+                idempotency_key=idempotency_key,
+                amount_paise=amount_paise,
+                now=now,
             )
-        except limits.LimitError as error:
-            raise TransferError(error.message, code=error.code) from error
-        limits.record_sent(user=initiator, used=used, amount_paise=amount_paise, now=now)
-        current = payee
-        txn = _post(
-            kind=kind,
-            legs=legs,
-            description=description,
-            idempotency_key=idempotency_key,
-            initiator=initiator,
-            counterparty=current.name,
-            category="transfers",
-            owner=initiator,
-            debits_need_owner=True,
-            payee=current,
-            credit_counterparty=_payer_name(initiator) if current.is_internal else "",
-        )
-        if kind == Transaction.Kind.OUTWARD:
-            OutwardPayment.objects.create(transaction=txn)
-        return txn
+            # Under the lock a request with this key that committed before is visible: a resubmit returns it
+            # (below, once this transaction has undone the running total `use` added to).
+            if used.existing_id is not None:
+                transaction.set_rollback(True)
+            else:
+                if not used.payee_active:  # removed since the form was drawn
+                    raise TransferError(_("That payee is not one of yours."), code="not_payee")
+                try:
+                    limits.check(
+                        user=initiator,
+                        limits=held,
+                        payee=payee,
+                        amount_paise=amount_paise,
+                        now=now,
+                        used=used,
+                    )
+                except limits.LimitError as error:
+                    raise TransferError(error.message, code=error.code) from error
+                # In this transaction (no savepoint of its own: a refusal rolls back the running total too);
+                # the OutwardPayment row in the posting's own statements.
+                return _post(
+                    kind=kind,
+                    legs=legs,
+                    description=description,
+                    idempotency_key=idempotency_key,
+                    initiator=initiator,
+                    counterparty=payee.name,
+                    category="transfers",
+                    owner=initiator,
+                    debits_need_owner=True,
+                    payee=payee,
+                    credit_counterparty=_payer_name(initiator) if payee.is_internal else "",
+                    outward=kind == Transaction.Kind.OUTWARD,
+                    savepoint=False,
+                )
+    except IntegrityError:
+        # Two requests with one key raced past the lock (one of them not a payee transfer): as `_post` does.
+        existing = _find_existing(initiator, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, kind, _legs_by_id(legs), description)
+    existing = Transaction.objects.get(pk=used.existing_id)
+    return _replay(existing, kind, _legs_by_id(legs), description)
 
 
 def deposit_create(

@@ -196,9 +196,12 @@ def test_a_resubmit_returns_the_first_transfer_even_at_the_limit(alice, rich):
     again = _send(alice, rich, payee, 1_000_00, key="k1")
     assert again.pk == first.pk
     assert Transaction.objects.filter(kind=Transaction.Kind.OUTWARD).count() == 1
+    assert OutwardPayment.objects.get().transaction_id == first.pk
     with pytest.raises(TransferError) as refused:
         _send(alice, rich, payee, 999_00, key="k1")
     assert refused.value.code == "idempotency_conflict"
+    # The day's running total counts the transfer once: the resubmits added nothing to it.
+    assert TransferLimits.objects.get(user=alice).sent_paise == 1_000_00
 
 
 def test_a_refused_transfer_changes_nothing(alice):

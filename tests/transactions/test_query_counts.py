@@ -6,7 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import spend
+from tests.factories import PayeeFactory
 from tests.keys import form_key
+from transactions.models import OutwardPayment, Transaction
 
 
 def _flow(client, source, destination):
@@ -85,3 +87,41 @@ def test_a_posting_is_six_statements(alice, alice_savings, alice_current, django
             description="",
             idempotency_key="six",
         )
+
+
+def _confirm_to_payee(client, source, payee, key):
+    data = {
+        "source": source.pk,
+        "destination": f"payee-{payee.pk}",
+        "amount": "10",
+        "description": "",
+        "idempotency_key": form_key(key),
+        "send_again": "1",
+    }
+    return client.post(reverse("transfer_confirm"), data)
+
+
+@pytest.mark.parametrize("at_another_bank", [False, True], ids=["securebank_payee", "outward"])
+def test_it_confirms_a_transfer_to_a_payee_in_few_more_statements(
+    client, alice, alice_savings, bob_savings, django_assert_num_queries, at_another_bank
+):
+    """A payee transfer's confirmation (after the customer's first of the day, which makes their limits row):
+    user, accounts, payees, the replay check, then in one transaction: the limits lock, one UPDATE that adds
+    the transfer to the day's total and reads the key, the payee and the sums, and the posting's six (accounts
+    lock, transaction with its OutwardPayment for another bank, entries, balances, alerts, audit event), no
+    savepoint of its own; plus the test's SAVEPOINT and RELEASE. Three more than between own accounts."""
+    payee = (
+        PayeeFactory(owner=alice)
+        if at_another_bank
+        else PayeeFactory(
+            owner=alice, account_number=bob_savings.number, ifsc="SECB0000001", account=bob_savings
+        )
+    )
+    client.force_login(alice)
+    assert _confirm_to_payee(client, alice_savings, payee, "first").status_code == 303
+    with django_assert_num_queries(14):
+        response = _confirm_to_payee(client, alice_savings, payee, "second")
+    assert response.status_code == 303
+    txn = Transaction.objects.get(idempotency_key=form_key("second"))
+    assert txn.kind == ("outward" if at_another_bank else "payee")
+    assert OutwardPayment.objects.filter(transaction=txn).exists() == at_another_bank
