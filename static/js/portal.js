@@ -5,6 +5,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
   // at a time: a list ("#form-errors, h1, h2") would give the first in document order, the heading above
   // the errors.
   const root = event.target;
+  // The history after Newer/Older/Newest: focus on the heading that names the rows now shown, and the top of
+  // them in view (the link that was pressed is gone, and the window was scrolled to the bottom).
+  const pressed = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (root.id === "history-results" && pressed && pressed.closest && pressed.closest(".pager")) {
+    const heading = root.querySelector("#history-rows-heading");
+    if (heading) {
+      heading.focus({ preventScroll: true });
+      root.querySelector(".history-card").scrollIntoView({ block: "start" });
+    }
+    return;
+  }
   // A region that places focus itself (the history's results keep it on the field the customer was in;
   // the detail drawer below moves it to its heading).
   if (root.closest("[data-own-focus]")) return;

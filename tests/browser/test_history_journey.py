@@ -92,9 +92,13 @@ def test_pages_older_and_back(page: Page, live_server, alice, everyday):
     login(page, live_server, alice.email)
     page.goto(f"/accounts/{everyday.pk}/history/?size=10")
     first = _first(page).inner_text()
-    page.get_by_role("link", name="Older").click()
+    page.get_by_role("link", name="Older").press("Enter")  # by keyboard, from the bottom of the page
     expect(page).to_have_url(re.compile(r"cursor="))
     expect(_first(page)).not_to_have_text(first)
+    # Focus on the heading that names the rows now shown, their top in view (not left on <body>).
+    expect(page.locator("#history-rows-heading")).to_be_focused()
+    expect(page.locator("#history-rows-heading")).to_contain_text("Transactions from")
+    expect(page.locator(".history-table tbody tr").first).to_be_in_viewport()
     second = _first(page).inner_text()
     page.get_by_role("link", name="Older").click()
     expect(_rows(page).last).to_contain_text("Salary")  # the oldest: 30 rows in three pages of ten
@@ -179,3 +183,23 @@ def test_a_search_pages_back_and_downloads_exactly_what_it_shows(page: Page, liv
     assert [row[2] for row in rows] == [f"Groceries {i}" for i in range(28, 9, -2)]
     assert {row[4] for row in rows} == {"Groceries"}
     assert [row[5] for row in rows] == [f"{100 + i / 100:.2f}" for i in range(28, 9, -2)]
+
+
+def test_typing_in_a_filter_waits_for_apply_and_the_panel_says_what_is_on(
+    page: Page, live_server, alice, everyday
+):
+    """Only a choice from a list applies at once: amounts and text wait for Enter or Apply (a request sent on
+    leaving a field swapped the form while the customer typed in the next). With a search, the panel stays
+    open and counts the filters in use."""
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{everyday.pk}/history/?q=groceries")
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Amount from (₹)").fill("100")
+    page.get_by_label("Amount from (₹)").press("Tab")
+    page.keyboard.type("2000")  # into "Amount up to": nothing was sent on leaving "Amount from"
+    expect(page.get_by_label("Amount up to (₹)")).to_have_value("2000")
+    expect(page).to_have_url(re.compile(r"\?q=groceries$"))
+    page.get_by_label("Money").select_option("debit")  # a list: applies at once, the amounts with it
+    expect(page).to_have_url(re.compile(r"amount_max=2000"))
+    expect(page.get_by_text("Filters (3 on)")).to_be_visible()
+    expect(page.get_by_label("Amount up to (₹)")).to_be_visible()  # the panel stayed open beside the search

@@ -317,3 +317,24 @@ def test_it_describes_any_filter_without_failing(f):
     assert isinstance(text, str)
     with contextlib.suppress(SearchError):
         p(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("amount=500", "amount=500: write amount:500 (with a colon)"),
+        ("to=Swiggy", "to=Swiggy: write to:Swiggy (with a colon)"),
+        ("amount > 500", "amount > 500: write an operator without spaces, like amount>500"),
+        ("chai amount >500", "amount >500: write an operator without spaces"),
+        ("after :2026-01-01", "after :2026-01-01: write an operator without spaces"),
+    ],
+)
+def test_it_says_how_to_write_an_operator_typed_with_spaces_or_equals(text, message):
+    """Searched for as words they would match nothing, silently."""
+    with pytest.raises(SearchError) as raised:
+        parse(text, categories=CATEGORIES)
+    assert str(raised.value).startswith(message)
+
+
+def test_it_still_finds_such_text_in_quotes():
+    assert parse('"amount=500"', categories=CATEGORIES) == HistoryFilter(words=("amount=500",))

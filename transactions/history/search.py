@@ -84,11 +84,40 @@ def parse(text: str, *, categories: Mapping[str, str] | None = None) -> HistoryF
             _("Use at most %(max)d search terms (this search has %(count)d).")
             % {"max": MAX_TERMS, "count": len(terms)}
         )
+    _check_spacing(terms)
     reader = _Categories(categories)
     result = HistoryFilter()
     for term in terms:
         result = result.merged(_term_filter(term, reader))
     return result
+
+
+_EQUALS_RE = re.compile(r"([A-Za-z]+)=(.*)", re.DOTALL)
+
+
+def _check_spacing(terms: list[_Term]) -> None:
+    """An operator written the way people type it elsewhere (`amount=500`, `amount > 500`) would otherwise
+    be searched for as words and match nothing, silently: say how to write it."""
+    for i, term in enumerate(terms):
+        if term.quoted:
+            continue
+        if (match := _EQUALS_RE.fullmatch(term.value)) and match.group(1).lower() in OPERATORS:
+            name, value = match.group(1).lower(), match.group(2)
+            raise SearchError(
+                _(
+                    "%(term)s: write %(name)s:%(value)s (with a colon), or put it in quotes to find it as "
+                    "written."
+                )
+                % {"term": term.raw, "name": name, "value": value}
+            )
+        following = terms[i + 1].raw if i + 1 < len(terms) else ""
+        spaced = term.value.lower() in OPERATORS and following[:1] in (">", "<", ":", "=")
+        if spaced or (term.value[:1] in (">", "<") and i > 0 and terms[i - 1].value.lower() in OPERATORS):
+            shown = " ".join(t.raw for t in terms[max(i - 1, 0) if not spaced else i : i + 3])
+            raise SearchError(
+                _("%(term)s: write an operator without spaces, like amount>500 or after:2026-01-01.")
+                % {"term": shown}
+            )
 
 
 def _terms(text: str) -> list[_Term]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 from accounts.models import Account
 from transactions.history import selectors
 from transactions.history.cursor import Cursor, CursorError
-from transactions.history.forms import read_history_query
+from transactions.history.forms import FILTER_FIELDS, read_history_query
 from transactions.models import Category, Transaction
 
 _PAGE = "transactions/history.html"
@@ -80,6 +80,8 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "form": asked.form,
         "rows": page.rows,
         "totals": totals,
+        # The filter form's fields in use (the panel stays open and says so, a search beside them or not).
+        "filters_on": sum(1 for name in FILTER_FIELDS if asked.carry.get(name)),
         "totals_too_slow": totals_too_slow,
         "totals_url": f"{this_url}{'&' if asked.carry else '?'}totals=1",
         "cursor_refused": cursor_refused,
