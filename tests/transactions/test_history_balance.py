@@ -166,6 +166,8 @@ def test_it_shows_the_balance_on_a_day_and_why(client, alice, account):
     assert "₹1,200.00 − ₹163.00 = ₹1,037.00" in body
     assert "Midnight snack" in body and "Late refund" not in body
     assert f'href="/accounts/{account.pk}/history/"' in body
+    snack = account.entries.get(transaction__description="Midnight snack").transaction_id
+    assert f'href="{reverse("history_detail", args=[account.pk, snack])}"' in body  # a row opens it
 
 
 def test_it_defaults_to_the_last_day_of_the_previous_month(client, alice, account):

@@ -80,6 +80,8 @@ def test_it_reviews_then_confirms_then_shows_the_receipt(client, alice, alice_sa
     receipt = client.get(response["Location"])
     assert receipt.status_code == 200
     assert "₹1,250.50 moved to Current" in receipt.content.decode()
+    # From the receipt to the transactions of the account the money left.
+    assert f'href="{reverse("history", args=[alice_savings.pk])}"' in receipt.content.decode()
 
 
 def test_the_review_reopened_after_the_confirmation_says_it_was_made(
