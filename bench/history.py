@@ -305,6 +305,8 @@ def explain(accounts: Accounts, searches: list[str], repeats: int) -> list[tuple
             read()
         for query in captured.captured_queries:
             sql = query["sql"]
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")) or "set_config" in sql:
+                continue  # bounded_read's BEGIN, statement_timeout and COMMIT
             timings, plan = [], ""
             with connection.cursor() as cursor:
                 for _ in range(repeats):
@@ -502,6 +504,7 @@ def main() -> int:
                             rounds[key].append(base.wrk(key, url, c, d, headers, script))
                             if " totals " in key:  # what the measured run (after the warm-up) counted
                                 cut[key] = cut.get(key, 0) + int(TOTALS_CUT.read_text() or 0)
+                                say(f"  {key}: {cut[key]} cut at the timeout so far")
 
         if not options.skip_export:
             with serving() as portal:
