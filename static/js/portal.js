@@ -224,3 +224,12 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     opener = null;
   });
 })();
+
+// The history search's "?" help (a <details>): Escape closes it and puts focus back on its "?".
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const help = event.target.closest && event.target.closest("details.search-help[open]");
+  if (!help) return;
+  help.removeAttribute("open");
+  help.querySelector("summary").focus();
+});

@@ -203,3 +203,19 @@ def test_typing_in_a_filter_waits_for_apply_and_the_panel_says_what_is_on(
     expect(page).to_have_url(re.compile(r"amount_max=2000"))
     expect(page.get_by_text("Filters (3 on)")).to_be_visible()
     expect(page.get_by_label("Amount up to (₹)")).to_be_visible()  # the panel stayed open beside the search
+
+
+def test_the_search_help_opens_by_keyboard_beside_the_label_and_closes_on_escape(
+    page: Page, live_server, alice, everyday
+):
+    login(page, live_server, alice.email)
+    page.goto(f"/accounts/{everyday.pk}/history/")
+    summary = page.locator("details.search-help > summary")
+    label = page.locator("label[for=id_q]")
+    assert abs(summary.bounding_box()["y"] - label.bounding_box()["y"]) < 24  # on the label's line
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("table", name="Search operators")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("table", name="Search operators")).to_be_hidden()
+    expect(summary).to_be_focused()
