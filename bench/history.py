@@ -228,40 +228,18 @@ def export(url: str, cookie: str, master: int) -> Export:
 
 
 def search_filter(search: str):  # a HistoryFilter (Django is set up late)
-    """The --search GET parameters as the selectors' `HistoryFilter`: read by the page's own reader when it
-    exists (transactions/history/forms.py), else field by field."""
-    try:
-        from transactions.history.forms import read_history_query
-    except ImportError:
-        pass
-    else:
-        from django.http import QueryDict
+    """The --search GET parameters as the selectors' `HistoryFilter`, read by the page's own reader
+    (transactions/history/forms.py)."""
+    from django.http import QueryDict
 
-        from transactions.models import Category
+    from transactions.history.forms import read_history_query
+    from transactions.models import Category
 
-        categories = list(Category.objects.values_list("slug", "name"))
-        asked = read_history_query(QueryDict(search), categories=categories)
-        if asked.invalid:
-            raise SystemExit(f"--search {search}: the page refuses it ({asked.form.errors.as_text()})")
-        return asked.filter
-    import urllib.parse
-
-    from transactions.history.filters import HistoryFilter
-    from transactions.history.search import parse
-
-    params = dict(urllib.parse.parse_qsl(search))
-    day = datetime.date.fromisoformat
-    rupees = lambda value: round(float(value) * 100)  # noqa: E731
-    found = HistoryFilter(
-        date_from=day(params["date_from"]) if "date_from" in params else None,
-        date_to=day(params["date_to"]) if "date_to" in params else None,
-        amount_min=rupees(params["amount_min"]) if "amount_min" in params else None,
-        amount_max=rupees(params["amount_max"]) if "amount_max" in params else None,
-        direction=params.get("direction") or None,
-        categories=tuple(params["category"].split()) if "category" in params else (),
-        words=tuple(params.get("text", "").split()),
-    )
-    return found.merged(parse(params["q"])) if params.get("q") else found
+    categories = list(Category.objects.values_list("slug", "name"))
+    asked = read_history_query(QueryDict(search), categories=categories)
+    if asked.invalid:
+        raise SystemExit(f"--search {search}: the page refuses it ({asked.form.errors.as_text()})")
+    return asked.filter
 
 
 def explain(accounts: Accounts, searches: list[str], repeats: int) -> list[tuple[str, str, float, str]]:
