@@ -57,3 +57,20 @@ def test_a_balance_that_takes_too_long_to_explain_is_a_message(client, alice, ac
     assert response.status_code == 200
     assert "too many transactions since that day to add up at once" in response.content.decode()
     assert "Why your balance is" in client.get(url, {"on": "2026-02-28"}).content.decode()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_inside_a_callers_transaction_its_own_limit_is_put_back(account, settings):
+    """A savepoint does not end a local setting: without putting it back, every later statement of the
+    caller's transaction would run under the history's 3 s limit."""
+    from django.db import transaction
+
+    from transactions.history.filters import HistoryFilter
+    from transactions.history.selectors import history_totals
+
+    settings.HISTORY_READ_TIMEOUT_MS = 1234
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '7s'")
+        assert history_totals(account=account, filter=HistoryFilter(categories=("salary",))).count == 1
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "7s"

@@ -110,16 +110,28 @@ class HistoryTooSlow(Exception):
 @contextmanager
 def bounded_read() -> Iterator[None]:
     """Reads inside stop after `HISTORY_READ_TIMEOUT_MS` in PostgreSQL (HistoryTooSlow): a sum over a whole
-    1M-entry history must not hold a worker and a connection for seconds, however often it is asked."""
+    1M-entry history must not hold a worker and a connection for seconds, however often it is asked.
+
+    The limit is set for the block's own transaction. Inside a caller's transaction it is a savepoint, which
+    does not end a local setting: the caller's limit is put back when the block succeeds (when it fails, the
+    savepoint's rollback undoes the setting)."""
     if connection.vendor != "postgresql":
         yield
         return
+    nested = connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 timeout = f"{settings.HISTORY_READ_TIMEOUT_MS}ms"
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                    [timeout],
+                )
+                previous = cursor.fetchone()[0]
             yield
+            if nested:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
     except OperationalError as error:
         if isinstance(error.__cause__, QueryCanceled):
             raise HistoryTooSlow from error
