@@ -53,7 +53,8 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if SESSION_KEY in request.session:
+        # A public page (portal/public) reads nothing of the session: it neither ends nor extends it.
+        if not hasattr(request, "public_page") and SESSION_KEY in request.session:
             reason = session_check(request)
             if reason is not None:
                 session_expire(request, reason=reason)

@@ -4,7 +4,17 @@ from django.http import HttpRequest
 from django.urls import get_script_prefix, reverse
 
 # The links of the page shell (templates/base.html): on every page, and none takes an argument.
-_SHELL = ("dashboard", "transfer_new", "payee_list", "security", "logout", "session_ping", "scheduled_list")
+_SHELL = (
+    "dashboard",
+    "transfer_new",
+    "payee_list",
+    "security",
+    "logout",
+    "session_ping",
+    "scheduled_list",
+    "rates",
+    "faq",
+)
 
 
 @cache

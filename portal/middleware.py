@@ -48,8 +48,9 @@ class RequestMiddleware:
         response["X-Request-ID"] = request_id
         # `user` is missing when a middleware above AuthenticationMiddleware answered (a static file, the
         # HTTPS redirect). Every page renders the user in its header, so this loads nothing new.
+        # A public page (portal/public) is the same for everyone and is kept by caches on purpose.
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and not hasattr(request, "public_page") and user.is_authenticated:
             patch_cache_control(response, no_store=True, private=True)
             patch_vary_headers(response, ("Cookie",))
         observe_request(request, response, started)

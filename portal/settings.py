@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "portal",
+    "portal.public.apps.PublicConfig",
     "accounts",
     "transactions",
 ]
@@ -87,6 +88,8 @@ if SEEDING_ENABLED:
 
 MIDDLEWARE = [
     "portal.middleware.RequestMiddleware",  # first: the request id covers every other layer's log lines
+    # The public pages (rates, FAQ) answered from their cached copies before anything else runs.
+    "portal.public.page_cache.PublicPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # below WhiteNoise: static files need no policy
@@ -272,9 +275,18 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`), compressed.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`): names with a hash of the content
+    # (so cached for a year, immutable), each beside its .gz and .br. Tests and `make run` read the files
+    # where they lie (WHITENOISE_USE_FINDERS), by their plain names.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# The public pages' cache (portal/public/page_cache.py): a worker re-reads the pages' versions at least this
+# often (seconds) even if no change was announced; it keeps this many pages in memory; Redis keeps a copy
+# this long (seconds) after it was made (an edit makes it unreachable at once: this only collects garbage).
+PUBLIC_PAGE_RECHECK_SECONDS = env.float("PUBLIC_PAGE_RECHECK_SECONDS", default=2.0)
+PUBLIC_PAGE_MEMORY_ENTRIES = env.int("PUBLIC_PAGE_MEMORY_ENTRIES", default=128)
+PUBLIC_PAGE_REDIS_SECONDS = env.int("PUBLIC_PAGE_REDIS_SECONDS", default=24 * 60 * 60)
 
 # Transport security. HTTPS defaults to on whenever DEBUG is off; tests and a plain-http bench turn it off.
 HTTPS = env.bool("HTTPS", default=not DEBUG)

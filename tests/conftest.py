@@ -1,5 +1,6 @@
 import datetime
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
@@ -11,6 +12,28 @@ from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.categories import ensure_categories
 from transactions.models import Category
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Static files by their plain names, found where they lie: production's hashed names need
+    `collectstatic` first (tests/portal/test_static_files.py runs it and checks what production serves)."""
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _public_page_copies() -> Iterator[None]:
+    """Each test starts with no copies of the public pages in this process's memory (portal/public)."""
+    from portal.public import page_cache
+
+    page_store = page_cache.store()
+    if page_store is not None:
+        page_store.reset()
+    yield
 
 
 @pytest.fixture(autouse=True)

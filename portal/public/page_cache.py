@@ -1,0 +1,363 @@
+"""Whole-page cache of the public pages (rate sheet, FAQ), answered from the top of the middleware stack.
+
+A public page's body depends on nothing but the URL, the day (IST) and what staff published: never on who
+asks. So a rendered page is kept whole, under a key made of its namespace's *version*, and handed to every
+visitor without running a view, a template, a session or a query.
+
+Where a copy lives:
+- in Redis, under `public:page:<namespace>:<version>:<key>` (a day's expiry, only to collect garbage: a
+  copy is never stale, because an edit changes the version and so the key);
+- in each worker's memory, for the pages it served lately (an LRU of PUBLIC_PAGE_MEMORY_ENTRIES).
+
+The versions live in PostgreSQL (`public.ContentVersion`, one row per namespace): a staff edit bumps its
+namespace's version in the edit's own transaction (portal/public/signals.py), so no edit can commit
+without moving the version, whatever Redis does. After the commit the namespace is PUBLISHed on a Redis
+channel. Each worker holds a subscription to that channel and reads it, without blocking (a poll of a
+socket that is already open, no round trip), before it answers from memory: the message was written to its
+socket before the saving request's own response left, so the next request sees the change. In case a
+message is lost (a dropped connection, Redis restarted), a worker also re-reads the versions (one query)
+at least every PUBLIC_PAGE_RECHECK_SECONDS, and while it holds no working subscription it reads them on
+every request. If Redis cannot be reached at all, pages are rendered on every request (correct, slower).
+
+Each copy carries a strong ETag (a digest of the body) and Last-Modified (the time its namespace last
+changed); a request whose If-None-Match or If-Modified-Since matches gets 304 with no body
+(django.utils.cache.get_conditional_response, the rules of RFC 9110). The headers stored with a copy are
+those the whole stack gave it the first time (CSP, HSTS, nosniff, X-Frame-Options, Vary: HX-Request), less
+the request's own (its id, cookies).
+
+Only GET and HEAD, over HTTPS where HTTPS is required (otherwise SecurityMiddleware below redirects), with
+an allowed Host, and a query the page declares cacheable (portal/public/pages.py) are served from a copy;
+anything else goes down the stack as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import logging
+import math
+import os
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import get_conditional_response
+
+logger = logging.getLogger(__name__)
+
+# Headers that belong to one request and response, never to the copy.
+_NOT_STORED = frozenset({"x-request-id", "set-cookie", "content-length", "date"})
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    etag: str
+    last_modified: float  # seconds since the epoch
+
+    def response(self, request: HttpRequest) -> HttpResponseBase:
+        response = HttpResponse(self.body if request.method != "HEAD" else b"")
+        for name, value in self.headers:
+            response.headers[name] = value
+        if request.method == "HEAD":
+            response.headers["Content-Length"] = str(len(self.body))
+        return get_conditional_response(
+            request, etag=self.etag, last_modified=int(self.last_modified), response=response
+        )
+
+
+def _etag(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+
+
+def _http_date(seconds: float) -> str:
+    return formatdate(int(seconds), usegmt=True)
+
+
+class PageStore:
+    """One per process (see `store()`): the memory copies, the known versions and the subscription."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.pid = os.getpid()
+        self.prefix = prefix
+        self.channel = f"{prefix}:public:invalidate"
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._lock = threading.Lock()
+        self._memory: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self._versions: dict[str, tuple[int, float]] = {}  # namespace -> (version, changed at)
+        self._checked = -math.inf  # monotonic time the versions were last read
+        self._pubsub: Any = None
+
+    def _page_key(self, namespace: str, version: int, key: str) -> str:
+        return f"{self.prefix}:public:page:{namespace}:{version}:{key}"
+
+    # Versions -------------------------------------------------------------------------------------------
+    def _subscribe(self) -> None:
+        """Open the subscription, and wait for Redis to confirm it, before the versions are read: a change
+        committed after that read is then certain to be announced on this socket."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+        pubsub.subscribe(self.channel)
+        message = pubsub.get_message(timeout=2)
+        if not message or message.get("type") != "subscribe":
+            pubsub.close()
+            raise redis.ConnectionError("no confirmation of the subscription")
+        self._pubsub = pubsub
+
+    def _drain(self) -> bool:
+        """Read what was published since the last look, without waiting. True: something changed (or the
+        subscription broke, and nothing can be trusted until the versions are read again)."""
+        if self._pubsub is None:
+            return True
+        changed = False
+        try:
+            while (message := self._pubsub.get_message(timeout=0.0)) is not None:
+                if message.get("type") == "message":
+                    changed = True
+        except (redis.RedisError, OSError, ValueError):
+            logger.warning("public page cache: the invalidation subscription broke", exc_info=True)
+            self._close_pubsub()
+            return True
+        return changed
+
+    def _close_pubsub(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                self._pubsub.close()
+            self._pubsub = None
+
+    def _read_versions(self) -> None:
+        for namespace, (version, changed) in content_versions().items():
+            known = self._versions.get(namespace)
+            if known is not None and known[0] != version:
+                self._forget(namespace)
+            self._versions[namespace] = (version, changed)
+        self._checked = time.monotonic()
+
+    def _forget(self, namespace: str) -> None:
+        for cached_key in [k for k in self._memory if k[0] == namespace]:
+            del self._memory[cached_key]
+
+    def _current(self, namespace: str) -> tuple[int, float]:
+        """The namespace's version, read again from the database when a change was announced, when the
+        subscription is not working, or when the last read is older than PUBLIC_PAGE_RECHECK_SECONDS."""
+        stale = time.monotonic() - self._checked > settings.PUBLIC_PAGE_RECHECK_SECONDS
+        if self._pubsub is None and stale:
+            try:
+                self._subscribe()
+            except (redis.RedisError, OSError):
+                logger.warning("public page cache: cannot subscribe to invalidations", exc_info=True)
+        if self._drain() or stale or namespace not in self._versions:
+            self._read_versions()
+        return self._versions[namespace]
+
+    # Pages ----------------------------------------------------------------------------------------------
+    def get(self, namespace: str, key: str) -> tuple[int, float, CachedPage | None]:
+        with self._lock:
+            version, changed = self._current(namespace)
+            memory_key = (namespace, version, key)
+            page = self._memory.get(memory_key)
+            if page is not None:
+                self._memory.move_to_end(memory_key)
+                return version, changed, page
+        raw = self.redis.get(self._page_key(namespace, version, key))
+        if raw is None:
+            return version, changed, None
+        page = pickle.loads(raw)  # noqa: S301 - written by put() below, under our own prefix
+        self._remember((namespace, version, key), page)
+        return version, changed, page
+
+    def put(self, namespace: str, version: int, key: str, page: CachedPage) -> None:
+        self.redis.set(
+            self._page_key(namespace, version, key),
+            pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL),
+            ex=settings.PUBLIC_PAGE_REDIS_SECONDS,
+        )
+        self._remember((namespace, version, key), page)
+
+    def _remember(self, memory_key: tuple, page: CachedPage) -> None:
+        with self._lock:
+            if self._versions.get(memory_key[0], (None,))[0] != memory_key[1]:
+                return  # changed meanwhile: the copy is already out of date
+            self._memory[memory_key] = page
+            self._memory.move_to_end(memory_key)
+            while len(self._memory) > settings.PUBLIC_PAGE_MEMORY_ENTRIES:
+                self._memory.popitem(last=False)
+
+    def announce(self, namespace: str) -> None:
+        """After the commit that moved the namespace's version: tell every worker (this one at once)."""
+        with self._lock:
+            self._forget(namespace)
+            self._checked = -math.inf
+        self.redis.publish(self.channel, namespace)
+
+    def reset(self) -> None:
+        """Forget every memory copy and known version (tests; a worker after fork)."""
+        with self._lock:
+            self._memory.clear()
+            self._versions.clear()
+            self._checked = -math.inf
+
+
+NAMESPACES = ("rates", "faq")
+_store: PageStore | None = None
+_store_lock = threading.Lock()
+
+
+def store() -> PageStore | None:
+    """This process's store, made on first use after a fork; None without Redis (the embedded defaults:
+    one process, nothing to share, pages are rendered each time)."""
+    global _store
+    if not settings.REDIS_URL:
+        return None
+    current = _store
+    if current is not None and current.pid == os.getpid():
+        return current
+    with _store_lock:
+        if _store is None or _store.pid != os.getpid():
+            prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+            _store = PageStore(settings.REDIS_URL, prefix)
+        return _store
+
+
+def content_versions() -> dict[str, tuple[int, float]]:
+    """Every namespace's version and the time it last changed (epoch seconds), in one query."""
+    from portal.public.models import ContentVersion
+
+    rows = ContentVersion.objects.values_list("namespace", "version", "changed_at")
+    versions = {namespace: (version, changed.timestamp()) for namespace, version, changed in rows}
+    missing = set(NAMESPACES) - set(versions)
+    if missing:
+        raise RuntimeError(f"public.ContentVersion has no row for {sorted(missing)}: run the migrations")
+    return versions
+
+
+def bump(namespace: str, using: str = "default") -> None:
+    """Move the namespace's version, in the caller's transaction; announce it once that commits."""
+    from portal.public.models import ContentVersion
+
+    if namespace not in NAMESPACES:
+        raise ValueError(f"unknown public page namespace {namespace!r}")
+    ContentVersion.objects.using(using).filter(namespace=namespace).update(
+        version=F("version") + 1, changed_at=Now()
+    )
+    transaction.on_commit(partial(_announce, namespace), using=using, robust=True)
+
+
+def _announce(namespace: str) -> None:
+    page_store = store()
+    if page_store is None:
+        return
+    try:
+        page_store.announce(namespace)
+    except (redis.RedisError, OSError):
+        # The version moved with the edit; workers see it at their next re-read, within seconds.
+        logger.warning(
+            "public page cache: could not announce a change of %s; workers see it within %s s",
+            namespace,
+            settings.PUBLIC_PAGE_RECHECK_SECONDS,
+            exc_info=True,
+        )
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    """A page served from the cache: its namespace, and how a request names its copy (None: not cacheable,
+    e.g. an unknown parameter, which the view answers itself)."""
+
+    namespace: str
+    key: Callable[[HttpRequest], str | None]
+
+
+def _page_from_response(response: HttpResponseBase, modified: float) -> CachedPage | None:
+    if response.status_code != 200 or not isinstance(response, HttpResponse):
+        return None  # an error, a redirect, a streamed body: answered, never kept
+    body = response.content
+    etag = _etag(body)
+    headers = tuple(
+        (name, value) for name, value in response.headers.items() if name.lower() not in _NOT_STORED
+    )
+    headers += (("ETag", etag), ("Last-Modified", _http_date(modified)))
+    return CachedPage(body=body, headers=headers, etag=etag, last_modified=modified)
+
+
+_day: tuple[float, float, str] = (0.0, 0.0, "")  # [start, end) in epoch seconds, and the day's ISO date
+
+
+def today() -> tuple[str, float]:
+    """Today's date in the bank's time zone (ISO) and when it began (epoch seconds), worked out once a day."""
+    global _day
+    now = time.time()
+    start, end, day = _day
+    if not start <= now < end:
+        zone = ZoneInfo(settings.TIME_ZONE)
+        local = datetime.datetime.fromtimestamp(now, zone)
+        midnight = datetime.datetime.combine(local.date(), datetime.time(), zone)
+        tomorrow = local.date() + datetime.timedelta(days=1)
+        following = datetime.datetime.combine(tomorrow, datetime.time(), zone)
+        _day = start, end, day = midnight.timestamp(), following.timestamp(), local.date().isoformat()
+    return day, start
+
+
+class PublicPageMiddleware:
+    """Second in MIDDLEWARE, below RequestMiddleware only (its request id and metrics cover every answer)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        from portal.public.pages import PUBLIC_PAGES
+
+        self.get_response = get_response
+        self.pages = PUBLIC_PAGES
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        page = self.pages.get(request.path_info)
+        if page is None:
+            return self.get_response(request)
+        # The layers below (session timeout, no-store for signed-in customers) leave this page alone: it is
+        # the same for everyone, and draws nothing of the visitor's.
+        request.public_page = page  # type: ignore[attr-defined]
+        if request.method not in ("GET", "HEAD") or (
+            settings.SECURE_SSL_REDIRECT and not request.is_secure()
+        ):
+            return self.get_response(request)  # the view says 405; SecurityMiddleware redirects to https
+        key = page.key(request)
+        page_store = store()
+        if key is None or page_store is None:
+            return self.get_response(request)
+        request.get_host()  # an unknown Host is refused (400), as CommonMiddleware would
+        day, day_started = today()
+        key = f"{day}|{key}"
+        try:
+            version, changed, cached = page_store.get(page.namespace, key)
+        except (redis.RedisError, OSError, DatabaseError):
+            logger.warning("public page cache: unavailable, rendering the page", exc_info=True)
+            return self.get_response(request)
+        if cached is not None:
+            return cached.response(request)
+        response = self.get_response(request)
+        # A copy is of this day: it was last modified by the last edit, or by midnight if that came later.
+        cached = _page_from_response(response, max(changed, day_started))
+        if cached is None:
+            return response
+        try:
+            page_store.put(page.namespace, version, key, cached)
+        except (redis.RedisError, OSError):
+            logger.warning("public page cache: could not keep a page", exc_info=True)
+        response.headers["ETag"] = cached.etag
+        response.headers["Last-Modified"] = _http_date(cached.last_modified)
+        return get_conditional_response(
+            request, etag=cached.etag, last_modified=int(cached.last_modified), response=response
+        )

@@ -1,0 +1,31 @@
+"""The public pages. Rendered without the request's context processors: nothing of the visitor (session,
+user, messages, CSRF token) can reach a page that is then served to everyone (portal/public/page_cache.py)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_safe
+
+from portal.context_processors import shell_urls
+from portal.public.pages import wants_partial
+
+
+def render_public(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """The page, or its `#<partial>` for HTMX, the same for everyone: browsers and shared caches may keep it
+    but must ask again each time (ETag and Last-Modified make that a 304)."""
+    name = f"{template}#{context['partial']}" if wants_partial(request) and "partial" in context else template
+    body = loader.render_to_string(name, {**shell_urls(request), "public_page": True, **context})
+    response = HttpResponse(body, status=status)
+    patch_cache_control(response, public=True, no_cache=True)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_safe
+def rates(request: HttpRequest) -> HttpResponse:
+    return render_public(request, "public/rates.html", {"page_name": "rates"})
+
+
+@require_safe
+def faq(request: HttpRequest) -> HttpResponse:
+    return render_public(request, "public/faq.html", {"page_name": "faq"})
