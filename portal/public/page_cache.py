@@ -57,6 +57,8 @@ from django.db.models.functions import Now
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response
 
+from portal.public.pages import PUBLIC_PAGES
+
 logger = logging.getLogger(__name__)
 
 # Headers that belong to one request and response, never to the copy.
@@ -274,15 +276,6 @@ def _announce(namespace: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class PublicPage:
-    """A page served from the cache: its namespace, and how a request names its copy (None: not cacheable,
-    e.g. an unknown parameter, which the view answers itself)."""
-
-    namespace: str
-    key: Callable[[HttpRequest], str | None]
-
-
 def _page_from_response(response: HttpResponseBase, modified: float) -> CachedPage | None:
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return None  # an error, a redirect, a streamed body: answered, never kept
@@ -317,8 +310,6 @@ class PublicPageMiddleware:
     """Second in MIDDLEWARE, below RequestMiddleware only (its request id and metrics cover every answer)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        from portal.public.pages import PUBLIC_PAGES
-
         self.get_response = get_response
         self.pages = PUBLIC_PAGES
 

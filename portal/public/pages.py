@@ -7,10 +7,19 @@ day comes, with no edit to announce it, so a copy never outlives its day.
 """
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from portal.public.page_cache import PublicPage
+
+@dataclass(frozen=True)
+class PublicPage:
+    """A page served from the cache: its namespace, and how a request names its copy (None: not cacheable,
+    e.g. an unknown parameter, which the view answers itself)."""
+
+    namespace: str
+    key: Callable[[HttpRequest], str | None]
 
 
 def wants_partial(request: HttpRequest) -> bool:
