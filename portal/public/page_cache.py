@@ -13,8 +13,9 @@ The versions live in PostgreSQL (`public.ContentVersion`, one row per namespace)
 namespace's version in the edit's own transaction (portal/public/signals.py), so no edit can commit
 without moving the version, whatever Redis does. After the commit the namespace is PUBLISHed on a Redis
 channel. Each worker holds a subscription to that channel and reads it, without blocking (a poll of a
-socket that is already open, no round trip), before it answers from memory: the message was written to its
-socket before the saving request's own response left, so the next request sees the change. In case a
+socket that is already open, no round trip), before it answers from memory: Redis writes the message to
+the subscribers' sockets as it answers the PUBLISH, before the saving request's response can have reached
+the browser, so the next request sees the change. In case a
 message is lost (a dropped connection, Redis restarted), a worker also re-reads the versions (one query)
 at least every PUBLIC_PAGE_RECHECK_SECONDS, and while it holds no working subscription it reads them on
 every request. If Redis cannot be reached at all, pages are rendered on every request (correct, slower).
@@ -50,11 +51,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
+import redis.client
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 
 from portal.public.pages import PUBLIC_PAGES
@@ -91,6 +94,18 @@ def _http_date(seconds: float) -> str:
     return formatdate(int(seconds), usegmt=True)
 
 
+class _Subscription(redis.client.PubSub):
+    """redis-py reconnects a dropped subscription by itself and subscribes again, silently: whatever was
+    published in between is lost. A reconnection marks it unconfirmed until Redis confirms the new
+    subscription; until then (and once more after) the versions are read on every request."""
+
+    confirmed = False
+
+    def on_connect(self, connection: Any) -> None:
+        self.confirmed = False
+        super().on_connect(connection)
+
+
 class PageStore:
     """One per process (see `store()`): the memory copies, the known versions and the subscription."""
 
@@ -112,12 +127,13 @@ class PageStore:
     def _subscribe(self) -> None:
         """Open the subscription, and wait for Redis to confirm it, before the versions are read: a change
         committed after that read is then certain to be announced on this socket."""
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+        pubsub = _Subscription(self.redis.connection_pool)
         pubsub.subscribe(self.channel)
         message = pubsub.get_message(timeout=2)
         if not message or message.get("type") != "subscribe":
             pubsub.close()
             raise redis.ConnectionError("no confirmation of the subscription")
+        pubsub.confirmed = True
         self._pubsub = pubsub
 
     def _drain(self) -> bool:
@@ -128,13 +144,14 @@ class PageStore:
         changed = False
         try:
             while (message := self._pubsub.get_message(timeout=0.0)) is not None:
-                if message.get("type") == "message":
-                    changed = True
+                if message.get("type") == "subscribe":  # subscribed again after a reconnection
+                    self._pubsub.confirmed = True
+                changed = True
         except (redis.RedisError, OSError, ValueError):
             logger.warning("public page cache: the invalidation subscription broke", exc_info=True)
             self._close_pubsub()
             return True
-        return changed
+        return changed or not self._pubsub.confirmed
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:
@@ -242,10 +259,21 @@ def content_versions() -> dict[str, tuple[int, float]]:
 
     rows = ContentVersion.objects.values_list("namespace", "version", "changed_at")
     versions = {namespace: (version, changed.timestamp()) for namespace, version, changed in rows}
-    missing = set(NAMESPACES) - set(versions)
-    if missing:
-        raise RuntimeError(f"public.ContentVersion has no row for {sorted(missing)}: run the migrations")
+    if missing := set(NAMESPACES) - set(versions):  # a flushed table (`manage.py flush`, tests)
+        _create_versions(missing)
+        return content_versions()
     return versions
+
+
+def _create_versions(namespaces: set[str]) -> None:
+    """Rows for namespaces that have none. A new row's version is the time in nanoseconds, so that it never
+    comes back to a number under which a worker may still hold a copy."""
+    from portal.public.models import ContentVersion
+
+    for namespace in namespaces:
+        ContentVersion.objects.get_or_create(
+            namespace=namespace, defaults={"version": time.time_ns(), "changed_at": timezone.now()}
+        )
 
 
 def bump(namespace: str, using: str = "default") -> None:
@@ -254,9 +282,13 @@ def bump(namespace: str, using: str = "default") -> None:
 
     if namespace not in NAMESPACES:
         raise ValueError(f"unknown public page namespace {namespace!r}")
-    ContentVersion.objects.using(using).filter(namespace=namespace).update(
-        version=F("version") + 1, changed_at=Now()
+    moved = (
+        ContentVersion.objects.using(using)
+        .filter(namespace=namespace)
+        .update(version=F("version") + 1, changed_at=Now())
     )
+    if not moved:
+        _create_versions({namespace})
     transaction.on_commit(partial(_announce, namespace), using=using, robust=True)
 
 
