@@ -79,8 +79,7 @@ class CachedPage:
         response = HttpResponse(self.body if request.method != "HEAD" else b"")
         for name, value in self.headers:
             response.headers[name] = value
-        if request.method == "HEAD":
-            response.headers["Content-Length"] = str(len(self.body))
+        response.headers["Content-Length"] = str(len(self.body))
         return get_conditional_response(
             request, etag=self.etag, last_modified=int(self.last_modified), response=response
         )

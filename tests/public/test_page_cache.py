@@ -281,3 +281,17 @@ def test_a_copy_is_of_its_day_only(client):
     assert all(key.startswith("2026-12-07|") for key in keys_after - keys_before)
     midnight_ist = datetime.datetime(2026, 12, 6, 18, 30, tzinfo=datetime.UTC)
     assert parsedate_to_datetime(response["Last-Modified"]) >= midnight_ist
+
+
+def test_a_copy_served_is_counted_under_its_page_name(client):
+    from prometheus_client import REGISTRY
+
+    def served() -> float:
+        labels = {"view": "faq", "method": "GET", "status": "200"}
+        return REGISTRY.get_sample_value("portal_request_duration_seconds_count", labels) or 0.0
+
+    client.get("/faq/")  # rendered by the view
+    before = served()
+    client.get("/faq/")  # the copy, without URL resolution
+
+    assert served() == before + 1
