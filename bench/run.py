@@ -561,7 +561,7 @@ def main() -> int:
         try:
             wait_until_up(f"{PORTAL}/health/")
             wait_until_up(f"{TRIVIAL}/")
-            live["portal"] = servers[0].pid
+            live["portal"], live["trivial"] = servers[0].pid, servers[1].pid
             yield
         finally:
             for server in servers:
@@ -610,6 +610,17 @@ def main() -> int:
             say(f"  {label}: CPU {result.py_ms:.2f} ms Python + {result.pg_ms:.2f} ms PostgreSQL a request")
         return result
 
+    def page(label: str, server: str, url: str, headers: list[str]) -> Result:
+        """wrk on one URL, with the CPU per request of the gunicorn workers that served it (steadier than
+        the rate on a busy machine)."""
+        cpu_before = cpu_by_process(live[server], dsn)
+        result = wrk(label, url, c, d, headers, [])
+        spent = cpu_spent(cpu_before, cpu_by_process(live[server], dsn))
+        if result.requests:
+            result.py_ms = spent["py"] * 1000 / result.requests
+            result.pg_ms = spent["pg"] * 1000 / result.requests
+        return result
+
     # Scenario keys for --only, each with the anchors its ratio needs (added to the selection).
     keys = ["trivial", "floor", "dashboard", "dashboard2", "transfer", "payee", "outward", "payee2"]
     keys += ["rates", "rates304", "faq", "faq304"]
@@ -645,16 +656,16 @@ def main() -> int:
         if any(key in chosen for key in at_c):
             with serving(c):
                 if "trivial" in chosen:
-                    rounds["trivial"].append(wrk("trivial", f"{TRIVIAL}/", c, d, [], []))
+                    rounds["trivial"].append(page("trivial", "trivial", f"{TRIVIAL}/", []))
                 if "floor" in chosen:
                     rounds["floor"].append(wrk("floor", f"{PORTAL}/session/ping/", c, d, auth, []))
-                for page in ("rates", "faq"):
-                    url = f"{PORTAL}/{page}/"
-                    if page in chosen:
-                        rounds[page].append(wrk(page, url, c, d, [], []))
-                    if f"{page}304" in chosen:
-                        asked = [f"If-None-Match: {validator(f'/{page}/')}"]
-                        rounds[f"{page}304"].append(wrk(f"{page} 304", url, c, d, asked, []))
+                for public in ("rates", "faq"):
+                    url = f"{PORTAL}/{public}/"
+                    if public in chosen:
+                        rounds[public].append(page(public, "portal", url, []))
+                    if f"{public}304" in chosen:
+                        asked = [f"If-None-Match: {validator(f'/{public}/')}"]
+                        rounds[f"{public}304"].append(page(f"{public} 304", "portal", url, asked))
                 if "dashboard" in chosen:
                     rounds["dashboard"].append(wrk("dashboard", f"{PORTAL}/", c, d, auth, []))
                 if "transfer" in chosen:

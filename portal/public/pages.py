@@ -41,16 +41,16 @@ def _as_of(value: str) -> bool:
 
 
 def rates_key(request: HttpRequest) -> str | None:
-    query = request.GET
-    if not query:
+    if not request.META.get("QUERY_STRING"):
         return _variant(request)
+    query = request.GET
     if list(query) == ["as_of"] and len(query.getlist("as_of")) == 1 and _as_of(query["as_of"]):
         return f"{_variant(request)}|as_of={query['as_of']}"
     return None
 
 
 def faq_key(request: HttpRequest) -> str | None:
-    return _variant(request) if not request.GET else None
+    return _variant(request) if not request.META.get("QUERY_STRING") else None
 
 
 RATES_PATH = "/rates/"
