@@ -57,7 +57,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.http.response import ResponseHeaders
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -85,7 +85,24 @@ class CachedPage:
         headers["Content-Length"] = str(len(self.body))
         return headers._store
 
+    @cached_property
+    def _not_modified_store(self) -> dict[str, tuple[str, str]]:
+        """The headers a 304 keeps (RFC 9110 15.4.5; Django's own list in django.utils.cache)."""
+        kept = {"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"}
+        return {name: pair for name, pair in self._header_store.items() if name in kept}
+
     def response(self, request: HttpRequest) -> HttpResponseBase:
+        meta = request.META
+        if (
+            meta.get("HTTP_IF_NONE_MATCH") == self.etag
+            and "HTTP_IF_MATCH" not in meta
+            and "HTTP_IF_UNMODIFIED_SINCE" not in meta
+        ):
+            # What a browser sends back: this copy's own ETag, alone. A 304 at once, built from parts made
+            # once per copy; any other set of validators goes through get_conditional_response below.
+            not_modified = HttpResponseNotModified()
+            not_modified.headers._store = self._not_modified_store.copy()
+            return not_modified
         response = HttpResponse(self.body if request.method != "HEAD" else b"")
         response.headers._store = self._header_store.copy()
         if "HTTP_IF_NONE_MATCH" not in request.META and "HTTP_IF_MODIFIED_SINCE" not in request.META:

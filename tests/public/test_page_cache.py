@@ -60,7 +60,8 @@ def test_it_serves_a_warm_page_without_a_query(client, django_assert_num_queries
 
 @pytest.mark.parametrize("path", PAGES)
 def test_it_answers_a_matching_etag_with_304(client, path):
-    etag = client.get(path)["ETag"]
+    page = client.get(path)
+    etag = page["ETag"]
 
     not_modified = client.get(path, HTTP_IF_NONE_MATCH=etag)
     weak = client.get(path, HTTP_IF_NONE_MATCH=f"W/{etag}")
@@ -70,7 +71,11 @@ def test_it_answers_a_matching_etag_with_304(client, path):
     assert not_modified.status_code == 304
     assert not_modified.content == b""
     assert not_modified["ETag"] == etag
+    for header in ("Last-Modified", "Cache-Control", "Vary"):
+        assert not_modified[header] == page[header]
     assert weak.status_code == listed.status_code == 304
+    # If-Match on a GET comes first (RFC 9110 13.2.2): one that fails is a 412, whatever If-None-Match says.
+    assert client.get(path, HTTP_IF_NONE_MATCH=etag, HTTP_IF_MATCH='"other"').status_code == 412
     assert other.status_code == 200
     assert other.content
 
