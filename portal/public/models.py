@@ -75,7 +75,7 @@ class InterestRate(models.Model):
         return f"{self.get_product_display()} {self.bucket_label()} from {self.effective_from:%d %b %Y}"
 
     def bucket_label(self) -> str:
-        from portal.public.rates import bucket_label
+        from portal.public.rate_labels import bucket_label
 
         return bucket_label(self)
 
