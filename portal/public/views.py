@@ -22,10 +22,5 @@ def render_public(request: HttpRequest, template: str, context: dict, *, status:
 
 
 @require_safe
-def rates(request: HttpRequest) -> HttpResponse:
-    return render_public(request, "public/rates.html", {"page_name": "rates"})
-
-
-@require_safe
 def faq(request: HttpRequest) -> HttpResponse:
     return render_public(request, "public/faq.html", {"page_name": "faq"})
