@@ -103,7 +103,7 @@ def test_it_explains_a_date_it_cannot_show_and_shows_todays_sheet(client, sheet,
     response = client.get(reverse("rates"), {"as_of": as_of})
     assert response.status_code == 200
     text = _text(response)
-    assert f'<p class="field-error" id="id_as_of_error">{message}' in text
+    assert f'<p class="field-error" id="id_as_of_error" role="alert">{message}' in text
     assert 'aria-invalid="true"' in text
     assert 'aria-describedby="id_as_of_helptext id_as_of_error"' in text
     assert "Rates effective as of 6 December 2026" in text and "3.25%" in text
@@ -143,7 +143,8 @@ def test_the_form_swaps_the_sheet_on_a_change_of_date_and_on_submit(client, shee
 
 def test_it_lists_the_days_the_sheet_changed_as_links(client, sheet):
     text = _text(client.get(reverse("rates")))
-    assert '<a href="/rates/?as_of=2026-09-01"' in text and '<a href="/rates/?as_of=2025-12-01"' in text
+    for day in ("2026-09-01", "2025-12-01"):
+        assert f'<a id="rates-change-{day}" href="/rates/?as_of={day}"' in text
 
 
 def test_it_says_when_nothing_is_published(client, db):
