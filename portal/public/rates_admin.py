@@ -171,6 +171,15 @@ class InterestRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ("When and whether it shows", {"fields": ["effective_from", "offered", "published", "note"]}),
     ]
 
+    def save_model(
+        self, request: HttpRequest, obj: models.Model, form: forms.ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A new line's audit event holds the whole line, not only what differs from a prefilled form
+            # ("Add a new line for this bucket").
+            obj._audit_changes = {name: (None, form.cleaned_data.get(name)) for name in form.fields}  # type: ignore[attr-defined]
+
     @admin.display(description="Bucket")
     def bucket_display(self, obj: InterestRate) -> str:
         return obj.bucket_label()
@@ -206,8 +215,8 @@ class InterestRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
-        rate = self.get_object(request, object_id)
-        if rate is not None and is_history(rate) and request.method == "GET":
+        rate = self.get_object(request, object_id) if request.method == "GET" else None
+        if rate is not None and is_history(rate):
             add = reverse("admin:public_interestrate_add")
             initial = {
                 "product": rate.product,

@@ -218,3 +218,13 @@ def test_it_lists_lines_with_their_bucket_and_state(client, staff):
         "Balances from ₹10 lakh"
         in client.get(reverse("admin:public_interestrate_changelist")).content.decode()
     )
+
+
+def test_it_audits_the_whole_of_a_line_added_from_a_prefilled_form(client, staff):
+    prefilled = f"{reverse(ADD)}?product=fd&tenor_min_days=7&tenor_max_days=45&general_rate=3.50"
+    assert 'value="3.50"' in client.get(prefilled).content.decode()
+    response = client.post(prefilled, _form(general_rate="3.50"))
+    assert response.status_code == 302, _errors(response)
+    event = AuditEvent.objects.get(action="admin.add")
+    assert event.after["product"] == "fd" and event.after["tenor_min_days"] == 7
+    assert event.after["general_rate"] == "3.50" and event.after["effective_from"] == "2026-12-10"
