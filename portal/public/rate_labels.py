@@ -56,11 +56,12 @@ def _short(value: Decimal) -> str:
 
 
 def rupees_short(paise: int) -> str:
-    """An amount as a rate sheet writes a slab's edge: "₹10 lakh", "₹1.5 crore", "₹50,000"."""
+    """An amount as a rate sheet writes a slab's edge: "₹10 lakh", "₹1.5 crore", "₹50,000" (a no-break
+    space before lakh and crore: the amount never wraps apart)."""
     if paise >= CRORE and paise % LAKH == 0:
-        return f"₹{_short(Decimal(paise) / CRORE)} crore"
+        return f"₹{_short(Decimal(paise) / CRORE)}\u00a0crore"
     if paise >= LAKH and paise % (1_000 * PAISE_PER_RUPEE) == 0:
-        return f"₹{_short(Decimal(paise) / LAKH)} lakh"
+        return f"₹{_short(Decimal(paise) / LAKH)}\u00a0lakh"
     if paise % PAISE_PER_RUPEE == 0:
         return f"₹{_short(Decimal(paise // PAISE_PER_RUPEE))}"
     return format_paise(paise)

@@ -213,9 +213,9 @@ def test_it_lists_lines_with_their_bucket_and_state(client, staff):
     text = page.content.decode()
     assert page.status_code == 200
     assert "1 year to less than 2 years" in text and "History (read-only)" in text and "Scheduled" in text
-    assert "Balances from ₹10 lakh" not in text
+    assert "Balances from ₹10\u00a0lakh" not in text
     assert (
-        "Balances from ₹10 lakh"
+        "Balances from ₹10\u00a0lakh"
         in client.get(reverse("admin:public_interestrate_changelist")).content.decode()
     )
 

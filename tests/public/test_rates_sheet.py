@@ -86,8 +86,8 @@ def test_it_groups_products_savings_first_and_sorts_buckets():
     sheet = rate_sheet(as_of=OLD)
     assert [p.name for p in sheet.products] == ["Savings accounts", "Fixed deposits", "Recurring deposits"]
     assert [r.label for r in sheet.products[0].lines] == [
-        "Balances below ₹10 lakh",
-        "Balances of ₹10 lakh and above",
+        "Balances below ₹10\u00a0lakh",
+        "Balances of ₹10\u00a0lakh and above",
     ]
     assert [r.label for r in sheet.products[1].lines] == ["7 days to 45 days", "1 year to less than 2 years"]
     assert [r.label for r in sheet.products[2].lines] == ["180 days to 10 years"]
@@ -149,11 +149,11 @@ def test_it_names_a_term_in_days_and_whole_years(low, high, label):
 
 
 def test_it_names_savings_slabs_with_indian_amounts():
-    assert rupees_short(10 * LAKH) == "₹10 lakh"
-    assert rupees_short(250 * LAKH) == "₹2.5 crore"
-    assert rupees_short(150_000_00) == "₹1.5 lakh"
+    assert rupees_short(10 * LAKH) == "₹10\u00a0lakh"
+    assert rupees_short(250 * LAKH) == "₹2.5\u00a0crore"
+    assert rupees_short(150_000_00) == "₹1.5\u00a0lakh"
     assert rupees_short(50_000_00) == "₹50,000"
     assert slab_label(0, None) == "All balances"
-    assert slab_label(0, 10 * LAKH) == "Balances below ₹10 lakh"
-    assert slab_label(10 * LAKH, 100 * LAKH) == "Balances from ₹10 lakh to below ₹1 crore"
-    assert slab_label(100 * LAKH, None) == "Balances of ₹1 crore and above"
+    assert slab_label(0, 10 * LAKH) == "Balances below ₹10\u00a0lakh"
+    assert slab_label(10 * LAKH, 100 * LAKH) == "Balances from ₹10\u00a0lakh to below ₹1\u00a0crore"
+    assert slab_label(100 * LAKH, None) == "Balances of ₹1\u00a0crore and above"
