@@ -72,11 +72,12 @@ class InterestRate(models.Model):
         indexes = [models.Index(fields=["effective_from"], name="interestrate_effective")]
 
     def __str__(self) -> str:
-        if self.tenor_min_days is None:
-            bucket = f"balances from {self.balance_min_paise // 100} rupees"
-        else:
-            bucket = f"{self.tenor_min_days} to {self.tenor_max_days} days"
-        return f"{self.get_product_display()}, {bucket}, from {self.effective_from:%d %b %Y}"
+        return f"{self.get_product_display()} {self.bucket_label()} from {self.effective_from:%d %b %Y}"
+
+    def bucket_label(self) -> str:
+        from portal.public.rate_labels import bucket_label
+
+        return bucket_label(self)
 
 
 class FaqCategory(models.Model):

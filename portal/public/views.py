@@ -36,10 +36,5 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def rates(request: HttpRequest) -> HttpResponse:
-    return render_public(request, "public/rates.html", {"page_name": "rates"})
-
-
-@require_safe
 def faq(request: HttpRequest) -> HttpResponse:
     return render_public(request, "public/faq.html", {"page_name": "faq"})

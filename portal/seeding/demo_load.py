@@ -21,6 +21,7 @@ from portal.seeding import demo, guards
 from portal.seeding.demo import CURRENT, SAVINGS, Customer, Kind, Posting
 from portal.seeding.history import posted_at
 from portal.seeding.models import SeededUser
+from portal.seeding.rates import seed_rates
 from transactions import services
 from transactions.categories import ensure_categories
 from transactions.models import Category, Entry, Transaction
@@ -218,5 +219,6 @@ def seed(
         progress(loaded[-1])
     with transaction.atomic():
         _ensure_payees()
+    seed_rates(anchor=anchor)
     analyze()
     return staff_made, loaded

@@ -620,6 +620,46 @@ def history_detail(page: Page, live_server, alice, savings: Account, current: Ac
     expect(page.get_by_role("link", name="View the receipt")).to_be_visible()
 
 
+def _rate_sheet() -> None:
+    """The demo's rate sheet (two sheets of history, a withdrawn bucket, a draft), and the public pages'
+    versions, which a transactional test's flush takes away with the migrations' data."""
+    from portal.public.models import ContentVersion
+    from portal.seeding.rates import seed_rates
+
+    for namespace in ("rates", "faq"):
+        ContentVersion.objects.get_or_create(namespace=namespace, defaults={"changed_at": timezone.now()})
+    seed_rates(anchor=timezone.localdate())
+
+
+def rates_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    _rate_sheet()
+    page.goto("/rates/")
+    _heading(page, "Interest rates")
+    expect(page.get_by_role("button", name="Print this rate sheet")).to_be_visible()
+
+
+def rates_page_with_an_invalid_date(
+    page: Page, live_server, alice, savings: Account, current: Account
+) -> None:
+    """A day after today, sent by the form's button (HTMX): the message beside the field, today's sheet."""
+    _rate_sheet()
+    page.goto("/rates/")
+    page.get_by_label("Rates as of").fill("2999-01-01")
+    page.get_by_role("button", name="Show rates").click()
+    expect(page.locator("#id_as_of_error")).to_contain_text("Choose today")
+    expect(page.get_by_role("button", name="Show rates")).to_be_focused()  # still where it was
+
+
+def rates_page_as_of_a_past_day(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A day before the last change, chosen in the date field: the sheet swaps (HTMX) and the URL follows."""
+    _rate_sheet()
+    page.goto("/rates/")
+    day = timezone.localdate() - datetime.timedelta(days=200)
+    page.get_by_label("Rates as of").fill(day.isoformat())
+    expect(page.locator(".rates-heading")).to_contain_text(f"{day.day} {day:%B %Y}")
+    assert page.url.endswith(f"/rates/?as_of={day.isoformat()}")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -677,6 +717,9 @@ PAGES: list[Callable[..., None]] = [
     history_older_page,
     history_drawer,
     history_detail,
+    rates_page,
+    rates_page_with_an_invalid_date,
+    rates_page_as_of_a_past_day,
 ]
 
 

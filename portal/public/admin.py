@@ -1,0 +1,1 @@
+from portal.public import rates_admin  # noqa: F401
