@@ -621,13 +621,9 @@ def history_detail(page: Page, live_server, alice, savings: Account, current: Ac
 
 
 def _rate_sheet() -> None:
-    """The demo's rate sheet (two sheets of history, a withdrawn bucket, a draft), and the public pages'
-    versions, which a transactional test's flush takes away with the migrations' data."""
-    from portal.public.models import ContentVersion
+    """The demo's rate sheet (two sheets of history, a withdrawn bucket, a draft)."""
     from portal.seeding.rates import seed_rates
 
-    for namespace in ("rates", "faq"):
-        ContentVersion.objects.get_or_create(namespace=namespace, defaults={"changed_at": timezone.now()})
     seed_rates(anchor=timezone.localdate())
 
 
