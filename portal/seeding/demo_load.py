@@ -19,6 +19,7 @@ from accounts.internal import ensure_internal_accounts
 from accounts.models import Account, Payee, User
 from portal.seeding import demo, guards
 from portal.seeding.demo import CURRENT, SAVINGS, Customer, Kind, Posting
+from portal.seeding.faq import seed_faq
 from portal.seeding.history import posted_at
 from portal.seeding.models import SeededUser
 from transactions import services
@@ -218,5 +219,6 @@ def seed(
         progress(loaded[-1])
     with transaction.atomic():
         _ensure_payees()
+    seed_faq()
     analyze()
     return staff_made, loaded

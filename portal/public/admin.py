@@ -1,0 +1,1 @@
+from portal.public import faq_admin  # noqa: F401
