@@ -169,12 +169,15 @@ def _plain(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_TRAILING = ".,;:!?…) "
+
+
 def _ellipsis(excerpt: str, whole: str) -> str:
     """ "…" where ts_headline's excerpt (fragments of the answer joined by " … ") starts after the answer's
     start or ends before its end."""
     fragments = excerpt.replace(START, "").replace(STOP, "").split(" … ")
     before = "" if whole.startswith(fragments[0].strip()) else "… "
-    after = "" if whole.endswith(fragments[-1].strip()) else " …"
+    after = "" if whole.rstrip(_TRAILING).endswith(fragments[-1].strip().rstrip(_TRAILING)) else " …"
     return f"{before}{excerpt.strip()}{after}"
 
 
@@ -216,6 +219,7 @@ def query_terms(query: str) -> Terms:
             join_next = bool(clauses)
             continue
         if not any(ch.isalnum() for ch in term):
+            join_next = False
             continue
         if negated:
             excluded.append(term)
