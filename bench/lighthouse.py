@@ -2,8 +2,9 @@
 
 It reuses `make bench`'s database (run `make bench` once first), starts the portal under gunicorn with TLS
 (a self-signed certificate, so Chromium runs with --ignore-certificate-errors), signs in as a demo customer,
-and runs Lighthouse 12.2.3 (pinned in bench/lighthouse/package.json) with Debian's Chromium on each page:
-mobile emulation with Lighthouse's simulated throttling, its default. Reports go to var/bench/lighthouse/.
+and runs Lighthouse 12.2.3 (pinned in bench/lighthouse/package.json) with Debian's Chromium on each page,
+as a phone (mobile emulation with Lighthouse's simulated throttling, its default) and as a desktop
+(`--preset=desktop`). Reports go to var/bench/lighthouse/.
 """
 
 import argparse
@@ -37,6 +38,9 @@ CHROME_FLAGS = (
 )
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 PAGES = {
+    "rates": ("/rates/", False),
+    "FAQ": ("/faq/", False),
+    "FAQ search": ("/faq/?q=payee", False),
     "login": ("/login/", False),
     "dashboard": ("/", True),
     "transfer form": ("/transfers/new/", True),
@@ -44,7 +48,10 @@ PAGES = {
 }
 
 
-def audit(name: str, path: str, cookie: str | None, out: Path) -> dict[str, int]:
+FORM_FACTORS = ("mobile", "desktop")
+
+
+def audit(name: str, path: str, cookie: str | None, out: Path, form_factor: str) -> dict[str, int]:
     args = [
         str(LIGHTHOUSE),
         f"{PORTAL}{path}",
@@ -54,6 +61,8 @@ def audit(name: str, path: str, cookie: str | None, out: Path) -> dict[str, int]
         f"--only-categories={','.join(CATEGORIES)}",
         f"--chrome-flags={CHROME_FLAGS}",
     ]
+    if form_factor == "desktop":
+        args.append("--preset=desktop")
     if cookie:
         args.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
@@ -74,6 +83,8 @@ def audit(name: str, path: str, cookie: str | None, out: Path) -> dict[str, int]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--email", default="alice@example.com", help="the demo customer to sign in as")
+    parser.add_argument("--only", default="", help="comma-separated page names (default: every page)")
+    parser.add_argument("--form-factors", default=",".join(FORM_FACTORS), help="mobile, desktop or both")
     options = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is missing: `make lighthouse` installs it (npm ci in bench/lighthouse)")
@@ -85,10 +96,15 @@ def main() -> int:
     try:
         wait_until_up(f"{PORTAL}/health/")
         session = log_in(options.email, DEMO_PASSWORD)
+        wanted = {n.strip() for n in options.only.split(",") if n.strip()} or set(PAGES)
         for name, (path, signed_in) in PAGES.items():
-            say(f"lighthouse {name} ({path})")
-            out = out_dir / f"{name.replace(' ', '-')}.json"
-            rows.append((name, audit(name, path, session.cookie if signed_in else None, out)))
+            if name not in wanted:
+                continue
+            for form_factor in options.form_factors.split(","):
+                say(f"lighthouse {name} ({path}, {form_factor})")
+                out = out_dir / f"{name.replace(' ', '-')}-{form_factor}.json"
+                cookie = session.cookie if signed_in else None
+                rows.append((f"{name} ({form_factor})", audit(name, path, cookie, out, form_factor)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

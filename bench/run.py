@@ -427,6 +427,16 @@ def bench_accounts(dsn: str) -> tuple[str, int, int]:
     return heavy, source, destination
 
 
+def validator(path: str) -> str:
+    """The ETag of a public page, as a browser that has it would send it back (If-None-Match)."""
+    context = ssl._create_unverified_context()  # noqa: S323 - our own self-signed certificate
+    with urllib.request.urlopen(f"{PORTAL}{path}", context=context, timeout=10) as response:  # noqa: S310
+        etag = response.headers["ETag"]
+    if not etag:
+        raise SystemExit(f"{path} has no ETag")
+    return etag
+
+
 def _middle(values: list[float | None]) -> float | None:
     known = sorted(v for v in values if v is not None)
     return known[len(known) // 2] if known else None
@@ -464,6 +474,10 @@ def table(results: list[Result]) -> str:
 
 _ANCHORS = {
     "floor": ["trivial"],
+    "rates": ["trivial"],
+    "faq": ["trivial"],
+    "rates304": ["trivial", "rates"],
+    "faq304": ["trivial", "faq"],
     "dashboard": ["trivial"],
     "dashboard2": ["trivial"],
     "transfer": ["pgbench"],
@@ -503,7 +517,8 @@ def main() -> int:
         "--only",
         default="",
         help="comma-separated scenarios to run, each with its anchors (the rest skipped): trivial, floor, "
-        "dashboard, dashboard2, transfer, payee, outward, payee2, pgbench, external<shards>; "
+        "dashboard, dashboard2, transfer, payee, outward, payee2, rates, rates304, faq, faq304, pgbench, "
+        "external<shards>; "
         "e.g. --only payee,outward runs them with the own-account transfer and pgbench",
     )
     options = parser.parse_args()
@@ -546,7 +561,7 @@ def main() -> int:
         try:
             wait_until_up(f"{PORTAL}/health/")
             wait_until_up(f"{TRIVIAL}/")
-            live["portal"] = servers[0].pid
+            live["portal"], live["trivial"] = servers[0].pid, servers[1].pid
             yield
         finally:
             for server in servers:
@@ -595,8 +610,20 @@ def main() -> int:
             say(f"  {label}: CPU {result.py_ms:.2f} ms Python + {result.pg_ms:.2f} ms PostgreSQL a request")
         return result
 
+    def page(label: str, server: str, url: str, headers: list[str]) -> Result:
+        """wrk on one URL, with the CPU per request of the gunicorn workers that served it (steadier than
+        the rate on a busy machine)."""
+        cpu_before = cpu_by_process(live[server], dsn)
+        result = wrk(label, url, c, d, headers, [])
+        spent = cpu_spent(cpu_before, cpu_by_process(live[server], dsn))
+        if result.requests:
+            result.py_ms = spent["py"] * 1000 / result.requests
+            result.pg_ms = spent["pg"] * 1000 / result.requests
+        return result
+
     # Scenario keys for --only, each with the anchors its ratio needs (added to the selection).
     keys = ["trivial", "floor", "dashboard", "dashboard2", "transfer", "payee", "outward", "payee2"]
+    keys += ["rates", "rates304", "faq", "faq304"]
     keys += ["pgbench"]
     keys += [f"external{n}" for n in shard_counts]
     names = [
@@ -608,6 +635,10 @@ def main() -> int:
         "payee transfer (POST)",
         f"outward payments, {len(paying)} customers (POST)",
         "payee transfer (POST) ",
+        "rates sheet (/rates/, cached)",
+        "rates sheet, 304 (If-None-Match)",
+        "FAQ (/faq/, cached)",
+        "FAQ, 304 (If-None-Match)",
         "pgbench TPC-B-like (anchor)",
         *(f"external postings, {len(payers)} customers, {n} shard(s)" for n in shard_counts),
     ]
@@ -618,15 +649,23 @@ def main() -> int:
     # on both sides; the report takes each scenario's median round. Servers restart for each concurrency.
     rounds: dict[str, list[Result]] = {key: [] for key in keys if key in chosen}
     at_c = ("trivial", "floor", "dashboard", "transfer", "payee", "outward")
+    at_c += ("rates", "rates304", "faq", "faq304")
     at_2 = ("dashboard2", "payee2")
     for number in range(1, options.rounds + 1):
         say(f"round {number} of {options.rounds}")
         if any(key in chosen for key in at_c):
             with serving(c):
                 if "trivial" in chosen:
-                    rounds["trivial"].append(wrk("trivial", f"{TRIVIAL}/", c, d, [], []))
+                    rounds["trivial"].append(page("trivial", "trivial", f"{TRIVIAL}/", []))
                 if "floor" in chosen:
                     rounds["floor"].append(wrk("floor", f"{PORTAL}/session/ping/", c, d, auth, []))
+                for public in ("rates", "faq"):
+                    url = f"{PORTAL}/{public}/"
+                    if public in chosen:
+                        rounds[public].append(page(public, "portal", url, []))
+                    if f"{public}304" in chosen:
+                        asked = [f"If-None-Match: {validator(f'/{public}/')}"]
+                        rounds[f"{public}304"].append(page(f"{public} 304", "portal", url, asked))
                 if "dashboard" in chosen:
                     rounds["dashboard"].append(wrk("dashboard", f"{PORTAL}/", c, d, auth, []))
                 if "transfer" in chosen:
@@ -649,6 +688,7 @@ def main() -> int:
     after = ledger_invariants(dsn)
     got = {key: _median(name_of[key].strip(), runs) for key, runs in rounds.items()}
     anchors = {"floor": "trivial", "dashboard": "trivial", "dashboard2": "trivial", "transfer": "pgbench"}
+    anchors.update({key: "trivial" for key in ("rates", "rates304", "faq", "faq304")})
     anchors.update({key: "transfer" for key in ("payee", "outward", "payee2")})
     anchors.update({f"external{n}": "pgbench" for n in shard_counts})
     anchor_names = {"trivial": "trivial", "pgbench": "pgbench", "transfer": "own-account transfer"}
@@ -665,7 +705,8 @@ def main() -> int:
             "Targets: floor ≥ 0.17 × trivial; dashboard ≥ 0.12 × trivial at "
             f"{c} connections and p99 ≤ 15 ms at 2; transfers ≥ 0.10 × pgbench TPS and no violation; a payee "
             "transfer at most 1.25 × the cost of an own-account one (≥ 0.8 × its rate), outward payments by "
-            f"{len(paying)} customers ≥ 1 × the own-account rate, payee transfer p99 ≤ 25 ms at 2.",
+            f"{len(paying)} customers ≥ 1 × the own-account rate, payee transfer p99 ≤ 25 ms at 2; cached "
+            "/rates/ and /faq/ ≥ 0.8 × trivial, their 304s faster still.",
         ]
     )
     print("\n" + report)
@@ -678,7 +719,13 @@ def main() -> int:
         ("payee transfer ≥ 0.8 × own-account", "payee", lambda r: r.ratio >= 0.8),
         (f"outward payments by {len(paying)} customers ≥ 1 × own-account", "outward", lambda r: r.ratio >= 1),
         ("payee transfer p99 ≤ 25 ms @2", "payee2", lambda r: r.p99_ms <= 25),
+        ("cached /rates/ ≥ 0.8 × trivial", "rates", lambda r: r.ratio >= 0.8),
+        ("cached /faq/ ≥ 0.8 × trivial", "faq", lambda r: r.ratio >= 0.8),
     ]
+    for page in ("rates", "faq"):
+        if f"{page}304" in got and page in got:
+            name = f"/{page}/ 304 faster than its 200"
+            targets.append((name, f"{page}304", lambda r, page=page: r.rps > got[page].rps))
     # A target is judged only when its scenario ran with its anchor (--only may leave one out).
     checks = {
         name: test(got[key])

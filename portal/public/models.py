@@ -72,12 +72,11 @@ class InterestRate(models.Model):
         indexes = [models.Index(fields=["effective_from"], name="interestrate_effective")]
 
     def __str__(self) -> str:
-        return f"{self.get_product_display()} {self.bucket_label()} from {self.effective_from:%d %b %Y}"
-
-    def bucket_label(self) -> str:
-        from portal.public.rates import bucket_label
-
-        return bucket_label(self)
+        if self.tenor_min_days is None:
+            bucket = f"balances from {self.balance_min_paise // 100} rupees"
+        else:
+            bucket = f"{self.tenor_min_days} to {self.tenor_max_days} days"
+        return f"{self.get_product_display()}, {bucket}, from {self.effective_from:%d %b %Y}"
 
 
 class FaqCategory(models.Model):

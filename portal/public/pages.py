@@ -7,10 +7,19 @@ day comes, with no edit to announce it, so a copy never outlives its day.
 """
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from portal.public.page_cache import PublicPage
+
+@dataclass(frozen=True)
+class PublicPage:
+    """A page served from the cache: its namespace, and how a request names its copy (None: not cacheable,
+    e.g. an unknown parameter, which the view answers itself)."""
+
+    namespace: str
+    key: Callable[[HttpRequest], str | None]
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -32,16 +41,16 @@ def _as_of(value: str) -> bool:
 
 
 def rates_key(request: HttpRequest) -> str | None:
-    query = request.GET
-    if not query:
+    if not request.META.get("QUERY_STRING"):
         return _variant(request)
+    query = request.GET
     if list(query) == ["as_of"] and len(query.getlist("as_of")) == 1 and _as_of(query["as_of"]):
         return f"{_variant(request)}|as_of={query['as_of']}"
     return None
 
 
 def faq_key(request: HttpRequest) -> str | None:
-    return _variant(request) if not request.GET else None
+    return _variant(request) if not request.META.get("QUERY_STRING") else None
 
 
 RATES_PATH = "/rates/"

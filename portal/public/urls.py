@@ -6,4 +6,5 @@ from portal.public import views
 urlpatterns = [
     path("rates/", views.rates, name="rates"),
     path("faq/", views.faq, name="faq"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
 ]

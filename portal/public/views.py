@@ -22,6 +22,20 @@ def render_public(request: HttpRequest, template: str, context: dict, *, status:
     return response
 
 
+ROBOTS_TXT = """User-agent: *
+Disallow: /admin/
+Allow: /
+"""
+
+
+@require_safe
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    """Search engines may read the public pages; everything else asks for a sign-in anyway."""
+    response = HttpResponse(ROBOTS_TXT, content_type="text/plain; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
 @require_safe
 def rates(request: HttpRequest) -> HttpResponse:
     return render_public(request, "public/rates.html", {"page_name": "rates"})

@@ -1,0 +1,300 @@
+"""The public pages' whole-page cache (portal/public/page_cache.py) against the real Redis and PostgreSQL."""
+
+import datetime
+import select
+from email.utils import formatdate, parsedate_to_datetime
+
+import pytest
+import time_machine
+from django.contrib.messages import constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.db import transaction
+from django.test import RequestFactory
+
+from portal.public import page_cache
+from portal.public.models import ContentVersion, FaqCategory, FaqEntry
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PAGES = ["/rates/", "/faq/"]
+
+
+@pytest.fixture(autouse=True)
+def _no_recheck(settings) -> None:
+    """Versions are re-read only when a change is announced (the periodic re-read is tested on its own)."""
+    settings.PUBLIC_PAGE_RECHECK_SECONDS = 3600
+
+
+def _publish_entry(question: str) -> FaqEntry:
+    category, _ = FaqCategory.objects.get_or_create(name="Accounts", slug="accounts")
+    return FaqEntry.objects.create(
+        category=category,
+        question=question,
+        slug="q-" + question.lower().replace(" ", "-")[:60],
+        answer="An answer.",
+        published=True,
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_it_serves_a_warm_page_without_a_query(client, django_assert_num_queries, path):
+    first = client.get(path)
+    assert first.status_code == 200
+
+    with django_assert_num_queries(0):
+        second = client.get(path)
+
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert second["ETag"] == first["ETag"]
+    assert second["Last-Modified"] == first["Last-Modified"]
+    assert second["Cache-Control"] == "public, no-cache"
+    assert "HX-Request" in second["Vary"]
+    # The headers the whole stack gave the first answer come with the copy.
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+        assert second[header] == first[header]
+    # ...but the request id is each request's own.
+    assert second["X-Request-ID"] != first["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_it_answers_a_matching_etag_with_304(client, path):
+    etag = client.get(path)["ETag"]
+
+    not_modified = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    weak = client.get(path, HTTP_IF_NONE_MATCH=f"W/{etag}")
+    listed = client.get(path, HTTP_IF_NONE_MATCH=f'"other", {etag}')
+    other = client.get(path, HTTP_IF_NONE_MATCH='"not-this-page"')
+
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified["ETag"] == etag
+    assert weak.status_code == listed.status_code == 304
+    assert other.status_code == 200
+    assert other.content
+
+
+def test_it_answers_if_modified_since_by_the_last_change(client):
+    last_modified = client.get("/rates/")["Last-Modified"]
+    earlier = formatdate(parsedate_to_datetime(last_modified).timestamp() - 1, usegmt=True)
+
+    assert client.get("/rates/", HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
+    assert client.get("/rates/", HTTP_IF_MODIFIED_SINCE=earlier).status_code == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
+    assert (
+        client.get("/rates/", HTTP_IF_MODIFIED_SINCE=last_modified, HTTP_IF_NONE_MATCH='"x"').status_code
+        == 200
+    )
+
+
+def test_it_answers_the_first_request_with_the_validators_too(client):
+    """The request that renders the page (a miss) gets the same ETag as the copies after it."""
+    first = client.get("/faq/")
+
+    assert first["ETag"] == client.get("/faq/")["ETag"]
+    assert client.get("/faq/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+def test_an_edit_shows_on_the_next_request(client, django_capture_on_commit_callbacks):
+    before = client.get("/faq/")
+    assert b"Can I open a joint account?" not in before.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish_entry("Can I open a joint account?")
+    after = client.get("/faq/")
+
+    assert b"Can I open a joint account?" in after.content
+    assert after["ETag"] != before["ETag"]
+    assert client.get("/faq/", HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 200
+
+
+def test_an_edit_moves_only_its_own_pages_version(django_capture_on_commit_callbacks):
+    versions = dict(ContentVersion.objects.values_list("namespace", "version"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish_entry("What is IFSC?")
+
+    after = dict(ContentVersion.objects.values_list("namespace", "version"))
+    assert after == {"faq": versions["faq"] + 2, "rates": versions["rates"]}  # the category and the entry
+
+
+def test_an_edit_that_rolls_back_moves_nothing(client, django_assert_num_queries):
+    client.get("/faq/")
+    versions = dict(ContentVersion.objects.values_list("namespace", "version"))
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _publish_entry("Rolled back question")
+        raise RuntimeError("the edit fails after the save")
+
+    assert dict(ContentVersion.objects.values_list("namespace", "version")) == versions
+    with django_assert_num_queries(0):
+        assert b"Rolled back question" not in client.get("/faq/").content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_worker_drops_its_copy_when_the_change_is_announced(settings):
+    """Two stores, as two gunicorn workers: the one that saved announces; the other, whose copy is in its
+    memory and whose last read of the versions is recent, drops the copy on its next look."""
+    worker = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+    version, changed, _ = worker.get("faq", "k")
+    worker.put("faq", version, "k", page_cache.CachedPage(b"old", (), '"old"', changed))
+    assert worker.get("faq", "k")[2].body == b"old"
+
+    _publish_entry("Announced question")  # committed at once (transactional test), then announced
+    # The announcement travels over a socket: wait until it is there to read (never a timed sleep), without
+    # reading it (that is the worker's job).
+    readable, _, _ = select.select([worker._pubsub.connection._sock], [], [], 10)
+    assert readable
+
+    new_version, _, copy = worker.get("faq", "k")
+    assert copy is None
+    assert new_version > version
+    worker._close_pubsub()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_subscription_makes_the_worker_read_the_versions_again(settings):
+    """redis-py reconnects a subscription by itself; what was announced meanwhile is lost, so the worker
+    must not trust its copies until Redis confirms the new subscription."""
+    worker = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+    version, changed, _ = worker.get("faq", "k")
+    worker.put("faq", version, "k", page_cache.CachedPage(b"old", (), '"old"', changed))
+    worker._pubsub.connection.disconnect()  # the connection drops
+
+    # A change whose announcement this worker cannot hear: the version moves in the database only.
+    ContentVersion.objects.filter(namespace="faq").update(version=version + 10)
+
+    new_version, _, copy = worker.get("faq", "k")
+    assert (new_version, copy) == (version + 10, None)
+    worker._close_pubsub()
+
+
+def test_it_re_reads_the_versions_after_the_recheck_interval(settings, django_assert_num_queries):
+    """Even with no announcement at all (a lost message), a change is seen within the interval."""
+    settings.PUBLIC_PAGE_RECHECK_SECONDS = 0
+    worker = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+    version, changed, _ = worker.get("faq", "k")
+    worker.put("faq", version, "k", page_cache.CachedPage(b"old", (), '"old"', changed))
+    ContentVersion.objects.filter(namespace="faq").update(version=version + 1)
+
+    with django_assert_num_queries(1):
+        assert worker.get("faq", "k")[2] is None
+    worker._close_pubsub()
+
+
+def test_it_renders_every_request_when_redis_is_down(client, settings, monkeypatch):
+    """Nothing listens on port 1: every Redis call fails at once. The page is still served, fresh."""
+    dead = page_cache.PageStore("redis://127.0.0.1:1/0", "dead")
+    monkeypatch.setattr(page_cache, "_store", dead)
+
+    first = client.get("/faq/")
+    _publish_entry("Asked while Redis was down")  # no announcement can be made; the page is rendered
+    second = client.get("/faq/")
+
+    assert first.status_code == second.status_code == 200
+    assert b"Asked while Redis was down" in second.content
+
+
+def test_a_signed_in_customer_gets_the_same_public_copy(client, django_assert_num_queries):
+    anonymous = client.get("/rates/")
+    client.force_login(UserFactory(email="alice@example.com"))
+
+    with django_assert_num_queries(0):
+        signed_in = client.get("/rates/")
+
+    assert signed_in.content == anonymous.content
+    assert signed_in["Cache-Control"] == "public, no-cache"
+    assert b"Sign out" not in signed_in.content
+    assert not signed_in.cookies
+
+
+def test_a_signed_in_first_visitor_leaves_nothing_of_theirs_in_the_copy(client):
+    """The first visitor (whose request renders the copy) is signed in and has a message waiting: neither
+    their name nor the message reaches the page everyone else is then given, and the message stays for
+    their next page."""
+    client.force_login(UserFactory(email="alice@example.com", full_name="Alice Iyer"))
+    storage = CookieStorage(RequestFactory().get("/"))
+    client.cookies["messages"] = storage._encode([Message(constants.INFO, "Your transfer was sent")])
+
+    page = client.get("/faq/")
+
+    assert page.status_code == 200
+    assert b"Your transfer was sent" not in page.content
+    assert b"Alice" not in page.content
+    assert page["Cache-Control"] == "public, no-cache"
+    assert "Cookie" not in page["Vary"]
+    assert "messages" not in page.cookies  # not consumed
+
+
+def test_it_never_serves_a_copy_over_plain_http_when_https_is_required(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    client.get("/rates/", secure=True)
+
+    response = client.get("/rates/")
+
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+def test_it_refuses_an_unknown_host_even_for_a_copy(client):
+    client.get("/rates/")
+
+    assert client.get("/rates/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_it_leaves_other_methods_to_the_view(client):
+    client.get("/rates/")
+
+    assert client.post("/rates/").status_code == 405
+
+
+def test_head_gets_the_headers_of_the_copy(client):
+    page = client.get("/rates/")
+
+    head = client.head("/rates/")
+
+    assert head.status_code == 200
+    assert head["ETag"] == page["ETag"]
+    assert head.content == b""
+
+
+@pytest.mark.parametrize(
+    "query", ["?as_of=2026-13-01", "?as_of=1&as_of=2", "?utm_source=x", "?as_of=2026-1-1"], ids=repr
+)
+def test_it_keeps_no_copy_of_an_unexpected_query(client, query):
+    client.get(f"/rates/{query}")
+
+    # Rendered again each time: a copy per arbitrary query would let anyone fill the memory.
+    assert page_cache.store()._memory == {}
+
+
+def test_a_copy_is_of_its_day_only(client):
+    """At midnight (IST) a rate line's effective day may come with no edit: yesterday's copy is not used,
+    and Last-Modified is no earlier than the day's start."""
+    with time_machine.travel(datetime.datetime(2026, 12, 6, 18, 29, tzinfo=datetime.UTC), tick=False):
+        client.get("/rates/")
+        keys_before = {key for (_ns, _v, key) in page_cache.store()._memory}
+    with time_machine.travel(datetime.datetime(2026, 12, 6, 18, 31, tzinfo=datetime.UTC), tick=False):
+        # 23:59, then 00:01 on 7 December in India: a new day there.
+        response = client.get("/rates/")
+        keys_after = {key for (_ns, _v, key) in page_cache.store()._memory}
+
+    assert keys_before and keys_after - keys_before
+    assert all(key.startswith("2026-12-07|") for key in keys_after - keys_before)
+    midnight_ist = datetime.datetime(2026, 12, 6, 18, 30, tzinfo=datetime.UTC)
+    assert parsedate_to_datetime(response["Last-Modified"]) >= midnight_ist
+
+
+def test_a_copy_served_is_counted_under_its_page_name(client):
+    from prometheus_client import REGISTRY
+
+    def served() -> float:
+        labels = {"view": "faq", "method": "GET", "status": "200"}
+        return REGISTRY.get_sample_value("portal_request_duration_seconds_count", labels) or 0.0
+
+    client.get("/faq/")  # rendered by the view
+    before = served()
+    client.get("/faq/")  # the copy, without URL resolution
+
+    assert served() == before + 1
