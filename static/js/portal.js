@@ -254,7 +254,12 @@ document.addEventListener("keydown", (event) => {
     if (summary) summary.focus({ preventScroll: true });
     details.scrollIntoView({ block: "start" });
   };
-  if (document.querySelector("details.faq-item")) openTarget();
+  if (document.querySelector("details.faq-item")) {
+    openTarget();
+    // The browser's own scroll to the fragment runs after this script and moves focus to the target (an
+    // anchor that cannot take it: focus falls back to the page). Put it on the question after that.
+    window.addEventListener("load", () => setTimeout(openTarget, 0));
+  }
   window.addEventListener("hashchange", openTarget);
   document.addEventListener("htmx:configRequest", (event) => {
     const form = event.detail.elt;

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts import password_reset as password_reset_rules
 from accounts.models import Account, AuthenticatorApp, Payee, User
 from portal import ratelimit
+from portal.seeding.faq import seed_faq
 from tests.browser.conftest import (
     DESKTOP,
     HINDI_ACCOUNT_NAME,
@@ -620,6 +621,27 @@ def history_detail(page: Page, live_server, alice, savings: Account, current: Ac
     expect(page.get_by_role("link", name="View the receipt")).to_be_visible()
 
 
+def faq(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """The FAQ with a question opened (its answer holds links, bold text and a list)."""
+    seed_faq()
+    page.goto("/faq/#neft-rtgs-imps-upi")
+    _heading(page, "Help and frequently asked questions")
+    expect(page.locator("details[open]")).to_have_count(1)
+
+
+def faq_search_results(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    seed_faq()
+    page.goto("/faq/")
+    page.get_by_label("Search the questions and answers").fill("payee charges")
+    expect(page.get_by_role("status")).to_contain_text("match “payee charges”")
+
+
+def faq_search_no_results(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    seed_faq()
+    page.goto("/faq/?q=%3Cscript%3Emortgage")
+    expect(page.get_by_role("status")).to_have_text("No answers match “<script>mortgage”.")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -677,6 +699,9 @@ PAGES: list[Callable[..., None]] = [
     history_older_page,
     history_drawer,
     history_detail,
+    faq,
+    faq_search_results,
+    faq_search_no_results,
 ]
 
 

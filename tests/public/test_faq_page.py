@@ -65,7 +65,7 @@ def test_it_gives_each_question_a_deep_link(client, entries):
     html = _page(client)
     for slug in ("minimum-balance", "open-account", "neft-cost", "imps-fees", "cooling-off"):
         assert f'<span class="faq-anchor" id="{slug}"></span>' in html
-        assert f'<a href="#{slug}">Link to this question' in html
+        assert f'<a href="#{slug}" aria-label="Link to this question: ' in html
     assert re.search(r'<details class="faq-item">\s*<summary>What is the minimum balance\?</summary>', html)
 
 
