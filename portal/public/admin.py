@@ -1,1 +1,1 @@
-from portal.public import rates_admin  # noqa: F401
+from portal.public import faq_admin, rates_admin  # noqa: F401 - they register the admin classes

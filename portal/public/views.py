@@ -7,6 +7,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from portal.context_processors import shell_urls
+from portal.public.faq import faq_categories, faq_read_search
 from portal.public.pages import wants_partial
 
 
@@ -37,4 +38,9 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def faq(request: HttpRequest) -> HttpResponse:
-    return render_public(request, "public/faq.html", {"page_name": "faq"})
+    """The FAQ by topic, or with `?q=` the answers that match (HTMX: the results and their status line)."""
+    search = faq_read_search(raw=request.GET.get("q", ""))
+    context = {"page_name": "faq", "partial": "faq-swap", "search": search}
+    if not search.query:
+        context["topics"] = faq_categories()
+    return render_public(request, "public/faq.html", context)

@@ -19,6 +19,7 @@ from accounts.internal import ensure_internal_accounts
 from accounts.models import Account, Payee, User
 from portal.seeding import demo, guards
 from portal.seeding.demo import CURRENT, SAVINGS, Customer, Kind, Posting
+from portal.seeding.faq import seed_faq
 from portal.seeding.history import posted_at
 from portal.seeding.models import SeededUser
 from portal.seeding.rates import seed_rates
@@ -220,5 +221,6 @@ def seed(
     with transaction.atomic():
         _ensure_payees()
     seed_rates(anchor=anchor)
+    seed_faq()
     analyze()
     return staff_made, loaded

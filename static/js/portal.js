@@ -233,3 +233,42 @@ document.addEventListener("keydown", (event) => {
   help.removeAttribute("open");
   help.querySelector("summary").focus();
 });
+
+// The FAQ (templates/public/faq.html). A deep link /faq/#<slug> names an anchor inside a question's
+// <details>: open it, bring the question into view and put focus on its summary, on load and whenever the
+// fragment changes (Chromium opens it by itself too; others may not). An emptied search asks for the plain
+// /faq/ (the cached page's part), not /faq/?q=.
+(() => {
+  const openTarget = () => {
+    if (location.hash.length < 2) return;
+    let target;
+    try {
+      target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    } catch {
+      return;
+    }
+    const details = target && target.closest("details.faq-item");
+    if (!details) return;
+    details.open = true;
+    const summary = details.querySelector("summary");
+    if (summary) summary.focus({ preventScroll: true });
+    details.scrollIntoView({ block: "start" });
+  };
+  if (document.querySelector("details.faq-item")) {
+    openTarget();
+    // The browser's own scroll to the fragment runs after this script and moves focus to the target (an
+    // anchor that cannot take it: focus falls back to the page). Put it on the question after that.
+    window.addEventListener("load", () => setTimeout(openTarget, 0));
+  }
+  window.addEventListener("hashchange", openTarget);
+  document.addEventListener("htmx:configRequest", (event) => {
+    const form = event.detail.elt;
+    if (!form.matches || !form.matches("form.faq-search")) return;
+    const params = event.detail.parameters;
+    const q = params instanceof FormData ? params.get("q") : params.q;
+    if (typeof q === "string" && q.trim() === "") {
+      if (params instanceof FormData) params.delete("q");
+      else delete params.q;
+    }
+  });
+})();

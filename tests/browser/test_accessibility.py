@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts import password_reset as password_reset_rules
 from accounts.models import Account, AuthenticatorApp, Payee, User
 from portal import ratelimit
+from portal.seeding.faq import seed_faq
 from tests.browser.conftest import (
     DESKTOP,
     HINDI_ACCOUNT_NAME,
@@ -654,6 +655,25 @@ def rates_page_as_of_a_past_day(page: Page, live_server, alice, savings: Account
     page.get_by_label("Rates as of").fill(day.isoformat())
     expect(page.locator(".rates-heading")).to_contain_text(f"{day.day} {day:%B %Y}")
     assert page.url.endswith(f"/rates/?as_of={day.isoformat()}")
+def faq(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """The FAQ with a question opened (its answer holds links, bold text and a list)."""
+    seed_faq()
+    page.goto("/faq/#neft-rtgs-imps-upi")
+    _heading(page, "Help and frequently asked questions")
+    expect(page.locator("details[open]")).to_have_count(1)
+
+
+def faq_search_results(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    seed_faq()
+    page.goto("/faq/")
+    page.get_by_label("Search the questions and answers").fill("payee charges")
+    expect(page.get_by_role("status")).to_contain_text("match “payee charges”")
+
+
+def faq_search_no_results(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    seed_faq()
+    page.goto("/faq/?q=%3Cscript%3Emortgage")
+    expect(page.get_by_role("status")).to_have_text("No answers match “<script>mortgage”.")
 
 
 PAGES: list[Callable[..., None]] = [
@@ -716,6 +736,9 @@ PAGES: list[Callable[..., None]] = [
     rates_page,
     rates_page_with_an_invalid_date,
     rates_page_as_of_a_past_day,
+    faq,
+    faq_search_results,
+    faq_search_no_results,
 ]
 
 
