@@ -655,6 +655,8 @@ def rates_page_as_of_a_past_day(page: Page, live_server, alice, savings: Account
     page.get_by_label("Rates as of").fill(day.isoformat())
     expect(page.locator(".rates-heading")).to_contain_text(f"{day.day} {day:%B %Y}")
     assert page.url.endswith(f"/rates/?as_of={day.isoformat()}")
+
+
 def faq(page: Page, live_server, alice, savings: Account, current: Account) -> None:
     """The FAQ with a question opened (its answer holds links, bold text and a list)."""
     seed_faq()
