@@ -69,7 +69,21 @@ for url in sorted(set(pages(get_resolver()))):
     if status >= 500:
         broken.append((url, status))
 assert not broken, broken
-assert {"/", "/security/", "/transfers/new/"} <= set(visited), visited
+assert {"/", "/security/", "/transfers/new/", "/rates/", "/faq/"} <= set(visited), visited
+# The public pages on SQLite, rendered every time (no Redis to keep copies in): the rate sheet's window
+# function, a past sheet, and the FAQ's plainer search with its marked words.
+from portal.seeding.faq import seed_faq
+from portal.seeding.rates import seed_rates
+seed_rates(anchor=timezone.localdate())
+seed_faq()
+sheet = Client(HTTP_HOST="localhost").get("/rates/")
+assert sheet.status_code == 200 and "Fixed deposits" in sheet.content.decode(), sheet.status_code
+past = (timezone.localdate() - datetime.timedelta(days=200)).isoformat()
+assert Client(HTTP_HOST="localhost").get("/rates/", {"as_of": past}).status_code == 200
+found = Client(HTTP_HOST="localhost").get("/faq/", {"q": 'payee "cooling"'})
+assert found.status_code == 200 and "<mark>" in found.content.decode(), found.content.decode()[:500]
+hostile = Client(HTTP_HOST="localhost").get("/faq/", {"q": "<script>alert(1)</script> ' OR 1=1 --"})
+assert hostile.status_code == 200 and "<script>alert(1)" not in hostile.content.decode()
 app.send_task("portal.ping", ignore_result=True)
 print("EMBEDDED-OK")
 """
