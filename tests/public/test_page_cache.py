@@ -303,3 +303,22 @@ def test_a_copy_served_is_counted_under_its_page_name(client):
     client.get("/faq/")  # the copy, without URL resolution
 
     assert served() == before + 1
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_htmx_and_full_page_requests_each_get_their_own_copy(client, path, django_assert_num_queries):
+    """The same URL answers HTMX with the swappable part and a browser with the page: a copy of one is
+    never served for the other, whichever came first; a history restore gets the page."""
+    part = client.get(path, HTTP_HX_REQUEST="true")
+    page = client.get(path)
+
+    with django_assert_num_queries(0):
+        part_again = client.get(path, HTTP_HX_REQUEST="true")
+        page_again = client.get(path)
+        restore = client.get(path, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert b"<html" in page.content and b"<html" not in part.content
+    assert part_again.content == part.content
+    assert page_again.content == restore.content == page.content
+    assert part["ETag"] != page["ETag"]
+    assert part["Vary"] == page["Vary"] == "HX-Request"
