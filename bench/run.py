@@ -437,6 +437,13 @@ def validator(path: str) -> str:
     return etag
 
 
+def paired_ratio(runs: list[Result], anchors: list[Result]) -> float:
+    """The median over rounds of a scenario's rate over its anchor's rate in the same round: a burst of
+    noise on the shared machine moves both sides of one round, not the ratio."""
+    pairs = sorted(run.rps / anchor.rps for run, anchor in zip(runs, anchors, strict=True))
+    return pairs[len(pairs) // 2]
+
+
 def _middle(values: list[float | None]) -> float | None:
     known = sorted(v for v in values if v is not None)
     return known[len(known) // 2] if known else None
@@ -694,7 +701,7 @@ def main() -> int:
     anchor_names = {"trivial": "trivial", "pgbench": "pgbench", "transfer": "own-account transfer"}
     for key, result in got.items():
         if (anchor := anchors.get(key)) in got:
-            result.anchor, result.ratio = anchor_names[anchor], result.rps / got[anchor].rps
+            result.anchor, result.ratio = anchor_names[anchor], paired_ratio(rounds[key], rounds[anchor])
     results = list(got.values())
     violations = {k: v for k, v in after.items() if v}
     report = "\n".join(
@@ -724,8 +731,10 @@ def main() -> int:
     ]
     for page in ("rates", "faq"):
         if f"{page}304" in got and page in got:
-            name = f"/{page}/ 304 faster than its 200"
-            targets.append((name, f"{page}304", lambda r, page=page: r.rps > got[page].rps))
+            name = f"/{page}/ 304 faster than its 200 (median of the rounds' ratios)"
+            faster = paired_ratio(rounds[f"{page}304"], rounds[page])
+            say(f"/{page}/: 304 at {faster:.2f} × the 200's rate (median of the rounds' ratios)")
+            targets.append((name, f"{page}304", lambda r, faster=faster: faster > 1))
     # A target is judged only when its scenario ran with its anchor (--only may leave one out).
     checks = {
         name: test(got[key])
