@@ -354,6 +354,9 @@ def _announce(namespace: str) -> None:
 def _page_from_response(response: HttpResponseBase, modified: float) -> CachedPage | None:
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return None  # an error, a redirect, a streamed body: answered, never kept
+    directives = {part.split("=")[0].strip().lower() for part in response.get("Cache-Control", "").split(",")}
+    if directives & {"no-store", "private"}:
+        return None  # the view said it is not to be kept (e.g. an answer to a refused "as of" date)
     body = response.content
     etag = _etag(body)
     headers = tuple(

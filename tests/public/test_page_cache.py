@@ -303,3 +303,23 @@ def test_a_copy_served_is_counted_under_its_page_name(client):
     client.get("/faq/")  # the copy, without URL resolution
 
     assert served() == before + 1
+
+
+@pytest.mark.parametrize("as_of", ["2099-01-01", "2026-12-07", "2000-01-01", "9999-12-31"])
+def test_it_keeps_no_copy_of_a_day_the_sheet_refuses(client, as_of):
+    """A well-formed date the sheet refuses (future, before its history) gets a message and today's sheet,
+    rendered each time: a copy per such date would let anyone fill Redis (which also holds the sessions)
+    with millions of copies a day."""
+    from tests.public.rates_data import line
+
+    line(effective=datetime.date(2025, 12, 1))
+    with time_machine.travel(datetime.datetime(2026, 12, 6, 6, 0, tzinfo=datetime.UTC), tick=False):
+        refused = client.get("/rates/", {"as_of": as_of})
+        kept = client.get("/rates/", {"as_of": "2026-01-01"})
+
+    assert refused.status_code == kept.status_code == 200
+    assert b'role="alert"' in refused.content and b'role="alert"' not in kept.content
+    assert "no-store" in refused["Cache-Control"]
+    page_store = page_cache.store()
+    assert [key for (_ns, _v, key) in page_store._memory] == ["2026-12-06|page|as_of=2026-01-01"]
+    assert page_store.redis.keys(f"{page_store.prefix}:public:page:*{as_of}*") == []
