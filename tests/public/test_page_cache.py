@@ -323,3 +323,20 @@ def test_it_keeps_no_copy_of_a_day_the_sheet_refuses(client, as_of):
     page_store = page_cache.store()
     assert [key for (_ns, _v, key) in page_store._memory] == ["2026-12-06|page|as_of=2026-01-01"]
     assert page_store.redis.keys(f"{page_store.prefix}:public:page:*{as_of}*") == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_it_never_gives_one_form_of_a_page_for_another(client, path):
+    """The HTMX part and the whole page are separate copies; a history restore (HX-Request too) is given the
+    whole page, and a browser's ETag of one form never gets a 304 for the other."""
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    restore = {**htmx, "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+    part = client.get(path, **htmx)
+    page = client.get(path)
+
+    assert b"<html" not in part.content and b"<html" in page.content
+    assert client.get(path, **htmx).content == part.content
+    assert client.get(path, **restore).content == page.content
+    assert client.get(path).content == page.content
+    assert client.get(path, HTTP_IF_NONE_MATCH=part["ETag"]).status_code == 200
+    assert client.get(path, HTTP_IF_NONE_MATCH=page["ETag"], **htmx).status_code == 200
