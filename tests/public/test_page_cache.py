@@ -340,3 +340,34 @@ def test_it_never_gives_one_form_of_a_page_for_another(client, path):
     assert client.get(path).content == page.content
     assert client.get(path, HTTP_IF_NONE_MATCH=part["ETag"]).status_code == 200
     assert client.get(path, HTTP_IF_NONE_MATCH=page["ETag"], **htmx).status_code == 200
+
+
+def test_a_copy_made_by_another_release_is_not_served(settings):
+    """A copy holds the names of the static files of the release that drew it (hashed: the next release may
+    not have them) and its templates: a new release draws its pages again, even with no edit."""
+    settings.PUBLIC_PAGE_RELEASE = "release-1"
+    old = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+    version, changed, _ = old.get("faq", "k")
+    old.put("faq", version, "k", page_cache.CachedPage(b"old release", (), '"old"', changed))
+
+    settings.PUBLIC_PAGE_RELEASE = "release-2"
+    new = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+
+    assert new.get("faq", "k") == (version, changed, None)
+    assert old.get("faq", "k")[2].body == b"old release"
+    old._close_pubsub()
+    new._close_pubsub()
+
+
+def test_the_release_changes_with_the_files_that_draw_the_pages(settings, tmp_path):
+    settings.PUBLIC_PAGE_RELEASE = ""
+    template = tmp_path / "page.html"
+    template.write_text("<p>{{ rate }}</p>")
+    first = page_cache.release_digest(paths=[template])
+
+    template.write_text("<p>{{ rate }} p.a.</p>")
+
+    assert page_cache.release_digest(paths=[template]) != first
+    assert len(page_cache.release()) == 16  # this checkout's own
+    settings.PUBLIC_PAGE_RELEASE = "abc123"
+    assert page_cache.release() == "abc123"
