@@ -52,7 +52,12 @@ class AuditedAdminMixin:
             super().save_model(request, obj, form, change)  # type: ignore[misc]
             return
         columns = {f.name for f in obj._meta.concrete_fields if not f.primary_key}
-        obj.save(update_fields=[name for name in form.changed_data if name in columns])
+        changed = [name for name in form.changed_data if name in columns]
+        if changed:
+            # A column that keeps the time of the last change (auto_now) changes with any change: it is not a
+            # form field, so it is named here or it would keep the time of the first save.
+            changed += [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
+        obj.save(update_fields=sorted(set(changed)))
 
     def _audit(self, request: HttpRequest, action: str, obj: models.Model, message: Any) -> None:
         changes = getattr(obj, "_audit_changes", None) or {}

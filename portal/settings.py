@@ -289,6 +289,9 @@ STORAGES = {
 PUBLIC_PAGE_RECHECK_SECONDS = env.float("PUBLIC_PAGE_RECHECK_SECONDS", default=2.0)
 PUBLIC_PAGE_MEMORY_ENTRIES = env.int("PUBLIC_PAGE_MEMORY_ENTRIES", default=128)
 PUBLIC_PAGE_REDIS_SECONDS = env.int("PUBLIC_PAGE_REDIS_SECONDS", default=24 * 60 * 60)
+# The release the copies were drawn by (e.g. the commit); empty: a digest of the static files' manifest, the
+# templates and portal/public's code, so that a deploy never serves a page naming another release's files.
+PUBLIC_PAGE_RELEASE = env.str("PUBLIC_PAGE_RELEASE", default="")
 
 # Transport security. HTTPS defaults to on whenever DEBUG is off; tests and a plain-http bench turn it off.
 HTTPS = env.bool("HTTPS", default=not DEBUG)

@@ -8,6 +8,8 @@ Where a copy lives:
 - in Redis, under `public:page:<namespace>:<version>:<key>` (a day's expiry, only to collect garbage: a
   copy is never stale, because an edit changes the version and so the key);
 - in each worker's memory, for the pages it served lately (an LRU of PUBLIC_PAGE_MEMORY_ENTRIES).
+Both are also keyed by the release (`release()`): a copy names the hashed static files of the release that
+drew it, which the next release may not have, so a deploy draws the pages again even with no edit.
 
 The versions live in PostgreSQL (`public.ContentVersion`, one row per namespace): a staff edit bumps its
 namespace's version in the edit's own transaction (portal/public/signals.py), so no edit can commit
@@ -48,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import cached_property, partial
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -144,6 +147,7 @@ class PageStore:
     def __init__(self, url: str, prefix: str) -> None:
         self.pid = os.getpid()
         self.prefix = prefix
+        self.release = release()
         self.channel = f"{prefix}:public:invalidate"
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._lock = threading.Lock()
@@ -153,7 +157,7 @@ class PageStore:
         self._pubsub: Any = None
 
     def _page_key(self, namespace: str, version: int, key: str) -> str:
-        return f"{self.prefix}:public:page:v1:{namespace}:{version}:{key}"
+        return f"{self.prefix}:public:page:v1:{self.release}:{namespace}:{version}:{key}"
 
     # Versions -------------------------------------------------------------------------------------------
     def _subscribe(self) -> None:
@@ -275,6 +279,29 @@ class PageStore:
             self._checked = -math.inf
 
 
+def release_digest(*, paths: list[Path]) -> str:
+    """A digest of the static files' manifest (their hashed names) and of the files that draw the pages."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(str(getattr(staticfiles_storage, "manifest_hash", "") or "").encode())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def release() -> str:
+    """What a copy was drawn by: PUBLIC_PAGE_RELEASE if the deploy names it (e.g. the commit), else a digest
+    of the static manifest, the templates and this package's code, the same on every node of a release."""
+    if settings.PUBLIC_PAGE_RELEASE:
+        return settings.PUBLIC_PAGE_RELEASE
+    templates = Path(settings.BASE_DIR, "templates")
+    paths = [templates / "base.html", *sorted((templates / "public").glob("*.html"))]
+    paths += sorted(Path(__file__).parent.glob("*.py"))
+    return release_digest(paths=[path for path in paths if path.is_file()])
+
+
 NAMESPACES = ("rates", "faq")
 _store: PageStore | None = None
 _store_lock = threading.Lock()
@@ -354,6 +381,9 @@ def _announce(namespace: str) -> None:
 def _page_from_response(response: HttpResponseBase, modified: float) -> CachedPage | None:
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return None  # an error, a redirect, a streamed body: answered, never kept
+    directives = {part.split("=")[0].strip().lower() for part in response.get("Cache-Control", "").split(",")}
+    if directives & {"no-store", "private"}:
+        return None  # the view said it is not to be kept (e.g. an answer to a refused "as of" date)
     body = response.content
     etag = _etag(body)
     headers = tuple(

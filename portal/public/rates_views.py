@@ -1,7 +1,8 @@
 """`/rates/`: the interest-rate sheet of today (IST), or of an earlier day (`?as_of=YYYY-MM-DD`), the same
 for every visitor (portal/public/views.py `render_public`); the page cache keeps it whole
 (portal/public/pages.py). A bad, future or pre-history date is a message beside the field, with today's
-sheet under it (status 200: the answer for that URL on that day is always the same)."""
+sheet under it (status 200), marked `no-store` so that no copy is kept: every ISO date up to 9999-12-31 is a
+distinct URL, and a copy of each would let anyone fill Redis (which also holds the sessions)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -28,4 +29,7 @@ def rates(request: HttpRequest) -> HttpResponse:
         "changes": changes[::-1],  # newest first
         "senior_age": SENIOR_AGE,
     }
-    return render_public(request, "public/rates.html", context)
+    response = render_public(request, "public/rates.html", context)
+    if form.is_bound and not form.is_valid():
+        response["Cache-Control"] = "no-store"
+    return response

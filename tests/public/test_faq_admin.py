@@ -163,3 +163,21 @@ def test_an_edit_shows_on_the_next_request(
             reverse("admin:public_faqentry_change", args=[entry.pk]), _form(entry, published="")
         )
     assert "What does IMPS cost?" not in visitor.get("/faq/").content.decode()
+
+
+def test_a_change_moves_updated_at(staff_client, entries):
+    """The admin writes only the changed columns (portal/admin.py); the entry's "updated" time, shown in the
+    list and on the form, must still move with the change."""
+    import datetime
+
+    entry = entries["imps-fees"]
+    long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    FaqEntry.objects.filter(pk=entry.pk).update(updated_at=long_ago)
+    url = reverse("admin:public_faqentry_change", args=[entry.pk])
+
+    response = staff_client.post(url, _form(entry, question="What does IMPS cost?"))
+
+    assert response.status_code == 302, response.content
+    entry.refresh_from_db()
+    assert entry.question == "What does IMPS cost?"
+    assert entry.updated_at > long_ago

@@ -322,3 +322,71 @@ def test_htmx_and_full_page_requests_each_get_their_own_copy(client, path, djang
     assert page_again.content == restore.content == page.content
     assert part["ETag"] != page["ETag"]
     assert part["Vary"] == page["Vary"] == "HX-Request"
+
+
+@pytest.mark.parametrize("as_of", ["2099-01-01", "2026-12-07", "2000-01-01", "9999-12-31"])
+def test_it_keeps_no_copy_of_a_day_the_sheet_refuses(client, as_of):
+    """A well-formed date the sheet refuses (future, before its history) gets a message and today's sheet,
+    rendered each time: a copy per such date would let anyone fill Redis (which also holds the sessions)
+    with millions of copies a day."""
+    from tests.public.rates_data import line
+
+    line(effective=datetime.date(2025, 12, 1))
+    with time_machine.travel(datetime.datetime(2026, 12, 6, 6, 0, tzinfo=datetime.UTC), tick=False):
+        refused = client.get("/rates/", {"as_of": as_of})
+        kept = client.get("/rates/", {"as_of": "2026-01-01"})
+
+    assert refused.status_code == kept.status_code == 200
+    assert b'role="alert"' in refused.content and b'role="alert"' not in kept.content
+    assert "no-store" in refused["Cache-Control"]
+    page_store = page_cache.store()
+    assert [key for (_ns, _v, key) in page_store._memory] == ["2026-12-06|page|as_of=2026-01-01"]
+    assert page_store.redis.keys(f"{page_store.prefix}:public:page:*{as_of}*") == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_it_never_gives_one_form_of_a_page_for_another(client, path):
+    """The HTMX part and the whole page are separate copies; a history restore (HX-Request too) is given the
+    whole page, and a browser's ETag of one form never gets a 304 for the other."""
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    restore = {**htmx, "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+    part = client.get(path, **htmx)
+    page = client.get(path)
+
+    assert b"<html" not in part.content and b"<html" in page.content
+    assert client.get(path, **htmx).content == part.content
+    assert client.get(path, **restore).content == page.content
+    assert client.get(path).content == page.content
+    assert client.get(path, HTTP_IF_NONE_MATCH=part["ETag"]).status_code == 200
+    assert client.get(path, HTTP_IF_NONE_MATCH=page["ETag"], **htmx).status_code == 200
+
+
+def test_a_copy_made_by_another_release_is_not_served(settings):
+    """A copy holds the names of the static files of the release that drew it (hashed: the next release may
+    not have them) and its templates: a new release draws its pages again, even with no edit."""
+    settings.PUBLIC_PAGE_RELEASE = "release-1"
+    old = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+    version, changed, _ = old.get("faq", "k")
+    old.put("faq", version, "k", page_cache.CachedPage(b"old release", (), '"old"', changed))
+
+    settings.PUBLIC_PAGE_RELEASE = "release-2"
+    new = page_cache.PageStore(settings.REDIS_URL, settings.CACHES["default"]["KEY_PREFIX"])
+
+    assert new.get("faq", "k") == (version, changed, None)
+    assert old.get("faq", "k")[2].body == b"old release"
+    old._close_pubsub()
+    new._close_pubsub()
+
+
+def test_the_release_changes_with_the_files_that_draw_the_pages(settings, tmp_path):
+    settings.PUBLIC_PAGE_RELEASE = ""
+    template = tmp_path / "page.html"
+    template.write_text("<p>{{ rate }}</p>")
+    first = page_cache.release_digest(paths=[template])
+
+    template.write_text("<p>{{ rate }} p.a.</p>")
+
+    assert page_cache.release_digest(paths=[template]) != first
+    assert len(page_cache.release()) == 16  # this checkout's own
+    settings.PUBLIC_PAGE_RELEASE = "abc123"
+    assert page_cache.release() == "abc123"

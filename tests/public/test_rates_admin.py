@@ -228,3 +228,20 @@ def test_it_audits_the_whole_of_a_line_added_from_a_prefilled_form(client, staff
     event = AuditEvent.objects.get(action="admin.add")
     assert event.after["product"] == "fd" and event.after["tenor_min_days"] == 7
     assert event.after["general_rate"] == "3.50" and event.after["effective_from"] == "2026-12-10"
+
+
+def test_a_bulk_delete_moves_the_pages_version(client, staff, django_capture_on_commit_callbacks):
+    """Django's bulk delete sends a post_delete per line (the signal's receivers keep it from a fast
+    delete): the sheet's cached copies are dropped like for a single edit."""
+    from portal.public.models import ContentVersion
+
+    scheduled = [line(low=n, high=n, effective=D(2026, 12, 20)) for n in (10, 20)]
+    before = ContentVersion.objects.get(namespace="rates").version
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(
+            reverse("admin:public_interestrate_changelist"),
+            {"action": "delete_selected", "_selected_action": [r.pk for r in scheduled], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert ContentVersion.objects.get(namespace="rates").version == before + 2
+    assert callbacks  # the announcement, after the commit
