@@ -174,3 +174,24 @@ def test_it_ignores_repeated_or_unknown_parameters(client, sheet):
     response = client.get(reverse("rates") + "?as_of=2026-08-31&as_of=2026-01-01&utm_source=x")
     assert response.status_code == 200
     assert "Rates effective as of 1 January 2026" in _text(response)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "value"),
+    [
+        ("abc", ""),
+        ("2026-02-30", ""),
+        ("9" * 5000, ""),
+        ("31/02/2026", ""),
+        ("2027-05-01", "2027-05-01"),  # a real day, refused: kept, the field marks it out of range
+        ("2025-11-30", "2025-11-30"),
+    ],
+)
+def test_it_gives_the_date_field_only_a_day_it_can_show(client, sheet, as_of, value):
+    """A date input shows nothing for other text, and Chromium logs a console warning for it."""
+    text = _text(client.get(reverse("rates"), {"as_of": as_of}))
+    field = re.search(r'<input type="date"[^>]*>', text).group(0)
+    if value:
+        assert f'value="{value}"' in field
+    else:
+        assert "value=" not in field
