@@ -195,3 +195,8 @@ def test_it_gives_the_date_field_only_a_day_it_can_show(client, sheet, as_of, va
         assert f'value="{value}"' in field
     else:
         assert "value=" not in field
+
+
+def test_it_describes_itself_to_search_engines(client, sheet):
+    text = _text(client.get(reverse("rates")))
+    assert '<meta name="description" content="SecureBank interest rates for savings accounts' in text
