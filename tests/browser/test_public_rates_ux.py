@@ -42,3 +42,19 @@ def test_it_logs_nothing_for_a_date_that_is_not_a_day(new_page, live_server, she
     expect(page.get_by_role("alert")).to_have_text("Enter a date, like 31/03/2026.")
     expect(page.get_by_label("Rates as of")).to_have_value("")
     assert messages == []
+
+
+def test_it_announces_the_sheet_it_swapped_in(new_page, live_server, sheet):
+    page = new_page()
+    page.goto("/rates/")
+    status = page.get_by_role("status")
+    expect(status).to_have_text("")
+    past = timezone.localdate() - datetime.timedelta(days=200)
+    page.get_by_label("Rates as of").fill(past.isoformat())
+    expect(status).to_have_text(f"Showing the rates as of {past.day} {past:%B %Y}.")
+    expect(page.get_by_label("Rates as of")).to_be_focused()
+    cut = timezone.localdate() - datetime.timedelta(days=90)
+    page.get_by_role("link", name=f"{cut.day} {cut:%b %Y}").click()
+    expect(status).to_have_text(f"Showing the rates as of {cut.day} {cut:%B %Y}.")
+    page.get_by_label("Rates as of").fill(timezone.localdate().isoformat())
+    expect(status).to_contain_text(", today.")

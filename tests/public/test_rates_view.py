@@ -125,7 +125,9 @@ def test_it_answers_htmx_with_the_sheet_alone(client, sheet):
     response = client.get(reverse("rates"), {"as_of": "2026-08-31"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode().strip()
-    assert body.startswith('<div id="rate-sheet"')
+    status = '<p id="rates-status" hx-swap-oob="innerHTML">Showing the rates as of 31 August 2026.</p>'
+    assert body.startswith(status)
+    assert body.removeprefix(status).strip().startswith('<div id="rate-sheet"')
     assert "<html" not in body and "<h1>" not in body
     assert "Rates effective as of 31 August 2026" in body
     assert "HX-Request" in response["Vary"]
@@ -200,3 +202,13 @@ def test_it_gives_the_date_field_only_a_day_it_can_show(client, sheet, as_of, va
 def test_it_describes_itself_to_search_engines(client, sheet):
     text = _text(client.get(reverse("rates")))
     assert '<meta name="description" content="SecureBank interest rates for savings accounts' in text
+
+
+def test_it_announces_nothing_on_load_and_only_the_alert_for_a_refused_day(client, sheet):
+    page = _text(client.get(reverse("rates")))
+    assert '<p id="rates-status" class="visually-hidden" role="status"></p>' in page
+    body = client.get(reverse("rates"), {"as_of": "2099-01-01"}, HTTP_HX_REQUEST="true").content.decode()
+    assert body.startswith('<p id="rates-status" hx-swap-oob="innerHTML"></p>')
+    assert 'role="alert">Choose today' in body
+    today = client.get(reverse("rates"), {"as_of": "2026-12-06"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Showing the rates as of 6 December 2026, today.</p>" in today
