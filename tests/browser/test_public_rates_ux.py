@@ -51,10 +51,34 @@ def test_it_announces_the_sheet_it_swapped_in(new_page, live_server, sheet):
     expect(status).to_have_text("")
     past = timezone.localdate() - datetime.timedelta(days=200)
     page.get_by_label("Rates as of").fill(past.isoformat())
+    page.get_by_label("Rates as of").press("Enter")
     expect(status).to_have_text(f"Showing the rates as of {past.day} {past:%B %Y}.")
     expect(page.get_by_label("Rates as of")).to_be_focused()
     cut = timezone.localdate() - datetime.timedelta(days=90)
     page.get_by_role("link", name=f"{cut.day} {cut:%b %Y}").click()
     expect(status).to_have_text(f"Showing the rates as of {cut.day} {cut:%B %Y}.")
     page.get_by_label("Rates as of").fill(timezone.localdate().isoformat())
+    page.get_by_role("button", name="Show rates").click()
     expect(status).to_contain_text(", today.")
+
+
+def test_it_lets_a_date_be_typed_at_a_keyboards_pace(new_page, live_server, sheet):
+    """Chromium fires change at each digit typed in the field: nothing is asked until Enter (a swap while
+    typing put a new field in, the cursor back in its first part, and the next digit in the wrong place)."""
+    page = new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "as_of" in request.url else None)
+    page.goto("/rates/")
+    field = page.get_by_label("Rates as of")
+    field.focus()
+    before = field.input_value()
+    for digit in "01012026":  # the parts' order follows the browser's locale: whichever, a day in the past
+        page.keyboard.type(digit)
+        page.wait_for_timeout(700)
+    assert asked == []
+    typed = datetime.date.fromisoformat(field.input_value())
+    assert typed.isoformat() != before and typed.year == 2026
+    field.press("Enter")
+    expect(page.locator(".rates-heading")).to_contain_text(f"{typed.day} {typed:%B %Y}")
+    assert page.url.endswith(f"/rates/?as_of={typed.isoformat()}")
+    expect(field).to_be_focused()
