@@ -25,3 +25,14 @@ def test_it_keeps_one_history_entry_while_searching(new_page, live_server, faq):
     assert page.evaluate("history.length") == entries
     page.go_back()
     expect(page).to_have_url(f"{live_server.url}/rates/")
+
+
+def test_it_is_styled_on_a_desktop_too(new_page, live_server, faq):
+    """The FAQ's rules once sat inside the rate sheet's phone-only @media block (a lost closing brace): on a
+    desktop the questions had the browser's own triangles and the search ran the whole width."""
+    page = new_page()
+    page.goto("/faq/")
+    assert page.locator(".faq").evaluate("el => getComputedStyle(el).maxWidth") == "832px"
+    summary = page.locator("details.faq-item > summary").first
+    assert summary.evaluate("el => getComputedStyle(el).listStyleType") == "none"
+    assert summary.evaluate("el => getComputedStyle(el, '::before').content") != "none"
