@@ -1,11 +1,15 @@
 """The rate sheet's "Rates as of" form: a GET form of one date, so that every sheet is a link."""
 
 import datetime
+import re
 
 from django import forms
 
 from portal.local_time import day as day_words
 from transactions.scheduled.forms import DATE_FORMATS, DateInput
+
+# What an <input type="date"> accepts as its value (also for a day it then marks as out of range).
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class RatesAsOfForm(forms.Form):
@@ -47,9 +51,17 @@ class RatesAsOfForm(forms.Form):
 
     def input_value(self) -> str:
         """The field's text: today when nothing was asked; a day that was read, as the date input wants it
-        (ISO); or what was typed (a date input shows nothing for text it cannot read)."""
+        (ISO); a real day that was refused (later than today, before the history), as typed; else nothing.
+        A date input cannot show other text, and Chromium logs a console warning for each such value."""
         if not self.is_bound:
             return self.today.isoformat()
         if self.is_valid() and self.cleaned_data["as_of"] is not None:
             return self.cleaned_data["as_of"].isoformat()
-        return str(self.data.get("as_of", ""))[:40]
+        typed = str(self.data.get("as_of", ""))
+        if not ISO_DAY.fullmatch(typed):
+            return ""
+        try:
+            datetime.date.fromisoformat(typed)
+        except ValueError:  # 2026-02-30
+            return ""
+        return typed

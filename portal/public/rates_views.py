@@ -21,7 +21,7 @@ def rates(request: HttpRequest) -> HttpResponse:
     as_of = (form.cleaned_data["as_of"] if form.is_valid() else None) or today
     context = {
         "page_name": "rates",
-        "partial": "rate-sheet",
+        "partial": "rates-swap",  # the sheet, and its status line out of band
         "form": form,
         "sheet": rate_sheet(as_of=as_of),
         "today": today,

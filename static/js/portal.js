@@ -237,7 +237,7 @@ document.addEventListener("keydown", (event) => {
 // The FAQ (templates/public/faq.html). A deep link /faq/#<slug> names an anchor inside a question's
 // <details>: open it, bring the question into view and put focus on its summary, on load and whenever the
 // fragment changes (Chromium opens it by itself too; others may not). An emptied search asks for the plain
-// /faq/ (the cached page's part), not /faq/?q=.
+// /faq/ (the cached page's part), not /faq/?q=; an emptied "Rates as of" likewise /rates/.
 (() => {
   const openTarget = () => {
     if (location.hash.length < 2) return;
@@ -261,14 +261,18 @@ document.addEventListener("keydown", (event) => {
     window.addEventListener("load", () => setTimeout(openTarget, 0));
   }
   window.addEventListener("hashchange", openTarget);
+  // The same for the rate sheet's "Rates as of" with an emptied field: /rates/ (today), not /rates/?as_of=.
+  const emptied = { "form.faq-search": "q", "form.rates-as-of": "as_of" };
   document.addEventListener("htmx:configRequest", (event) => {
     const form = event.detail.elt;
-    if (!form.matches || !form.matches("form.faq-search")) return;
+    if (!form.matches) return;
+    const name = Object.entries(emptied).find(([selector]) => form.matches(selector))?.[1];
+    if (!name) return;
     const params = event.detail.parameters;
-    const q = params instanceof FormData ? params.get("q") : params.q;
-    if (typeof q === "string" && q.trim() === "") {
-      if (params instanceof FormData) params.delete("q");
-      else delete params.q;
+    const value = params instanceof FormData ? params.get(name) : params[name];
+    if (typeof value === "string" && value.trim() === "") {
+      if (params instanceof FormData) params.delete(name);
+      else delete params[name];
     }
   });
 })();

@@ -653,6 +653,7 @@ def rates_page_as_of_a_past_day(page: Page, live_server, alice, savings: Account
     page.goto("/rates/")
     day = timezone.localdate() - datetime.timedelta(days=200)
     page.get_by_label("Rates as of").fill(day.isoformat())
+    page.get_by_label("Rates as of").press("Enter")
     expect(page.locator(".rates-heading")).to_contain_text(f"{day.day} {day:%B %Y}")
     assert page.url.endswith(f"/rates/?as_of={day.isoformat()}")
 

@@ -125,19 +125,21 @@ def test_it_answers_htmx_with_the_sheet_alone(client, sheet):
     response = client.get(reverse("rates"), {"as_of": "2026-08-31"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode().strip()
-    assert body.startswith('<div id="rate-sheet"')
+    status = '<p id="rates-status" hx-swap-oob="innerHTML">Showing the rates as of 31 August 2026.</p>'
+    assert body.startswith(status)
+    assert body.removeprefix(status).strip().startswith('<div id="rate-sheet"')
     assert "<html" not in body and "<h1>" not in body
     assert "Rates effective as of 31 August 2026" in body
     assert "HX-Request" in response["Vary"]
 
 
-def test_the_form_swaps_the_sheet_on_a_change_of_date_and_on_submit(client, sheet):
+def test_the_form_swaps_the_sheet_on_submit_only(client, sheet):
     text = _text(client.get(reverse("rates")))
     form = re.search(r"<form class=\"card rates-as-of[^>]*>", text).group(0)
     assert 'method="get"' in form and f'action="{reverse("rates")}"' in form
     assert f'hx-get="{reverse("rates")}"' in form
     assert 'hx-target="#rate-sheet"' in form and 'hx-push-url="true"' in form
-    assert 'hx-trigger="submit, change from:#id_as_of delay:500ms"' in form
+    assert 'hx-trigger="submit"' in form  # not on change: it fires at each digit typed in the field
     assert "[" not in form  # no hx-trigger filter expressions: the CSP forbids eval
 
 
@@ -174,3 +176,39 @@ def test_it_ignores_repeated_or_unknown_parameters(client, sheet):
     response = client.get(reverse("rates") + "?as_of=2026-08-31&as_of=2026-01-01&utm_source=x")
     assert response.status_code == 200
     assert "Rates effective as of 1 January 2026" in _text(response)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "value"),
+    [
+        ("abc", ""),
+        ("2026-02-30", ""),
+        ("9" * 5000, ""),
+        ("31/02/2026", ""),
+        ("2027-05-01", "2027-05-01"),  # a real day, refused: kept, the field marks it out of range
+        ("2025-11-30", "2025-11-30"),
+    ],
+)
+def test_it_gives_the_date_field_only_a_day_it_can_show(client, sheet, as_of, value):
+    """A date input shows nothing for other text, and Chromium logs a console warning for it."""
+    text = _text(client.get(reverse("rates"), {"as_of": as_of}))
+    field = re.search(r'<input type="date"[^>]*>', text).group(0)
+    if value:
+        assert f'value="{value}"' in field
+    else:
+        assert "value=" not in field
+
+
+def test_it_describes_itself_to_search_engines(client, sheet):
+    text = _text(client.get(reverse("rates")))
+    assert '<meta name="description" content="SecureBank interest rates for savings accounts' in text
+
+
+def test_it_announces_nothing_on_load_and_only_the_alert_for_a_refused_day(client, sheet):
+    page = _text(client.get(reverse("rates")))
+    assert '<p id="rates-status" class="visually-hidden" role="status"></p>' in page
+    body = client.get(reverse("rates"), {"as_of": "2099-01-01"}, HTTP_HX_REQUEST="true").content.decode()
+    assert body.startswith('<p id="rates-status" hx-swap-oob="innerHTML"></p>')
+    assert 'role="alert">Choose today' in body
+    today = client.get(reverse("rates"), {"as_of": "2026-12-06"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Showing the rates as of 6 December 2026, today.</p>" in today
