@@ -1,9 +1,11 @@
 """The public pages' whole-page cache (portal/public/page_cache.py) against the real Redis and PostgreSQL."""
 
 import datetime
+import gzip
 import select
 from email.utils import formatdate, parsedate_to_datetime
 
+import brotli
 import pytest
 import time_machine
 from django.contrib.messages import constants
@@ -321,7 +323,7 @@ def test_htmx_and_full_page_requests_each_get_their_own_copy(client, path, djang
     assert part_again.content == part.content
     assert page_again.content == restore.content == page.content
     assert part["ETag"] != page["ETag"]
-    assert part["Vary"] == page["Vary"] == "HX-Request"
+    assert part["Vary"] == page["Vary"] == "HX-Request, Accept-Encoding"
 
 
 @pytest.mark.parametrize("as_of", ["2099-01-01", "2026-12-07", "2000-01-01", "9999-12-31"])
@@ -390,3 +392,43 @@ def test_the_release_changes_with_the_files_that_draw_the_pages(settings, tmp_pa
     assert len(page_cache.release()) == 16  # this checkout's own
     settings.PUBLIC_PAGE_RELEASE = "abc123"
     assert page_cache.release() == "abc123"
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip, deflate, br, zstd", "br"),  # what Chromium sends
+        ("gzip, deflate", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("*", "br"),
+        ("br;q=0, gzip;q=0", None),
+        ("", None),
+        ("identity", None),
+        ("br;q=nonsense, gzip", "gzip"),
+    ],
+)
+def test_it_sends_the_copy_compressed_as_the_browser_accepts(client, accept, coding):
+    plain = client.get("/faq/")
+    assert plain.get("Content-Encoding") is None
+
+    response = client.get("/faq/", HTTP_ACCEPT_ENCODING=accept)
+
+    assert response.get("Content-Encoding") == coding
+    assert int(response["Content-Length"]) == len(response.content)
+    body = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding](response.content)
+    assert body == plain.content
+    assert "Accept-Encoding" in response["Vary"]
+    # A strong ETag is of one representation: each coding has its own, and its own 304.
+    assert (response["ETag"] == plain["ETag"]) is (coding is None)
+    revalidated = client.get("/faq/", HTTP_ACCEPT_ENCODING=accept, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert revalidated.status_code == 304
+    assert revalidated["ETag"] == response["ETag"]
+
+
+def test_the_first_visitor_gets_the_same_compressed_answer_as_the_next(client):
+    first = client.get("/rates/", HTTP_ACCEPT_ENCODING="gzip, br")
+    second = client.get("/rates/", HTTP_ACCEPT_ENCODING="gzip, br")
+
+    assert first["Content-Encoding"] == second["Content-Encoding"] == "br"
+    assert first["ETag"] == second["ETag"]
+    assert first.content == second.content
