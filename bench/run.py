@@ -427,7 +427,7 @@ def bench_accounts(dsn: str) -> tuple[str, int, int]:
     return heavy, source, destination
 
 
-# What a browser says it accepts (Chromium's Accept-Encoding): the public pages are sent as a browser gets them.
+# What Chromium says it accepts (Accept-Encoding): the public pages are asked for as a browser asks.
 BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
 
 
