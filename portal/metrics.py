@@ -42,6 +42,11 @@ TRANSFERS = Counter(
     ["outcome"],
 )
 LOGINS = Counter("portal_logins_total", "Sign-in attempts by outcome.", ["outcome"])
+PUBLIC_PAGE_HITS = Counter(
+    "portal_public_page_hits_total",
+    "Public pages answered from a cached copy (portal/public/page_cache.py), by page.",
+    ["page"],
+)
 LOCKOUTS = Counter("portal_lockouts_total", "Accounts or addresses locked out after repeated failures.")
 
 
@@ -53,12 +58,7 @@ def observe_request(request: HttpRequest, response: HttpResponseBase, started: f
     """Called by the middleware. The view is its URL name and an unknown method is "other", so a client
     sending random paths or methods adds no series."""
     match = getattr(request, "resolver_match", None)
-    if match is not None:
-        view = match.view_name
-    else:  # a public page answered from its cached copy (portal/public) is named by its URL name
-        page = getattr(request, "public_page", None)
-        view = page.namespace if page is not None else ""
-    view = view or "unmatched"
+    view = (match.view_name if match is not None else "") or "unmatched"
     method = request.method if request.method in _METHODS else "other"
     REQUESTS.labels(view, method, str(response.status_code)).observe(time.perf_counter() - started)
 

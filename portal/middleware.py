@@ -31,6 +31,10 @@ from portal.metrics import observe_request
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+def valid_request_id(value: str) -> bool:
+    return _VALID_REQUEST_ID.fullmatch(value) is not None
+
+
 class RequestMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -38,7 +42,7 @@ class RequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")
-        if not _VALID_REQUEST_ID.fullmatch(request_id):
+        if not valid_request_id(request_id):
             request_id = uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         bind_request(request_id, request.META)

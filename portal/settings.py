@@ -87,9 +87,11 @@ if SEEDING_ENABLED:
     INSTALLED_APPS.append("portal.seeding")
 
 MIDDLEWARE = [
-    "portal.middleware.RequestMiddleware",  # first: the request id covers every other layer's log lines
-    # The public pages (rates, FAQ) answered from their cached copies before anything else runs.
+    # The public pages (rates, FAQ) answered from their cached copies before anything else runs: a copy
+    # served costs about a trivial Django view (make bench). It gives the answer a request id and counts it
+    # (portal_public_page_hits_total); anything else goes down the stack.
     "portal.public.page_cache.PublicPageMiddleware",
+    "portal.middleware.RequestMiddleware",  # the request id covers every other layer's log lines
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # below WhiteNoise: static files need no policy

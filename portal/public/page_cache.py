@@ -47,6 +47,7 @@ import pickle
 import select
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ from django.http.response import ResponseHeaders
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 
+from portal.metrics import PUBLIC_PAGE_HITS
+from portal.middleware import valid_request_id
 from portal.public.pages import PUBLIC_PAGES
 
 logger = logging.getLogger(__name__)
@@ -460,11 +463,17 @@ def today() -> tuple[str, float]:
 
 
 class PublicPageMiddleware:
-    """Second in MIDDLEWARE, below RequestMiddleware only (its request id and metrics cover every answer)."""
+    """First in MIDDLEWARE. An answer from a copy gets what RequestMiddleware would give it that matters for
+    a page with no log lines: a request id (a well-formed incoming one, else a new one) and a count, per
+    page (`portal_public_page_hits_total`); RequestMiddleware's structured-log binding and its latency
+    histogram are the price of a render, not of a copy (they were a fifth of a copy's cost)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.pages = PUBLIC_PAGES
+        self.hits = {
+            page.namespace: PUBLIC_PAGE_HITS.labels(page.namespace) for page in PUBLIC_PAGES.values()
+        }
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         page = self.pages.get(request.path_info)
@@ -490,7 +499,11 @@ class PublicPageMiddleware:
             logger.warning("public page cache: unavailable, rendering the page", exc_info=True)
             return self.get_response(request)
         if cached is not None:
-            return cached.response(request)
+            answer = cached.response(request)
+            request_id = request.META.get("HTTP_X_REQUEST_ID", "")
+            answer["X-Request-ID"] = request_id if valid_request_id(request_id) else uuid.uuid4().hex
+            self.hits[page.namespace].inc()
+            return answer
         response = self.get_response(request)
         # A copy is of this day: it was last modified by the last edit, or by midnight if that came later.
         cached = _page_from_response(response, max(changed, day_started))
@@ -504,4 +517,6 @@ class PublicPageMiddleware:
         # the stack below set for it.
         answer = cached.response(request)
         answer.cookies = response.cookies
+        if "X-Request-ID" in response:  # given by RequestMiddleware, below
+            answer["X-Request-ID"] = response["X-Request-ID"]
         return answer

@@ -297,14 +297,25 @@ def test_a_copy_served_is_counted_under_its_page_name(client):
     from prometheus_client import REGISTRY
 
     def served() -> float:
-        labels = {"view": "faq", "method": "GET", "status": "200"}
-        return REGISTRY.get_sample_value("portal_request_duration_seconds_count", labels) or 0.0
+        return REGISTRY.get_sample_value("portal_public_page_hits_total", {"page": "faq"}) or 0.0
 
-    client.get("/faq/")  # rendered by the view
+    client.get("/faq/")  # rendered by the view: timed by RequestMiddleware, not a hit
     before = served()
-    client.get("/faq/")  # the copy, without URL resolution
+    client.get("/faq/")
+    client.get("/faq/", HTTP_IF_NONE_MATCH='"x"')
 
-    assert served() == before + 1
+    assert served() == before + 2
+
+
+def test_a_copy_served_echoes_a_well_formed_request_id(client):
+    client.get("/faq/")
+
+    echoed = client.get("/faq/", HTTP_X_REQUEST_ID="lb-7f3a.9_Z")
+    forged = client.get("/faq/", HTTP_X_REQUEST_ID="bad id with spaces")
+
+    assert echoed["X-Request-ID"] == "lb-7f3a.9_Z"
+    assert forged["X-Request-ID"] != "bad id with spaces"
+    assert len(forged["X-Request-ID"]) == 32
 
 
 @pytest.mark.parametrize("path", PAGES)
