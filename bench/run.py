@@ -676,15 +676,16 @@ def main() -> int:
                 for public in ("rates", "faq"):
                     url = f"{PORTAL}/{public}/"
                     browser = [f"Accept-Encoding: {BROWSER_ENCODINGS}"]
-                    for key, headers in ((public, browser), (f"{public}304", None)):
-                        if key not in chosen:
+                    for scenario, headers in ((public, browser), (f"{public}304", None)):
+                        if scenario not in chosen:
                             continue
                         if headers is None:
                             headers = [*browser, f"If-None-Match: {validator(f'/{public}/')}"]
                         # Each page right after a trivial run of its own: the two seconds apart, not minutes,
                         # so that the machine's drift within a round stays out of their ratio.
-                        beside[key].append(page("trivial", "trivial", f"{TRIVIAL}/", []))
-                        rounds[key].append(page(key.replace("304", " 304"), "portal", url, headers))
+                        beside[scenario].append(page("trivial", "trivial", f"{TRIVIAL}/", []))
+                        label = scenario.replace("304", " 304")
+                        rounds[scenario].append(page(label, "portal", url, headers))
                 if "dashboard" in chosen:
                     rounds["dashboard"].append(wrk("dashboard", f"{PORTAL}/", c, d, auth, []))
                 if "transfer" in chosen:
