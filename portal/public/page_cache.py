@@ -61,7 +61,7 @@ import brotli
 import redis
 import redis.client
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
@@ -398,11 +398,16 @@ def _create_versions(namespaces: set[str]) -> None:
 
 
 def bump(namespace: str, using: str = "default") -> None:
-    """Move the namespace's version, in the caller's transaction; announce it once that commits."""
+    """Move the namespace's version, in the caller's transaction; announce it once that commits. On
+    PostgreSQL the writing statement's own trigger has moved it already (public/0003): only the
+    announcement is left to do."""
     from portal.public.models import ContentVersion
 
     if namespace not in NAMESPACES:
         raise ValueError(f"unknown public page namespace {namespace!r}")
+    if connections[using].vendor == "postgresql":
+        transaction.on_commit(partial(_announce, namespace), using=using, robust=True)
+        return
     moved = (
         ContentVersion.objects.using(using)
         .filter(namespace=namespace)

@@ -443,3 +443,49 @@ def test_the_first_visitor_gets_the_same_compressed_answer_as_the_next(client):
     assert first["Content-Encoding"] == second["Content-Encoding"] == "br"
     assert first["ETag"] == second["ETag"]
     assert first.content == second.content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda: FaqEntry.objects.update(question="Rewritten by a bulk update"),
+        lambda: FaqEntry.objects.bulk_create(
+            [
+                FaqEntry(
+                    category=FaqCategory.objects.get(),
+                    question="Made in bulk",
+                    slug="bulk",
+                    answer="A.",
+                    published=True,
+                )
+            ]
+        ),
+        lambda: FaqEntry.objects.filter(question="Before").delete(),
+    ],
+    ids=["update", "bulk_create", "queryset delete"],
+)
+def test_a_write_that_sends_no_signal_still_moves_the_version(client, settings, write):
+    """PostgreSQL's statement trigger (public/0003) moves the version for any write; the workers see it at
+    their next re-read of the versions (here at once: no interval)."""
+    settings.PUBLIC_PAGE_RECHECK_SECONDS = 0
+    _publish_entry("Before")
+    first = client.get("/faq/")
+    version = ContentVersion.objects.get(namespace="faq").version
+
+    write()
+
+    assert ContentVersion.objects.get(namespace="faq").version > version
+    assert client.get("/faq/").content != first.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_rolls_back_leaves_the_version(settings):
+    page_cache.content_versions()  # the rows, if an earlier transactional test's flush took them
+    version = ContentVersion.objects.get(namespace="faq").version
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        FaqCategory.objects.create(name="Loans", slug="loans")
+        raise RuntimeError("the edit fails after the write")
+
+    assert ContentVersion.objects.get(namespace="faq").version == version

