@@ -60,12 +60,15 @@ def _ref_key(ref: AccountRef) -> int | str:
 
 
 def _lock_accounts(refs: Sequence[int | str]) -> dict[int | str, Account]:
-    """Lock every touched account, in primary-key order so that two postings never deadlock."""
+    """Lock every touched account, in primary-key order so that two postings never deadlock. Every posting
+    starts here: on PostgreSQL a fixed SELECT … FOR UPDATE (`portal.db.fetch_models`, no ORM compilation)."""
     ids = [r for r in refs if isinstance(r, int)]
     numbers = [r for r in refs if isinstance(r, str)]
-    rows = list(
-        Account.objects.select_for_update().filter(Q(pk__in=ids) | Q(number__in=numbers)).order_by("pk")
-    )
+    rows = fetch_models(Account, "id = ANY(%s) OR number = ANY(%s)", [ids, numbers], "id", lock=True)
+    if rows is None:
+        rows = list(
+            Account.objects.select_for_update().filter(Q(pk__in=ids) | Q(number__in=numbers)).order_by("pk")
+        )
     found: dict[int | str, Account] = {}
     for account in rows:
         found[account.pk] = account
