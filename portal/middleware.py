@@ -1,4 +1,7 @@
-"""The portal's one middleware of its own (every middleware is paid on every request, so there is one).
+"""The portal's request middleware (every middleware is paid on every request, so they are few: this one,
+accounts' session timeouts below the session layers, and above it the public pages' cache,
+portal/public/page_cache.py, which answers a cached rate sheet or FAQ without the layers below and gives
+that answer a request id and a hit count of its own).
 
 It gives each request an id, keeps signed-in pages out of every cache, and times the request for the
 Prometheus metrics (`portal.metrics.observe_request`: one histogram observation):
@@ -52,7 +55,8 @@ class RequestMiddleware:
         response["X-Request-ID"] = request_id
         # `user` is missing when a middleware above AuthenticationMiddleware answered (a static file, the
         # HTTPS redirect). Every page renders the user in its header, so this loads nothing new.
-        # A public page (portal/public) is the same for everyone and is kept by caches on purpose.
+        # A public page (portal/public) is the same for everyone and is kept by caches on purpose: its
+        # rendering (a cache miss, a search) passes here; its cached copies never reach this layer.
         user = getattr(request, "user", None)
         if user is not None and not hasattr(request, "public_page") and user.is_authenticated:
             patch_cache_control(response, no_store=True, private=True)
