@@ -51,7 +51,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.http.response import ResponseHeaders
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 
 from portal.metrics import PUBLIC_PAGE_HITS
 from portal.middleware import valid_request_id
@@ -168,10 +168,6 @@ def _coding(accept_encoding: str) -> str:
 
 def _etag(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-
-
-def _http_date(seconds: float) -> str:
-    return formatdate(int(seconds), usegmt=True)
 
 
 def _readable(sock: Any) -> bool:
@@ -445,7 +441,7 @@ def _page_from_response(response: HttpResponseBase, modified: float) -> CachedPa
     headers = tuple(
         (name, value) for name, value in response.headers.items() if name.lower() not in _NOT_STORED
     )
-    headers += (("ETag", etag), ("Last-Modified", _http_date(modified)))
+    headers += (("ETag", etag), ("Last-Modified", http_date(int(modified))))
     return CachedPage(body=body, headers=headers, etag=etag, last_modified=modified)
 
 
