@@ -67,6 +67,18 @@ TABLE_PRIVILEGES = {
     "otp_totp_totpdevice": ALL_ROWS,
     "otp_static_staticdevice": ALL_ROWS,
     "otp_static_statictoken": ALL_ROWS,
+    # Spending insights (transactions/insights): a customer's rules and budgets are theirs to delete; the
+    # daily sums are rewritten day by day (deleted, then inserted); annotations made by rules go when the
+    # rules no longer match (a backfill); budget alerts are the record that each was sent.
+    "insights_categoryrule": ALL_ROWS,
+    "insights_entrycategory": ALL_ROWS,
+    "insights_rollupstate": WRITE,
+    "insights_daybalance": ALL_ROWS,
+    "insights_daycategory": ALL_ROWS,
+    "insights_daymerchant": ALL_ROWS,
+    "insights_rulebackfill": WRITE,
+    "insights_budget": ALL_ROWS,
+    "insights_budgetalert": APPEND,
     # portal/seeding's marks of loader-made users (where the app is installed): written by the loaders, which
     # run as the owner.
     "seeding_seededuser": READ,

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "portal.public.apps.PublicConfig",
     "accounts",
     "transactions",
+    "transactions.insights.apps.InsightsConfig",
 ]
 # Demo and scale data (portal/seeding: seed_demo, seed_scale) exist only where asked for: with DEBUG, or with
 # SEEDING_ENABLED=1 (`make test`, `make bench`). Production leaves the app, its commands and its table out.
@@ -405,6 +406,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "transactions.tasks.scheduled_transfers_run_task",
         "schedule": 5 * 60.0,
         "options": {"expires": 4 * 60},
+    },
+    # Catch the insights' daily sums (and the customers' categorisation rules) up with the ledger
+    # (transactions/insights/rollup.py); the insights page also catches up the accounts it shows.
+    "insights-rollups-catch-up": {
+        "task": "transactions.insights.tasks.rollups_catch_up_task",
+        "schedule": 2 * 60.0,
+        "options": {"expires": 110},
     },
 }
 

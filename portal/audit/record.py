@@ -58,6 +58,10 @@ AUDIT_ACTIONS = (
     "payee.remove",
     "alert.retry",
     "history.export",
+    "category.change",
+    "category.rule.add",
+    "category.rule.remove",
+    "category.rules.apply",
 )
 USER_AGENT_MAX = 300
 

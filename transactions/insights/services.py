@@ -1,0 +1,193 @@
+"""A customer's categories: recategorising an entry, their rules, and applying the rules to the past.
+
+None of it touches the ledger: categories live in `EntryCategory` (models.py says why). Each write that
+changes a summed day takes the account's `RollupState` lock, recomputes the days it touched and moves the
+state's `version`, so that the insights cache (keyed on it) is not read again.
+"""
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, User
+from portal.audit import audit_record
+from portal.celery import app as celery_app
+from transactions.insights import rollup
+from transactions.insights.models import CategoryRule, EntryCategory, RollupState, RuleBackfill
+from transactions.models import Category, Entry
+
+RULES_MAX = 50
+BACKFILL_BATCH = 20_000
+BACKFILL_TASK = "transactions.insights.tasks.rule_backfill_run_task"
+
+
+class CategoryError(Exception):
+    """A categorisation the customer asked for cannot be made; the message can be shown as is."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _category(slug: str) -> Category:
+    found = Category.objects.filter(slug=slug).first()
+    if found is None:
+        raise CategoryError(_("Choose one of the categories."), code="category_unknown")
+    return found
+
+
+def _bump(state: RollupState) -> None:
+    RollupState.objects.filter(pk=state.pk).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> Entry:
+    """Give one of the user's entries a category of their own (`None`: back to the bank's, or what their
+    rules say at the next catch-up). Another customer's entry is `Entry.DoesNotExist`."""
+    chosen = _category(category) if category else None
+    with transaction.atomic():
+        entry = Entry.objects.select_related("transaction").get(pk=entry_id, account__owner=user)
+        state = rollup._state_for_update(entry.account_id)
+        current = EntryCategory.objects.select_for_update().filter(entry=entry).first()
+        before = current.category_id if current else entry.transaction.category_id
+        if chosen is None:
+            if current is not None:
+                current.delete()
+        elif current is None:
+            EntryCategory.objects.create(
+                entry=entry, account_id=entry.account_id, category=chosen, source=EntryCategory.Source.MANUAL
+            )
+        else:
+            current.category = chosen
+            current.source = EntryCategory.Source.MANUAL
+            current.rule = None
+            current.updated_at = timezone.now()
+            current.save(update_fields=["category", "source", "rule", "updated_at"])
+        if entry.pk <= state.last_entry_id:  # else the next catch-up sums it with its new category
+            rollup.recompute_days(entry.account_id, [rollup.local_day(entry.created)])
+        _bump(state)
+        audit_record(
+            action="category.change",
+            actor=user,
+            obj=entry,
+            before={"category": before},
+            after={"category": chosen.slug if chosen else entry.transaction.category_id},
+        )
+    return entry
+
+
+def rule_create(*, user: User, field: str, contains: str, direction: str, category: str) -> CategoryRule:
+    """A new rule of the user's, tried after their others. It applies to entries that arrive from now on;
+    `rule_backfill_request` applies the rules to past ones."""
+    chosen = _category(category)
+    contains = contains.strip()
+    if not contains:
+        raise CategoryError(_("Enter the text to look for."), code="contains_empty")
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()  # one rule at a time
+        rules = CategoryRule.objects.filter(owner=user)
+        if rules.count() >= RULES_MAX:
+            raise CategoryError(
+                _("You have %(n)d rules, the most one customer can have. Remove one first.")
+                % {"n": RULES_MAX},
+                code="rules_max",
+            )
+        position = (rules.aggregate(m=Max("position"))["m"] or 0) + 1
+        rule = CategoryRule.objects.create(
+            owner=user,
+            field=field,
+            contains=contains,
+            direction=direction,
+            category=chosen,
+            position=position,
+        )
+        audit_record(action="category.rule.add", actor=user, obj=rule, after=_rule_state(rule))
+    return rule
+
+
+def _rule_state(rule: CategoryRule) -> dict:
+    return {
+        "field": rule.field,
+        "contains": rule.contains,
+        "direction": rule.direction,
+        "category": rule.category_id,
+    }
+
+
+def rule_delete(*, user: User, rule_id: int) -> None:
+    """Remove one of the user's rules. Entries it categorised keep their category until the rules are
+    applied to the past again. Another customer's rule is `CategoryRule.DoesNotExist`."""
+    with transaction.atomic():
+        rule = CategoryRule.objects.select_for_update().get(pk=rule_id, owner=user)
+        before = _rule_state(rule)
+        rule.delete()
+        audit_record(
+            action="category.rule.remove",
+            actor=user,
+            object_type="insights.categoryrule",
+            object_id=str(rule_id),
+            before=before,
+        )
+
+
+def rule_backfill_request(*, user: User) -> RuleBackfill:
+    """Apply the user's rules to all their past entries, in the background. One at a time: while one is
+    queued or running, asking again returns it."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+        running = RuleBackfill.objects.filter(
+            owner=user, status__in=[RuleBackfill.Status.QUEUED, RuleBackfill.Status.RUNNING]
+        ).first()
+        if running is not None:
+            return running
+        backfill = RuleBackfill.objects.create(owner=user)
+        audit_record(action="category.rules.apply", actor=user, obj=backfill)
+        transaction.on_commit(lambda: celery_app.signature(BACKFILL_TASK, args=(backfill.pk,)).delay())
+    return backfill
+
+
+def rule_backfill_run(backfill_id: int) -> RuleBackfill:
+    """The backfill's work (its Celery task): each account of the owner in batches of entry ids up to the
+    account's summed watermark (entries above it get the rules at their catch-up), each batch in its own
+    transaction under the account's lock, progress written as it goes. Safe to run twice: a finished
+    backfill is left alone, and applying the same rules again changes nothing."""
+    with transaction.atomic():
+        backfill = RuleBackfill.objects.select_for_update().get(pk=backfill_id)
+        if backfill.status in (RuleBackfill.Status.DONE, RuleBackfill.Status.FAILED):
+            return backfill
+        accounts = list(
+            Account.objects.filter(owner_id=backfill.owner_id).order_by("pk").values_list("pk", flat=True)
+        )
+        for account_id in accounts:
+            rollup.catch_up(account_id)
+        total = Entry.objects.filter(account_id__in=accounts).count()
+        RuleBackfill.objects.filter(pk=backfill.pk).update(
+            status=RuleBackfill.Status.RUNNING, total=total, done=0, changed=0
+        )
+    done = changed = 0
+    for account_id in accounts:
+        low = 0
+        while True:
+            with transaction.atomic():
+                state = rollup._state_for_update(account_id)
+                ids = list(
+                    Entry.objects.filter(account_id=account_id, id__gt=low, id__lte=state.last_entry_id)
+                    .order_by("id")
+                    .values_list("id", flat=True)[:BACKFILL_BATCH]
+                )
+                if not ids:
+                    break
+                count, days = rollup.apply_rules(account_id, id_after=low, id_to=ids[-1], replace=True)
+                rollup.recompute_days(account_id, days)
+                if count:
+                    _bump(state)
+                low = ids[-1]
+                done += len(ids)
+                changed += count
+                RuleBackfill.objects.filter(pk=backfill.pk).update(done=done, changed=changed)
+    RuleBackfill.objects.filter(pk=backfill.pk).update(
+        status=RuleBackfill.Status.DONE, done=done, changed=changed, finished_at=timezone.now()
+    )
+    backfill.refresh_from_db()
+    return backfill
