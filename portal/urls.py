@@ -7,6 +7,7 @@ from portal.metrics import metrics_view
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("transactions.urls")),
+    path("insights/", include("transactions.insights.urls")),
     path("", include("portal.public.urls")),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
