@@ -21,6 +21,7 @@ catch-up, and every few minutes for every such account (`rollups_catch_up_task`)
 
 import datetime
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -51,6 +52,9 @@ from transactions.insights.models import (
 from transactions.models import Entry, Transaction
 
 OTHER = "other"
+# More new entries than this and a page hands the catch-up to a worker (selectors.InsightsPending): a year of
+# a busy merchant's account takes seconds to sum; a day of anyone's, milliseconds.
+INLINE_CATCH_UP_MAX = 20_000
 # How many new entries one catch-up statement reads at most (a first catch-up of a long history reads all).
 RULES_BATCH = 5_000
 
@@ -94,6 +98,20 @@ def _money_out() -> Sum:
 def _state_for_update(account_id: int) -> RollupState:
     RollupState.objects.get_or_create(account_id=account_id)
     return RollupState.objects.select_for_update().get(account_id=account_id)
+
+
+def entries_behind(account: Account, state: RollupState | None) -> int:
+    """How many entries the account's sums lack, without counting them: every posting adds one entry to
+    each account it touches and one to its `ledger_version`."""
+    return account.ledger_version - max(state.ledger_version if state else 0, 0)
+
+
+def catch_up_later(account_ids: list[int]) -> None:
+    """Hand these accounts' catch-up to a worker, after the current transaction commits."""
+    from transactions.insights.tasks import rollup_catch_up_task
+
+    for account_id in account_ids:
+        transaction.on_commit(partial(rollup_catch_up_task.delay, account_id))
 
 
 def needs_catch_up(accounts: Iterable[Account], states: dict[int, RollupState]) -> list[Account]:

@@ -118,10 +118,24 @@ def cache_key(states: dict[int, RollupState], period: Period) -> str:
     return f"{CACHE_PREFIX}:{digest}"
 
 
+class InsightsPending(Exception):
+    """An account has more new entries than a page should sum while the customer waits (a first look at a
+    long history): its catch-up was handed to a worker; the page says so and asks again later."""
+
+    def __init__(self, accounts: list[Account]) -> None:
+        super().__init__(f"sums being prepared for {len(accounts)} account(s)")
+        self.accounts = accounts
+
+
 def insights(*, accounts: list[Account], period: Period) -> Insights:
-    """The insights of these accounts (the caller's own: `insights_accounts`) over `period`."""
+    """The insights of these accounts (the caller's own: `insights_accounts`) over `period`. Raises
+    `InsightsPending` when an account's sums are too far behind its ledger to catch up in the request."""
     states = _states(accounts)
     stale = rollup.needs_catch_up(accounts, states)
+    behind = [a for a in stale if rollup.entries_behind(a, states.get(a.pk)) > rollup.INLINE_CATCH_UP_MAX]
+    if behind:
+        rollup.catch_up_later([a.pk for a in behind])
+        raise InsightsPending(behind)
     for account in stale:
         rollup.catch_up(account.pk)
     if stale:

@@ -28,6 +28,13 @@ def rollups_catch_up_task() -> int:
     return sum(rollup.catch_up(account_id) for account_id in list(stale))
 
 
+@shared_task(acks_late=True, time_limit=10 * 60, soft_time_limit=9 * 60, ignore_result=True)
+def rollup_catch_up_task(account_id: int) -> bool:
+    """Catch up one account's daily sums (a page found it too far behind to do so while the customer
+    waited). Safe to run twice: the second finds nothing new (the state's row lock orders them)."""
+    return rollup.catch_up(account_id)
+
+
 # Retried on a lost worker (acks_late); a run that fails is marked failed with its reason, and the customer
 # may ask again (the entries it already did are simply done again: the rules give the same answer).
 @shared_task(acks_late=True, time_limit=30 * 60, soft_time_limit=29 * 60, ignore_result=True)
