@@ -73,7 +73,7 @@ def _projection(page: Page) -> None:
 
 def _projection_with_an_error(page: Page) -> None:
     page.goto("/insights/projection/?deposit=abc")
-    expect(page.locator(".field-error")).to_be_visible()
+    expect(page.locator("#id_deposit_error")).to_be_visible()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "phone"])

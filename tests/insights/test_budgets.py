@@ -14,6 +14,7 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -456,3 +457,13 @@ def test_a_real_worker_takes_a_payment_over_budget_to_the_emails(alice):
         f"You have used all of your Groceries budget for {month}",
     ]
     assert BudgetAlert.objects.filter(owner=alice).count() == 2
+
+
+def test_the_insights_page_partial_draws_the_months_bars(alice, alice_savings):
+    """templates/transactions/insights/_budgets.html, which the insights page includes with `budgets`."""
+    assert "Set a budget" in render_to_string("transactions/insights/_budgets.html", {"budgets": []})
+    budget_set(user=alice, category="groceries", amount_paise=10_000_00)
+    pay(alice_savings, 10_000_00)
+    html = render_to_string("transactions/insights/_budgets.html", {"budgets": budget_progress(user=alice)})
+    assert "₹10,000 of ₹10,000 (100%)" in html and "All used" in html
+    assert f'href="{BUDGETS}"' in html and "<progress" in html

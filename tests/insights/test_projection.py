@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Account
@@ -230,3 +231,16 @@ def test_the_page_triggers_no_eval_in_htmx(signed_in, sheet):
     html = signed_in.get(PROJECTION).content.decode()
     assert 'hx-trigger="input changed delay:300ms from:#id_deposit' in html
     assert "[" not in html.split('hx-trigger="', 1)[1].split('"', 1)[0]
+
+
+def test_the_insights_page_partial_links_to_the_projection(sheet):
+    """templates/transactions/insights/_projection.html: a plain GET form, and the 12-month line if given."""
+    html = render_to_string("transactions/insights/_projection.html", {})
+    assert f'action="{PROJECTION}"' in html and 'name="deposit"' in html
+    found = projection(deposit_paise=5_000_00, start_paise=0, as_of=TODAY)
+    html = render_to_string("transactions/insights/_projection.html", {"projection": found})
+    assert (
+        f"With ₹5,000 a month, your savings could be <strong>₹{Decimal(found.lines[1].balance) / 100:,.2f}"
+        in html
+    )
+    assert 'value="5,000"' in html
