@@ -30,6 +30,8 @@ KINDS = frozenset(
         "password_changed",
         "limits_changed",  # the customer's own transfer limits (transactions.services.transfer_limits_set)
         "scheduled_transfer_failed",  # an occurrence the ledger refused (transactions/scheduled/services.py)
+        "budget_near",  # 80 % of a monthly budget spent (transactions/insights/budgets.py)
+        "budget_over",  # 100 %
     }
 )
 SEND_TASK = "accounts.tasks.notification_send_task"

@@ -74,6 +74,13 @@ def format_paise(paise: int) -> str:
     return format_currency(paise_to_decimal(paise), "INR", locale=LOCALE)
 
 
+def format_paise_short(paise: int) -> str:
+    """Like format_paise, without the paise when there are none: 8_000_00 -> '₹8,000', 8_000_50 ->
+    '₹8,000.50'. For round figures people set themselves (a monthly budget), where ".00" is only noise."""
+    text = format_paise(paise)
+    return text.removesuffix(".00") if paise % 100 == 0 else text
+
+
 _ONES = (
     *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
     *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),

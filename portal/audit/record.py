@@ -62,6 +62,8 @@ AUDIT_ACTIONS = (
     "category.rule.add",
     "category.rule.remove",
     "category.rules.apply",
+    "budget.set",
+    "budget.remove",
 )
 USER_AGENT_MAX = 300
 

@@ -1,6 +1,6 @@
 from django import template
 
-from portal.money import format_paise
+from portal.money import format_paise, format_paise_short
 
 register = template.Library()
 
@@ -19,3 +19,11 @@ def signed_rupees(paise: int | None) -> str:
     if paise is None:
         return ""
     return ("+" if paise > 0 else "") + format_paise(paise)
+
+
+@register.filter
+def rupees_short(paise: int | None) -> str:
+    """Rupees without ".00" on a whole amount: {{ budget.amount_paise|rupees_short }} -> ₹8,000."""
+    if paise is None:
+        return ""
+    return format_paise_short(paise)

@@ -45,6 +45,24 @@ CONTEXTS = {
         "stopped": "",
         "next_run_date": "7 January 2027",
     },
+    "budget_near": {
+        "category": "Dining",
+        "spent": "₹8,200.00",
+        "budget": "₹10,000",
+        "remaining": "₹1,800.00",
+        "over_by": "",
+        "percent": 82,
+        "month": "November 2026",
+    },
+    "budget_over": {
+        "category": "Dining",
+        "spent": "₹10,500.00",
+        "budget": "₹10,000",
+        "remaining": "₹0.00",
+        "over_by": "₹500.00",
+        "percent": 105,
+        "month": "November 2026",
+    },
 }
 
 

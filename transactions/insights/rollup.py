@@ -40,8 +40,10 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from accounts.models import Account
+from portal.celery import app as celery_app
 from transactions.history.filters import day_start
 from transactions.insights.models import (
+    Budget,
     CategoryRule,
     DayBalance,
     DayCategory,
@@ -121,10 +123,13 @@ def needs_catch_up(accounts: Iterable[Account], states: dict[int, RollupState]) 
 
 def catch_up(account_id: int) -> bool:
     """Bring the account's daily sums up to its ledger; True if anything was new. Idempotent: a second call
-    finds nothing above the watermark."""
+    finds nothing above the watermark. New entries of a customer with budgets may cross one: their check is
+    queued after commit (one EXISTS, only when something was new)."""
     with transaction.atomic():
         state = _state_for_update(account_id)
-        version = Account.objects.filter(pk=account_id).values_list("ledger_version", flat=True).get()
+        version, owner_id = (
+            Account.objects.filter(pk=account_id).values_list("ledger_version", "owner_id").get()
+        )
         if state.ledger_version == version and state.last_entry_id:
             return False
         first = (
@@ -145,7 +150,18 @@ def catch_up(account_id: int) -> bool:
         state.ledger_version = version
         state.updated_at = timezone.now()
         state.save(update_fields=["last_entry_id", "ledger_version", "updated_at"])
+        if owner_id is not None and Budget.objects.filter(owner_id=owner_id).exists():
+            queue_alerts_check(owner_id)
         return True
+
+
+ALERTS_TASK = "transactions.insights.tasks.budget_alerts_check_task"
+
+
+def queue_alerts_check(user_id: int) -> None:
+    """Check the user's budgets (transactions/insights/budgets.py) in the background once the current
+    transaction commits. Sent by the task's name: the task module imports this one."""
+    transaction.on_commit(lambda: celery_app.signature(ALERTS_TASK, args=(user_id,)).delay())
 
 
 def _rules_for(owner_id: int | None) -> tuple[list[CategoryRule], list[CategoryRule]]:

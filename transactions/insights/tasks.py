@@ -1,4 +1,5 @@
-"""Celery entry points of the insights: the daily sums' catch-up and the customers' rule backfills."""
+"""Celery entry points of the insights: the daily sums' catch-up, the customers' rule backfills and their
+budget alerts."""
 
 from celery import shared_task
 from django.db.models import F, OuterRef, Q, Subquery
@@ -6,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from transactions.insights import rollup
+from transactions.insights.budgets import budget_alerts_check
 from transactions.insights.models import RollupState, RuleBackfill
 from transactions.insights.services import rule_backfill_run
 
@@ -46,3 +48,11 @@ def rule_backfill_run_task(backfill_id: int) -> None:
             status=RuleBackfill.Status.FAILED, error=str(error)[:300], finished_at=timezone.now()
         )
         raise
+
+
+# Queued by a catch-up that summed new entries of a customer with budgets, and after a budget is set
+# (transactions/insights/budgets.py `queue_alerts_check`). Twice, or twice at once, sends each alert once.
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
+def budget_alerts_check_task(user_id: int) -> int:
+    """Email the customer about the budgets this month's spending crossed; returns how many emails."""
+    return len(budget_alerts_check(user_id))
