@@ -39,7 +39,9 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from accounts.models import Account
-from transactions.history.filters import day_start
+
+# effective_category: defined beside the history filter (which reads it too, and which this module imports).
+from transactions.history.filters import OTHER, day_start, effective_category
 from transactions.insights.models import (
     CategoryRule,
     DayBalance,
@@ -50,7 +52,6 @@ from transactions.insights.models import (
 )
 from transactions.models import Entry, Transaction
 
-OTHER = "other"
 # How many new entries one catch-up statement reads at most (a first catch-up of a long history reads all).
 RULES_BATCH = 5_000
 
@@ -61,11 +62,6 @@ def local_tz() -> datetime.tzinfo:
 
 def local_day(moment: datetime.datetime) -> datetime.date:
     return timezone.localtime(moment).date()
-
-
-def effective_category() -> Coalesce:
-    """The category a customer sees on an entry (SQL): theirs, else the transaction's, else "other"."""
-    return Coalesce("customer_category__category_id", "transaction__category_id", Value(OTHER))
 
 
 def entry_counterparty() -> Coalesce:
