@@ -129,16 +129,16 @@ def category_shown(entry: Entry, txn: Transaction) -> CategoryShown:
     mine: EntryCategory | None = getattr(entry, "customer_category", None)
     if mine is None or mine.source == EntryCategory.Source.DEFAULT:
         slug = mine.category_id if mine else (txn.category_id or OTHER)
-        return CategoryShown(slug, CATEGORIES.get(slug, slug), _("SecureBank"), own=False)
+        return CategoryShown(slug, CATEGORIES.get(slug, slug), _("from SecureBank"), own=False)
     if mine.source == EntryCategory.Source.MANUAL:
-        source = _("You chose it")
+        source = _("you chose it")
     elif mine.rule is not None:
-        source = _("Your rule: %(field)s contains “%(text)s”") % {
+        source = _("your rule: %(field)s contains “%(text)s”") % {
             "field": mine.rule.get_field_display().lower(),
             "text": mine.rule.contains,
         }
     else:
-        source = _("One of your rules (since removed)")
+        source = _("one of your rules (since removed)")
     return CategoryShown(mine.category_id, mine.category.name, source, own=True)
 
 
