@@ -128,7 +128,7 @@ def test_it_swaps_the_category_in_place_with_htmx(client, alice, current, amazon
     response = client.post(category_url(amazon, current), {"category": "health"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.lstrip().startswith('<div class="entry-category" id="entry-category">')
+    assert body.lstrip().startswith('<div class="entry-category" id="entry-category" data-own-focus>')
     assert "<html" not in body
     assert "Category changed to Health." in body
     assert 'value="health" selected' in body
@@ -338,10 +338,10 @@ def test_another_customers_rules_never_apply_to_my_entries(alice, bob, current):
 
 def test_it_adds_a_rule_and_lists_the_rules_in_order(client, alice):
     client.force_login(alice)
-    data = {"field": "counterparty", "contains": "  Swiggy  ", "direction": "out", "category": "dining"}
+    data = {"field": "counterparty", "text": "  Swiggy  ", "direction": "out", "category": "dining"}
     response = client.post(RULES, data)
     assert response.status_code == 303
-    client.post(RULES, {**data, "contains": "Zomato", "direction": "any"})
+    client.post(RULES, {**data, "text": "Zomato", "direction": "any"})
     page = client.get(RULES)
     body = page.content.decode()
     assert "Rule added: Counterparty contains “Zomato” → Dining." in body
@@ -353,9 +353,9 @@ def test_it_adds_a_rule_and_lists_the_rules_in_order(client, alice):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"contains": "   "}, "contains", "Enter the text to look for."),
-        ({"contains": "x" * 61}, "contains", "Use at most 60 characters (this has 61)."),
-        ({"contains": "nul\x00"}, "contains", "Null characters are not allowed."),
+        ({"text": "   "}, "text", "Enter the text to look for."),
+        ({"text": "x" * 61}, "text", "Use at most 60 characters (this has 61)."),
+        ({"text": "nul\x00"}, "text", "Null characters are not allowed."),
         ({"category": "no-such"}, "category", "Choose one of the categories in the list."),
         ({"category": ""}, "category", "Choose a category."),
         ({"field": "amount"}, "field", "Choose where to look from the list."),
@@ -364,7 +364,7 @@ def test_it_adds_a_rule_and_lists_the_rules_in_order(client, alice):
 )
 def test_a_rule_that_does_not_read_is_a_message_beside_its_field(client, alice, change, field, message):
     client.force_login(alice)
-    data = {"field": "counterparty", "contains": "Swiggy", "direction": "out", "category": "dining"}
+    data = {"field": "counterparty", "text": "Swiggy", "direction": "out", "category": "dining"}
     response = client.post(RULES, {**data, **change})
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [message]
@@ -373,7 +373,7 @@ def test_a_rule_that_does_not_read_is_a_message_beside_its_field(client, alice, 
 
 def test_a_rule_of_exactly_60_characters_is_taken(client, alice):
     client.force_login(alice)
-    data = {"field": "either", "contains": "y" * 60, "direction": "any", "category": "other"}
+    data = {"field": "either", "text": "y" * 60, "direction": "any", "category": "other"}
     assert client.post(RULES, data).status_code == 303
     assert CategoryRule.objects.get(owner=alice).contains == "y" * 60
 

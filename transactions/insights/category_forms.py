@@ -47,7 +47,8 @@ class RuleForm(forms.Form):
         initial=CategoryRule.Field.COUNTERPARTY,
         error_messages={"invalid_choice": _("Choose where to look from the list.")},
     )
-    contains = forms.CharField(
+    # Not named "contains": a form control of that name hides the form element's own DOM method `contains`.
+    text = forms.CharField(
         label=_("For the text"),
         max_length=60,
         help_text=_("Up to 60 characters, matched anywhere in it, capitals or not (for example Swiggy)."),

@@ -22,7 +22,7 @@ from transactions.insights.models import CategoryRule, RuleBackfill
 
 _RULES = "insights/rules.html"
 _RULE_REMOVE = "insights/rule_remove.html"
-_FIELD_OF = {"category_unknown": "category", "contains_empty": "contains", "rules_max": None}
+_FIELD_OF = {"category_unknown": "category", "contains_empty": "text", "rules_max": None}
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -62,7 +62,14 @@ def rules(request: HttpRequest) -> HttpResponse:
     form = RuleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            rule = services.rule_create(user=request.user, **form.cleaned_data)
+            data = form.cleaned_data
+            rule = services.rule_create(
+                user=request.user,
+                field=data["field"],
+                contains=data["text"],
+                direction=data["direction"],
+                category=data["category"],
+            )
         except services.CategoryError as error:
             form.add_error(_FIELD_OF.get(error.code), error.message)
         else:
