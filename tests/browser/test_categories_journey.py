@@ -190,3 +190,17 @@ def test_without_javascript_the_forms_post_and_come_back(new_page, live_server, 
     rule_backfill_run(RuleBackfill.objects.get(owner=alice).pk)
     page.get_by_role("link", name="Refresh").click()
     expect(page.get_by_text("Done: 0 transactions changed category.")).to_be_visible()
+
+
+def test_it_changes_a_category_in_the_history_drawer(page, live_server, alice, current):
+    login(page, live_server, alice.email)
+    page.goto(f"{live_server.url}{reverse('history', args=[current.pk])}")
+    page.get_by_role("link", name="Swiggy food order").click()
+    drawer = page.get_by_role("dialog")
+    expect(drawer.get_by_role("heading", level=2)).to_be_focused()
+    expect(drawer.locator("#entry-category")).to_contain_text("Dining")
+    drawer.get_by_label("Change the category").select_option("health")
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer.locator("#entry-category .notice")).to_have_text("Category changed to Health.")
+    expect(drawer).to_be_visible()  # swapped inside the drawer, which stays open
+    assert EntryCategory.objects.get(entry__account=current, entry__amount__lt=0).category_id == "health"
