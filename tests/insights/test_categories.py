@@ -371,6 +371,36 @@ def test_a_rule_that_does_not_read_is_a_message_beside_its_field(client, alice, 
     assert not CategoryRule.objects.filter(owner=alice).exists()
 
 
+def test_the_same_rule_twice_is_a_message_beside_the_text(client, alice):
+    rule_create(user=alice, field="counterparty", contains="Swiggy", direction="out", category="dining")
+    client.force_login(alice)
+    data = {"field": "counterparty", "text": "SWIGGY", "direction": "out", "category": "health"}
+    response = client.post(RULES, data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["text"] == [
+        "You already have a rule for this text. Remove it first to give the text another category."
+    ]
+    assert CategoryRule.objects.filter(owner=alice).count() == 1
+    assert client.post(RULES, {**data, "direction": "any"}).status_code == 303  # money in too: another rule
+
+
+def test_too_many_rules_is_a_message(client, alice):
+    for n in range(50):
+        rule_create(
+            user=alice, field="counterparty", contains=f"Shop {n}", direction="out", category="dining"
+        )
+    client.force_login(alice)
+    page = client.get(RULES).content.decode()
+    assert "You have 50 rules, the most one customer can have." in page
+    data = {"field": "counterparty", "text": "One more", "direction": "out", "category": "dining"}
+    response = client.post(RULES, data)
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "You have 50 rules, the most one customer can have. Remove one first."
+    ]
+    assert CategoryRule.objects.filter(owner=alice).count() == 50
+
+
 def test_a_rule_of_exactly_60_characters_is_taken(client, alice):
     client.force_login(alice)
     data = {"field": "either", "text": "y" * 60, "direction": "any", "category": "other"}

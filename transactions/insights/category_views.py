@@ -22,7 +22,12 @@ from transactions.insights.models import CategoryRule, RuleBackfill
 
 _RULES = "insights/rules.html"
 _RULE_REMOVE = "insights/rule_remove.html"
-_FIELD_OF = {"category_unknown": "category", "contains_empty": "text", "rules_max": None}
+_FIELD_OF = {
+    "category_unknown": "category",
+    "contains_empty": "text",
+    "rule_duplicate": "text",
+    "rules_max": None,
+}
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
