@@ -11,6 +11,8 @@ from portal.seeding.history import posted_at
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.categories import ensure_categories
+from transactions.insights.defaults import ensure_default_rules
+from transactions.insights.models import CategoryRule
 from transactions.models import Category
 
 
@@ -68,11 +70,13 @@ def _is_transactional(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table between tests, the migrations' data with them: put back the
-    internal accounts and categories that every posting needs."""
+    internal accounts and categories that every posting needs, and the bank's default categorisation rules
+    (insights/0002) that the catch-up applies."""
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")
         ensure_internal_accounts(Account)
         ensure_categories(Category)
+        ensure_default_rules(CategoryRule)
 
 
 @pytest.fixture

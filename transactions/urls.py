@@ -31,6 +31,11 @@ urlpatterns += [
         history_views.history_detail,
         name="history_detail",
     ),
+    path(
+        "accounts/<int:pk>/history/<int:transaction_id>/category/",
+        history_views.history_category,
+        name="history_category",
+    ),
     path("accounts/<int:pk>/history/export.csv", export_views.history_export_csv, name="history_export_csv"),
     path(
         "accounts/<int:pk>/history/export.xlsx", export_views.history_export_xlsx, name="history_export_xlsx"

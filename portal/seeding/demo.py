@@ -518,6 +518,12 @@ def _amount(rng: random.Random, merchant: Merchant, appetite: int) -> int:
     return max(merchant.step, amount // merchant.step * merchant.step)
 
 
+# Card and UPI payments reach the bank with the merchant's name and no category, as real ones do: the bank's
+# default rules (transactions/insights/defaults.py) categorise them when the insights' sums catch up.
+# `Merchant.category` is what those rules must give (tests/portal/test_seed_demo.py checks every merchant).
+UNCATEGORISED_KINDS = frozenset({Kind.CARD, Kind.UPI})
+
+
 def _everyday(customer: Customer, day: datetime.date, rng: random.Random) -> list[Posting]:
     """What the customer buys on the day, paid from the current account."""
     found: list[Posting] = []
@@ -538,7 +544,7 @@ def _everyday(customer: Customer, day: datetime.date, rng: random.Random) -> lis
                 amount,
                 merchant.description,
                 counterparty=merchant.name,
-                category=merchant.category,
+                category=None if merchant.kind in UNCATEGORISED_KINDS else merchant.category,
                 by_customer=True,
             )
         )

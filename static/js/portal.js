@@ -276,3 +276,21 @@ document.addEventListener("keydown", (event) => {
     }
   });
 })();
+
+// The customer's category of a transaction (history detail) and the rules' progress: after their own swap,
+// focus goes to what changed, never to the page: the field with its error, else the saved message; the
+// progress after "Apply my rules" is pressed (not after each poll, which must leave focus where it is).
+document.addEventListener("htmx:afterSwap", (event) => {
+  const root = event.target;
+  const pressed = event.detail.requestConfig && event.detail.requestConfig.elt;
+  let target = null;
+  if (root.id === "entry-category") {
+    target = root.querySelector("[aria-invalid='true']") || root.querySelector(".notice");
+  } else if (root.id === "rules-progress" && pressed && pressed.tagName === "FORM") {
+    target = root.querySelector(".rules-progress-status");
+  }
+  if (target) {
+    if (!target.matches("select, input, button, a")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+});

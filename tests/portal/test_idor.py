@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.models import Account, Payee, User
 from tests.factories import AccountFactory, PayeeFactory, UserFactory
 from transactions import services
+from transactions.insights.models import CategoryRule, EntryCategory, RuleBackfill
 from transactions.models import Entry, ScheduledTransfer, Transaction
 
 NEW = reverse("transfer_new")
@@ -138,6 +139,19 @@ def _own_history_detail(a: Owner) -> dict:
     return {"pk": a.savings.pk, "transaction_id": _own_transfer(a)["pk"]}
 
 
+def _own_rule(a: Owner) -> dict:
+    from transactions.insights.services import rule_create
+
+    rule = rule_create(
+        user=a.user, field="counterparty", contains="Swiggy", direction="out", category="dining"
+    )
+    return {"pk": rule.pk}
+
+
+def _own_backfill(a: Owner) -> dict:
+    return {"pk": RuleBackfill.objects.create(owner=a.user).pk}  # queued: no task sent from a test
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
@@ -150,6 +164,9 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "history_balance": _own_account,  # GET the balance on a day and the entries since
     "history": _own_history,
     "history_detail": _own_history_detail,
+    "history_category": _own_history_detail,  # GET the form, POST a category of A's own
+    "insights_rule_remove": _own_rule,  # GET the confirmation, POST the removal
+    "insights_rules_progress": _own_backfill,
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
@@ -179,14 +196,18 @@ def _transfer_data(source: Account, destination: Account, amount: str = "100", k
 
 
 def _snapshot(a: Owner) -> tuple:
-    """Everything of A's that an attack could change: the ledger, A's accounts and A's payees."""
+    """Everything of A's that an attack could change: the ledger, A's accounts, payees, rules, categories."""
     accounts = Account.objects.filter(owner=a.user).order_by("pk")
     accounts = tuple(accounts.values_list("pk", "balance", "status"))
     schedules = tuple(
         ScheduledTransfer.objects.filter(owner=a.user).values_list("pk", "status", "next_run_date")
     )
     payees = tuple(Payee.objects.filter(owner=a.user).order_by("pk").values_list("pk", "name", "removed_at"))
-    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules, payees
+    categories = (
+        tuple(CategoryRule.objects.filter(owner=a.user).order_by("pk").values_list("pk", "contains")),
+        tuple(EntryCategory.objects.filter(account__owner=a.user).values_list("entry_id", "category_id")),
+    )
+    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules, payees, categories
 
 
 @pytest.fixture

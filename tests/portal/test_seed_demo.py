@@ -30,6 +30,10 @@ from accounts.models import Account, User
 from portal.seeding import demo
 from portal.seeding.demo_load import load_customer
 from transactions.categories import CATEGORIES
+from transactions.history.filters import effective_category
+from transactions.insights import rollup
+from transactions.insights.defaults import DEFAULT_RULES
+from transactions.insights.models import CategoryRule, EntryCategory, RollupState
 from transactions.models import Entry, PostingAlert, Transaction
 
 ANCHOR = datetime.date(2026, 3, 5)
@@ -126,7 +130,9 @@ def test_it_spreads_a_year_of_activity_over_months_and_categories(demo_db):
         entries = Entry.objects.filter(account__owner__email=customer.email)
         months = entries.annotate(month=TruncMonth("created", tzinfo=demo.IST)).values("month").distinct()
         assert months.count() >= 12
-        categories = set(entries.values_list("transaction__category", flat=True))
+        # The category the customer sees: card and UPI payments come uncategorised and the bank's default
+        # rules categorise them when seed_demo catches the insights' sums up.
+        categories = set(entries.annotate(seen=effective_category()).values_list("seen", flat=True))
         assert {
             "salary",
             "rent",
@@ -210,6 +216,56 @@ def test_it_plans_only_kinds_accounts_and_categories_the_ledger_knows():
         assert {posting.kind for posting in plan} <= set(Transaction.Kind.values)
         assert {posting.account for posting in plan} <= set(Account.Kind.values) - {Account.Kind.INTERNAL}
         assert {posting.category for posting in plan} <= set(CATEGORIES) | {None}
+
+
+def _demo_merchants() -> list[demo.Merchant]:
+    return [m for habit in demo.HABITS for m in habit.merchants if m.kind in demo.UNCATEGORISED_KINDS]
+
+
+def test_the_banks_default_rules_categorise_every_demo_merchant():
+    """Each card or UPI merchant of the demo gets, from the default rules alone, the category it stands for
+    (and an earlier rule does not catch it first: "Swiggy Instamart" is groceries, not dining)."""
+    defaults = [
+        CategoryRule(field="counterparty", contains=text, direction="out", category_id=slug)
+        for text, slug in DEFAULT_RULES
+    ]
+    assert len(_demo_merchants()) > 20
+    for merchant in _demo_merchants():
+        found = rollup.category_by_rules(
+            [],
+            defaults,
+            counterparty=merchant.name,
+            description=merchant.description,
+            amount=-merchant.low,
+            bank_category=None,
+        )
+        assert found is not None, f"no default rule for {merchant.name}"
+        assert found[0].category_id == merchant.category, merchant.name
+
+
+def test_it_posts_card_and_upi_payments_uncategorised_for_the_default_rules(demo_db):
+    expected = {merchant.name: merchant.category for merchant in _demo_merchants()}
+    payments = Entry.objects.filter(
+        account__owner__email__in=[c.email for c in demo.CUSTOMERS],
+        transaction__kind__in=[Transaction.Kind.CARD, Transaction.Kind.UPI],
+        transaction__counterparty__in=expected,  # (bills are UPI payments too, categorised by the biller)
+    )
+    assert payments.count() > 300
+    assert not payments.filter(transaction__category__isnull=False).exists()
+    seen = payments.values_list(
+        "transaction__counterparty", "customer_category__category", "customer_category__source"
+    )
+    for counterparty, category, source in seen:
+        assert (category, source) == (expected[counterparty], EntryCategory.Source.DEFAULT), counterparty
+
+
+def test_it_catches_every_demo_accounts_sums_up(demo_db):
+    accounts = Account.objects.filter(owner__email__in=[c.email for c in demo.CUSTOMERS])
+    assert accounts.count() == 2 * len(demo.CUSTOMERS)
+    for account in accounts:
+        state = RollupState.objects.get(account=account)
+        assert state.ledger_version == account.ledger_version
+        assert state.last_entry_id == account.entries.order_by("-id").values_list("id", flat=True)[0]
 
 
 def test_it_refuses_a_category_the_ledger_does_not_know():

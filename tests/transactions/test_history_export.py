@@ -116,8 +116,12 @@ def expected_rows(account: Account, query: str) -> list[list[str]]:
     assert not asked.invalid
     filter = asked.filter
     rows = []
-    for entry in history_entries(account=account, filter=filter).select_related("transaction__category"):
-        category = entry.transaction.category.name if entry.transaction.category else ""
+    entries = history_entries(account=account, filter=filter)
+    for entry in entries.select_related("transaction__category", "customer_category__category"):
+        # The category the customer sees: their own, else the bank's, else Other (an uncategorised entry).
+        mine = getattr(entry, "customer_category", None)
+        bank = entry.transaction.category
+        category = mine.category.name if mine else bank.name if bank else "Other"
         rows.append(
             [
                 entry.created.astimezone(IST).strftime("%Y-%m-%d %H:%M"),

@@ -148,13 +148,15 @@ SEARCHES = [
     ("debit credit", set()),
     ("debit amount:100", {DN}),
     ("credit amount:100", {RF}),
-    # categories: slug or name, any of several; an exclusion keeps uncategorised entries
+    # categories: slug or name, any of several; an uncategorised entry is "other" (filters.effective_category)
     ("category:groceries", {BB, MK, RF}),
     ("category:Groceries category:RENT", {BB, MK, RF, RJ}),
     ("category:EMI", {EMI}),
     ("-category:groceries", {S, RJ, TU, DN, ATM, EMI, FB}),
     ("-category:groceries -category:transfers", {S, RJ, DN, ATM, EMI}),
     ("category:groceries -category:groceries", set()),
+    ("category:other", {ATM}),
+    ("-category:other", ALL - {ATM}),
     # days in India, both ends included
     ("after:2026-01-01", ALL - {S}),
     ("before:2025-12-31", {S}),
@@ -249,14 +251,17 @@ def _in_python(f: HistoryFilter, entry: Entry) -> bool:
     txn = entry.transaction
     counterparty = (entry.counterparty or txn.counterparty).casefold()
     text = (txn.description.casefold(), counterparty)
+    # The category the customer sees: their own (insights.EntryCategory), else the bank's, else "other".
+    mine = getattr(entry, "customer_category", None)
+    category = mine.category_id if mine else txn.category_id or "other"
     return (
         (f.date_from is None or day >= f.date_from)
         and (f.date_to is None or day <= f.date_to)
         and (f.amount_min is None or size >= f.amount_min)
         and (f.amount_max is None or size <= f.amount_max)
         and (f.direction is None or (entry.amount < 0) == (f.direction == "debit"))
-        and (not f.categories or txn.category_id in f.categories)
-        and (txn.category_id is None or txn.category_id not in f.exclude_categories)
+        and (not f.categories or category in f.categories)
+        and category not in f.exclude_categories
         and all(any(w.casefold() in t for t in text) for w in f.words)
         and all(c.casefold() in counterparty for c in f.counterparties)
     )

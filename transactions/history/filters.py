@@ -11,11 +11,21 @@ from dataclasses import dataclass, fields, replace
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from transactions.models import Entry
 
 DEBIT, CREDIT = "debit", "credit"
+OTHER = "other"  # the category of an entry that neither its holder nor the bank categorised
+
+
+def effective_category() -> Coalesce:
+    """The category a customer sees on an entry (SQL): their own (`insights.EntryCategory`: chosen by hand or
+    by a rule), else the transaction's (the bank's, shared by both parties), else "other". The history
+    shows, filters and exports this one; the insights' daily sums add it up (transactions/insights/rollup.py).
+    """
+    return Coalesce("customer_category__category_id", "transaction__category_id", Value(OTHER))
 
 
 def day_start(day: datetime.date) -> datetime.datetime:
@@ -34,8 +44,9 @@ class HistoryFilter:
     amount_min: int | None = None
     amount_max: int | None = None
     direction: str | None = None  # DEBIT or CREDIT
+    # Categories are the one the customer sees (`effective_category`): an uncategorised entry is "other".
     categories: tuple[str, ...] = ()  # any of these (category slugs)
-    exclude_categories: tuple[str, ...] = ()  # none of these; an uncategorised entry is not excluded
+    exclude_categories: tuple[str, ...] = ()  # none of these
     words: tuple[str, ...] = ()  # each in the description or the counterparty
     counterparties: tuple[str, ...] = ()  # each in the counterparty (the search's `to:`)
 
@@ -72,8 +83,8 @@ class HistoryFilter:
         return result
 
     def apply(self, entries: QuerySet[Entry]) -> QuerySet[Entry]:
-        """`entries` narrowed to what this filter lets through (no ordering, no join of its own beyond the
-        transaction, which every history read joins anyway)."""
+        """`entries` narrowed to what this filter lets through (no ordering; no join of its own beyond the
+        transaction, which every history read joins anyway, and the customer's category annotation)."""
         q = Q()
         if self.date_from is not None:
             q &= Q(created__gte=day_start(self.date_from))
@@ -93,12 +104,14 @@ class HistoryFilter:
                 credit &= Q(amount__lte=high)
                 debit &= Q(amount__gte=-high)
             q &= credit | debit
+        if self.categories or self.exclude_categories:
+            # Two LEFT JOINs by primary key (the customer's annotation, the transaction) on the rows the
+            # history index already walks: the page stays on (account, created, id).
+            entries = entries.alias(seen_category=effective_category())
         if self.categories:
-            q &= Q(transaction__category_id__in=self.categories)
+            q &= Q(seen_category__in=self.categories)
         if self.exclude_categories:
-            q &= Q(transaction__category_id__isnull=True) | ~Q(
-                transaction__category_id__in=self.exclude_categories
-            )
+            q &= ~Q(seen_category__in=self.exclude_categories)
         for word in self.words:
             q &= Q(transaction__description__icontains=word) | _counterparty_contains(word)
         for name in self.counterparties:

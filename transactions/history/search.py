@@ -6,7 +6,7 @@ The grammar (terms separated by spaces; operator names are case-insensitive):
     amount:500                                         exactly ₹500
     amount:100..2000  amount:..2000  amount:100..      a range, ends included, either end open
     category:groceries  category:"Eating out"          the category's slug or name; several: any of them
-    -category:rent                                     not in the category (uncategorised entries stay)
+    -category:rent                                     not in the category (uncategorised: "other")
     after:2026-01-01                                   on or after that day (India's date)
     before:2026-03-31                                  on or before that day (India's date)
     month:2026-02                                      that month, first day to last

@@ -15,11 +15,13 @@ from django.db.models.functions import Coalesce, NullIf
 from psycopg.errors import QueryCanceled
 
 from accounts.models import Account, User
+from transactions.categories import CATEGORIES
 from transactions.history.cursor import NEWER, OLDER, Cursor
-from transactions.history.filters import HistoryFilter
+from transactions.history.filters import OTHER, HistoryFilter, effective_category
 from transactions.models import Entry, Transaction
 
 PAGE_SIZE = 25
+OTHER_NAME = CATEGORIES[OTHER]
 PAGE_SIZE_MAX = 100
 
 
@@ -31,7 +33,8 @@ def history_account(*, user: User, account_id: int) -> Account | None:
 
 def history_entries(*, account: Account, filter: HistoryFilter) -> QuerySet[Entry]:
     """The account's entries that `filter` lets through, newest first, each with its transaction's
-    description, kind, category (slug and name) and the counterparty its holder dealt with
+    description and kind, the category its holder sees (`txn_category`, `txn_category_name`: their own, else
+    the bank's, else Other; filters.effective_category) and the counterparty its holder dealt with
     (`txn_counterparty`). One query; iterate it with `.iterator()` for an export of any length."""
     entries = Entry.objects.filter(account=account)
     return (
@@ -40,8 +43,11 @@ def history_entries(*, account: Account, filter: HistoryFilter) -> QuerySet[Entr
             txn_kind=F("transaction__kind"),
             txn_description=F("transaction__description"),
             txn_counterparty=Coalesce(NullIf("counterparty", Value("")), "transaction__counterparty"),
-            txn_category=F("transaction__category_id"),
-            txn_category_name=F("transaction__category__name"),
+            txn_category=effective_category(),
+            # The same order as effective_category: a customer's annotation always has a category.
+            txn_category_name=Coalesce(
+                "customer_category__category__name", "transaction__category__name", Value(OTHER_NAME)
+            ),
         )
         .order_by("-created", "-id")
     )
@@ -152,8 +158,14 @@ def history_totals(*, account: Account, filter: HistoryFilter) -> HistoryTotals:
 def history_transaction(*, user: User, account: Account, transaction_id: int) -> Transaction | None:
     """Transaction `transaction_id` if it has an entry on `account` (one of the user's), with its category and
     only the entries on the user's own accounts (`own_entries`, each with its account): never the other
-    side's account when money came from or went to another customer. None if it did not touch `account`."""
-    own = Entry.objects.filter(account__owner=user).select_related("account").order_by("amount", "id")
+    side's account when money came from or went to another customer. Each entry comes with the customer's
+    own category of it, if any (`customer_category`, its category and rule). None if it did not touch
+    `account`."""
+    own = (
+        Entry.objects.filter(account__owner=user)
+        .select_related("account", "customer_category__category", "customer_category__rule")
+        .order_by("amount", "id")
+    )
     return (
         Transaction.objects.filter(pk=transaction_id, entries__account=account)
         .select_related("category")

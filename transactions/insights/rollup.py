@@ -41,7 +41,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from portal.celery import app as celery_app
-from transactions.history.filters import day_start
+
+# effective_category: defined beside the history filter (which reads it too, and which this module imports).
+from transactions.history.filters import OTHER, day_start, effective_category
 from transactions.insights.models import (
     Budget,
     CategoryRule,
@@ -53,7 +55,6 @@ from transactions.insights.models import (
 )
 from transactions.models import Entry, Transaction
 
-OTHER = "other"
 # More new entries than this and a page hands the catch-up to a worker (selectors.InsightsPending): a year of
 # a busy merchant's account takes seconds to sum; a day of anyone's, milliseconds.
 INLINE_CATCH_UP_MAX = 20_000
@@ -67,11 +68,6 @@ def local_tz() -> datetime.tzinfo:
 
 def local_day(moment: datetime.datetime) -> datetime.date:
     return timezone.localtime(moment).date()
-
-
-def effective_category() -> Coalesce:
-    """The category a customer sees on an entry (SQL): theirs, else the transaction's, else "other"."""
-    return Coalesce("customer_category__category_id", "transaction__category_id", Value(OTHER))
 
 
 def entry_counterparty() -> Coalesce:

@@ -93,6 +93,15 @@ def rule_create(*, user: User, field: str, contains: str, direction: str, catego
                 % {"n": RULES_MAX},
                 code="rules_max",
             )
+        if rules.filter(field=field, contains__iexact=contains, direction=direction).exists():
+            # (the later one would never match first: a second rule for the same text is a mistake)
+            raise CategoryError(
+                _(
+                    "You already have a rule for this text. Remove it first to give the text another "
+                    "category."
+                ),
+                code="rule_duplicate",
+            )
         position = (rules.aggregate(m=Max("position"))["m"] or 0) + 1
         rule = CategoryRule.objects.create(
             owner=user,
