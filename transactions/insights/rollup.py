@@ -21,7 +21,6 @@ catch-up, and every few minutes for every such account (`rollups_catch_up_task`)
 
 import datetime
 from collections.abc import Iterable, Sequence
-from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -58,6 +57,7 @@ from transactions.models import Entry, Transaction
 # More new entries than this and a page hands the catch-up to a worker (selectors.InsightsPending): a year of
 # a busy merchant's account takes seconds to sum; a day of anyone's, milliseconds.
 INLINE_CATCH_UP_MAX = 20_000
+CATCH_UP_TASK = "transactions.insights.tasks.rollup_catch_up_task"
 # How many new entries one catch-up statement reads at most (a first catch-up of a long history reads all).
 RULES_BATCH = 5_000
 
@@ -106,10 +106,10 @@ def entries_behind(account: Account, state: RollupState | None) -> int:
 
 def catch_up_later(account_ids: list[int]) -> None:
     """Hand these accounts' catch-up to a worker, after the current transaction commits."""
-    from transactions.insights.tasks import rollup_catch_up_task
-
     for account_id in account_ids:
-        transaction.on_commit(partial(rollup_catch_up_task.delay, account_id))
+        # By the task's name: tasks.py imports this module.
+        task = celery_app.signature(CATCH_UP_TASK, args=(account_id,))
+        transaction.on_commit(task.delay)
 
 
 def needs_catch_up(accounts: Iterable[Account], states: dict[int, RollupState]) -> list[Account]:
