@@ -118,15 +118,21 @@ def cache_key(states: dict[int, RollupState], period: Period) -> str:
     return f"{CACHE_PREFIX}:{digest}"
 
 
-def insights(*, accounts: list[Account], period: Period) -> Insights:
-    """The insights of these accounts (the caller's own: `insights_accounts`) over `period`."""
+def insights_key(*, accounts: list[Account], period: Period) -> str:
+    """Catch the accounts' sums up where their ledger moved, and return the key their insights over `period`
+    are cached under (the insights page caches its charts beside them, under this key and a suffix)."""
     states = _states(accounts)
     stale = rollup.needs_catch_up(accounts, states)
     for account in stale:
         rollup.catch_up(account.pk)
     if stale:
         states = _states(accounts)
-    key = cache_key(states, period)
+    return cache_key(states, period)
+
+
+def insights(*, accounts: list[Account], period: Period) -> Insights:
+    """The insights of these accounts (the caller's own: `insights_accounts`) over `period`."""
+    key = insights_key(accounts=accounts, period=period)
     found = cache.get(key)
     if found is not None:
         return found

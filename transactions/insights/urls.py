@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401 - the insights pages add their routes here
+from django.urls import path
 
-urlpatterns: list = []
+from transactions.insights import views
+
+urlpatterns = [
+    path("", views.insights_page, name="insights"),
+]
