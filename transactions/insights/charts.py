@@ -186,6 +186,7 @@ def months_figure(found: Insights) -> go.Figure | None:
         layout=_layout(
             height=HEIGHTS["months"],
             barmode="stack",
+            bargap=0.35,
             yaxis=ticks(0, top, most=4),
             xaxis=_month_axis(),
             legend={"orientation": "h", "y": -0.2, "x": 0, "font": FONT, "traceorder": "normal"},
@@ -245,6 +246,7 @@ def cash_flow_figure(found: Insights) -> go.Figure | None:
         layout=_layout(
             height=HEIGHTS["cash_flow"],
             barmode="group",
+            bargap=0.3,
             yaxis=ticks(low, high, most=4),
             xaxis=_month_axis(),
             margin={"l": 80, "r": 16, "t": 8, "b": 72},
