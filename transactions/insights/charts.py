@@ -1,8 +1,8 @@
 """The insights page's charts: plotly.py figures, serialised to JSON once and cached beside the insights.
 
-A warm page reads the insights and their charts in one cache round trip (`insights_with_charts`: one
-`get_many` of both keys), whatever the number of charts; a cold one computes the insights (selectors.py) and
-builds the figures (about 10 ms for all of them in a warm process).
+A warm page reads the insights, their charts and their text (summary.py, formatted) in one cache round trip
+(`insights_with_charts`: one `get_many` of both keys), whatever the number of charts; a cold one computes the
+insights (selectors.py) and builds the figures (about 10 ms for all of them in a warm process).
 
 Amounts: plotly's d3 number formats group digits in threes and know nothing of lakh and crore, so no figure
 lets plotly format money. Values go to plotly as decimal strings of rupees (paise → `Decimal` → `str`, never a
@@ -25,11 +25,11 @@ from django.core.cache import cache
 
 from accounts.models import Account
 from portal.money import LOCALE, PAISE_PER_RUPEE, format_paise, paise_to_decimal
-from transactions.insights import selectors
+from transactions.insights import selectors, summary
 from transactions.insights.periods import Period
 from transactions.insights.selectors import Insights
 
-CHARTS_SUFFIX = ":charts:v1"
+PIECES_SUFFIX = ":page:v1"
 # At most this many categories get a colour of their own in the months' stacked bars; the rest are one bar.
 STACKED_CATEGORIES = 6
 # Each at least 3:1 against #ffffff (the card): blue, brown-orange, green, purple, crimson, teal, grey.
@@ -310,21 +310,30 @@ def build(found: Insights, link: Callable[[str], str]) -> list[Chart]:
     return [Chart(name, _json(figure)) for name, figure in made if figure is not None]
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """What the page shows of one set of insights, built once: the charts and the formatted text."""
+
+    charts: dict[str, Chart]
+    shown: summary.Shown
+
+
 def insights_with_charts(
     *, accounts: list[Account], period: Period, link: Callable[[str], str]
-) -> tuple[Insights, dict[str, Chart]]:
-    """The insights of these accounts (the caller's own) over `period`, and their charts. `link(slug)`: where
-    a click on a category's bar goes; it must follow from the accounts and the period alone (it is cached
-    with them)."""
+) -> tuple[Insights, Pieces]:
+    """The insights of these accounts (the caller's own) over `period`, their charts and their text.
+    `link(slug)`: where a click on a category's bar goes; it must follow from the accounts and the period
+    alone (it is cached with them). Warm, one cache round trip (`get_many`) reads both."""
     key = selectors.insights_key(accounts=accounts, period=period)
-    charts_key = key + CHARTS_SUFFIX
-    found = cache.get_many([key, charts_key])
+    pieces_key = key + PIECES_SUFFIX
+    found = cache.get_many([key, pieces_key])
     result: Insights | None = found.get(key)
     if result is None:
         result = selectors.compute(account_ids=[a.pk for a in accounts], period=period)
         cache.set(key, result, selectors.CACHE_SECONDS)
-    charts: list[Chart] | None = found.get(charts_key)
-    if charts is None:
-        charts = build(result, link)
-        cache.set(charts_key, charts, selectors.CACHE_SECONDS)
-    return result, {c.name: c for c in charts}
+    pieces: Pieces | None = found.get(pieces_key)
+    if pieces is None:
+        charts = {c.name: c for c in build(result, link)}
+        pieces = Pieces(charts, summary.shown(result, list(category_colours(result))))
+        cache.set(pieces_key, pieces, selectors.CACHE_SECONDS)
+    return result, pieces

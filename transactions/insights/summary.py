@@ -2,7 +2,6 @@
 JavaScript and anyone skimming gets before (or instead of) the charts. Every sentence is built from the same
 `Insights` as the charts, in integer paise; amounts are formatted by portal/money.py."""
 
-import datetime
 import itertools
 from dataclasses import dataclass
 
@@ -128,7 +127,7 @@ def balance_words(found: Insights) -> str:
 @dataclass(frozen=True)
 class MonthsTable:
     columns: list[str]  # the categories of the stacked chart, then "Everything else" if any
-    rows: list[tuple[datetime.date, list[int], int]]  # month, paise per column, the month's spending
+    rows: list[tuple[str, list[str], str]]  # month, the amount per column, the month's spending
 
 
 def months_table(found: Insights, stacked: list[str]) -> MonthsTable:
@@ -144,21 +143,18 @@ def months_table(found: Insights, stacked: list[str]) -> MonthsTable:
     columns = [names[slug] for slug in stacked]
     if rest_any:
         columns.append("Everything else")
-    else:
-        rows = [(month, values[:-1], total) for month, values, total in rows]
-    return MonthsTable(columns, rows)
+    return MonthsTable(
+        columns,
+        [
+            (f"{month:%B %Y}", [format_paise(v) for v in values[: len(columns)]], format_paise(total))
+            for month, values, total in rows
+        ],
+    )
 
 
-@dataclass(frozen=True)
-class BalanceRow:
-    label: str
-    day: datetime.date
-    balance: int
-
-
-def balance_rows(found: Insights) -> list[BalanceRow]:
+def balance_rows(found: Insights) -> list[tuple[str, str, str]]:
     """A readable subset of the daily balances: the opening day, then each week's (short periods) or each
-    month's (long ones) closing balance, and the last day shown."""
+    month's (long ones) closing balance, and the last day shown: (when, day, balance)."""
     points = found.balance
     if not points:
         return []
@@ -171,7 +167,66 @@ def balance_rows(found: Insights) -> list[BalanceRow]:
                 chosen.append((f"End of {p.day:%B %Y}", p))
     if chosen[-1][1] is not points[-1]:
         chosen.append(("Last day", points[-1]))
-    return [BalanceRow(label, p.day, p.balance) for label, p in chosen]
+    return [(label, day_label(p.day), format_paise(p.balance)) for label, p in chosen]
+
+
+def change_text(category: CategoryTotal) -> str:
+    percent = category.change_percent
+    return "new" if percent is None else "0%" if percent == 0 else signed_percent(percent)
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    slug: str
+    name: str
+    spent: str
+    before: str
+    change: str  # "+23%", "−19%", "0%" or "new"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Everything the page writes of the insights, formatted: built with the charts when the insights are
+    computed and cached beside them, so that a warm page formats no amount (Babel's en_IN formatting is
+    about 70 µs an amount, and a year's tables hold about two hundred)."""
+
+    text: dict[str, str]
+    figures: dict[str, str]  # income, spending, net (without sign), previous, moved
+    categories: list[CategoryRow]
+    merchants: list[tuple[str, str, int]]
+    months: list[tuple[str, str, str, str]]  # month, income, spending, net (signed)
+    months_by_category: MonthsTable
+    balance: list[tuple[str, str, str]]
+
+
+def shown(found: Insights, stacked: list[str]) -> Shown:
+    return Shown(
+        text=describe(found),
+        figures={
+            "income": format_paise(found.income),
+            "spending": format_paise(found.spending),
+            "net": format_paise(abs(found.net)),
+            "previous": format_paise(found.previous_spending),
+            "moved": format_paise(found.moved_between_own),
+        },
+        categories=[
+            CategoryRow(c.slug, c.name, format_paise(c.spent), format_paise(c.previous_spent), change_text(c))
+            for c in found.categories
+            if c.spent
+        ],
+        merchants=[(m.name, format_paise(m.spent), m.entries) for m in found.merchants],
+        months=[
+            (
+                f"{m.month:%B %Y}",
+                format_paise(m.income),
+                format_paise(m.spending),
+                ("+" if m.net > 0 else "") + format_paise(m.net),
+            )
+            for m in found.months
+        ],
+        months_by_category=months_table(found, stacked),
+        balance=balance_rows(found),
+    )
 
 
 def describe(found: Insights) -> dict[str, str]:

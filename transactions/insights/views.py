@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import Account
 from transactions.history.filters import DEBIT, HistoryFilter
-from transactions.insights import charts, selectors, summary
+from transactions.insights import charts, selectors
 from transactions.insights.forms import InsightsForm
 from transactions.insights.periods import Period
 
@@ -48,18 +48,18 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     context: dict = {"form": form, "accounts": accounts, "found": None}
     if accounts and form.is_valid():
         chosen, period = form.chosen_accounts(), form.chosen_period()
-        found, figures = charts.insights_with_charts(
+        found, pieces = charts.insights_with_charts(
             accounts=chosen, period=period, link=lambda slug: chart_link(chosen, period, slug)
         )
+        # The history links are made here, not cached: they carry the accounts' names, which may change.
+        links = {row.slug: history_links(chosen, period, row.slug) for row in pieces.shown.categories}
         context.update(
             found=found,
-            charts=figures,
-            chosen=chosen,
+            charts=pieces.charts,
+            shown=pieces.shown,
+            text=pieces.shown.text,
+            rows=[(row, links[row.slug]) for row in pieces.shown.categories],
             one_account=chosen[0] if len(chosen) == 1 else None,
-            text=summary.describe(found),
-            rows=[(c, history_links(chosen, period, c.slug)) for c in found.categories if c.spent],
-            balance_rows=summary.balance_rows(found),
-            months_table=summary.months_table(found, list(charts.category_colours(found))),
         )
     fragment = bool(request.htmx) and not request.htmx.history_restore_request
     response = render(request, f"{_PAGE}#insights-results" if fragment else _PAGE, context)
