@@ -126,6 +126,15 @@
     if (!window.Plotly || !event.detail.target) return;
     for (const box of event.detail.target.querySelectorAll(".chart-drawn")) window.Plotly.purge(box);
   });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const status = document.getElementById("insights-status");
+    const results = event.detail.target && event.detail.target.id === "insights-results" ? root() : null;
+    if (!status || !results) return;
+    const text = (el) => el.textContent.replace(/\s+/g, " ").trim();
+    const errors = results.querySelector("#form-errors");
+    const heading = results.querySelector("#insights-summary-heading");
+    status.textContent = errors ? text(errors) : heading ? `Now showing: ${text(heading)}` : "";
+  });
   document.addEventListener("htmx:load", (event) => {
     const elt = event.detail.elt;
     if (elt && elt !== document.body && elt.querySelectorAll) watch(elt);

@@ -4,6 +4,7 @@ to this page and only after it has loaded, with nothing refused by the CSP; by k
 JavaScript the same form is a page, the tables carry the figures and no empty chart box shows."""
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -101,6 +102,7 @@ def test_it_opens_insights_switches_period_and_reads_the_table(page: Page, live_
     expect(page).to_have_url(f"{live_server.url}/insights/?period=last-month&account=all")
     summary = page.locator("#insights-summary-heading")
     expect(summary).to_contain_text(f"Last month ({periods.preset(periods.LAST_MONTH).start:%B %Y})")
+    expect(page.locator("#insights-status")).to_have_text(re.compile(r"^Now showing: Last month \("))
     expect(_category_rows(page)).to_have_count(1)
     row = _category_rows(page).first
     expect(row.locator("th")).to_contain_text("Travel")

@@ -289,6 +289,7 @@ def _date_axis(days: int) -> dict:
         "type": "date",
         "fixedrange": True,
         "gridcolor": GRID,
+        "ticklabelstandoff": 6,  # clear of the amount axis's lowest label in the corner
         "tickformatstops": [
             {"dtickrange": [None, 28 * DAY_MS], "value": "%-d %b"},
             {"dtickrange": [28 * DAY_MS, None], "value": "%b %Y"},
