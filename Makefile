@@ -21,7 +21,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME
 	OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
-.PHONY: install run test roles lint fmt clean vendor bench bench-history profile lighthouse
+.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history profile lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,15 @@ vendor:
 	rm -rf var/vendor && mkdir -p var/vendor
 	cd var/vendor && npm pack --silent htmx.org@$(HTMX_VERSION) && tar xzf htmx.org-$(HTMX_VERSION).tgz
 	cp var/vendor/package/dist/htmx.min.js static/js/htmx.min.js
+	$(MAKE) vendor-plotly
+
+# plotly.js from the plotly Python package (the version the figures are built with), and the stylesheet it
+# would otherwise inject as inline <style> (the CSP refuses it): its own rules, read out of the bundle, for
+# static/js/insights.js to link as <link id="plotly.js-style-global" class="no-inline-styles">.
+PLOTLY_JS = $(shell $(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')
+vendor-plotly:
+	cp $(PLOTLY_JS) static/js/plotly.min.js
+	node tools/plotly_css.js static/js/plotly.min.js > static/css/plotly.css
 
 # Benchmarks (not part of `make test`): gunicorn + PostgreSQL + Redis under wrk, against anchors from one run.
 BENCH_ARGS ?=

@@ -45,6 +45,9 @@ PAGES = {
     "dashboard": ("/", True),
     "transfer form": ("/transfers/new/", True),
     "security": ("/security/", True),
+    # The one page with charts: plotly.js (4.8 MB) comes after load, when a chart nears the screen.
+    "insights": ("/insights/", True),
+    "insights 12 months": ("/insights/?period=12m", True),
 }
 
 

@@ -8,6 +8,7 @@ _SHELL = (
     "dashboard",
     "transfer_new",
     "payee_list",
+    "insights",
     "security",
     "logout",
     "session_ping",

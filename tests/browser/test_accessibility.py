@@ -4,6 +4,7 @@ page is wider than the screen. The pages hold the longest text customers can wri
 descriptions, counterparties and the transfer's note are long unbroken words in three scripts."""
 
 import datetime
+import re
 import uuid
 from collections.abc import Callable
 
@@ -679,6 +680,40 @@ def faq_search_no_results(page: Page, live_server, alice, savings: Account, curr
     expect(page.get_by_role("status")).to_have_text("No answers match “<script>mortgage”.")
 
 
+def _charts_drawn(page: Page) -> None:
+    """Bring each chart near the screen (insights.js draws it then) and wait until plotly.js has drawn all."""
+    boxes = page.locator(".chart[data-figure]")
+    for n in range(boxes.count()):
+        boxes.nth(n).scroll_into_view_if_needed()
+        expect(boxes.nth(n)).to_have_class(re.compile(r"\bchart-drawn\b"))
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def insights(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """All accounts this month: the longest merchant names in the top merchants, every chart drawn."""
+    login(page, live_server, alice.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
+    _heading(page, "Insights")
+    _charts_drawn(page)
+
+
+def insights_one_account(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto(f"/insights/?account={savings.pk}&period=3m")
+    _charts_drawn(page)
+
+
+def insights_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    login(page, live_server, alice.email)
+    page.goto("/insights/")
+    today = timezone.localdate()
+    page.get_by_label("Period", exact=True).select_option("custom")
+    page.get_by_label("From", exact=True).fill(today.isoformat())
+    page.get_by_label("To", exact=True).fill((today - datetime.timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#id_date_to_error")).to_contain_text("before the start")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -742,6 +777,9 @@ PAGES: list[Callable[..., None]] = [
     faq,
     faq_search_results,
     faq_search_no_results,
+    insights,
+    insights_one_account,
+    insights_with_errors,
 ]
 
 

@@ -3,6 +3,7 @@ admin use comes from our own files. Chromium reports each refusal as a `security
 (recorded by a script Playwright injects before the page's own) and a console error; both must stay empty.
 """
 
+import re
 import uuid
 
 import pytest
@@ -89,6 +90,16 @@ def test_it_refuses_nothing_on_the_customers_pages(page, live_server, alice, ali
     seen.collect("receipt")
     seen.visit("/transfers/999999/", status=404)
     seen.visit("/no-such-page/", status=404)
+
+    # The insights page: plotly.js fetched and drawing (its stylesheet and the map library's are ours).
+    seen.visit("/insights/?period=3m")
+    for n in range(page.locator(".chart[data-figure]").count()):
+        page.locator(".chart[data-figure]").nth(n).scroll_into_view_if_needed()
+        expect(page.locator(".chart[data-figure]").nth(n)).to_have_class(re.compile(r"\bchart-drawn\b"))
+    seen.collect("insights with its charts drawn")
+    page.get_by_label("Period", exact=True).select_option("12m")  # an HTMX swap of the charts
+    expect(page.locator("#insights-summary-heading")).not_to_contain_text("This month")
+    seen.collect("insights swapped")
 
     assert seen.found == []
 

@@ -337,6 +337,23 @@ def test_another_customers_account_ids_in_the_query_string_prefill_nothing(owner
         assert account.masked_number not in body
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_another_customers_account_id_on_the_insights_page_shows_nothing_of_theirs(owner, intruder, htmx):
+    """/insights/?account=<A's id>: B gets a form error, never A's figures (tests/insights/test_views.py
+    checks the figures themselves)."""
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = _snapshot(owner)
+    for account in (owner.savings, owner.current):
+        response = intruder.get(reverse("insights"), {"account": account.pk, "period": "12m"}, **headers)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Choose one of your accounts." in body
+        assert f'value="{account.pk}"' not in body
+        assert account.masked_number not in body
+        assert "figure-" not in body
+    assert _snapshot(owner) == before
+
+
 def test_the_transfer_forms_refuse_another_customers_accounts_on_both_sides(owner, intruder, bob_savings):
     """B asks to move A's money between A's own accounts. (One side A's: test_transfer_views.py.)"""
     before = _snapshot(owner)

@@ -142,11 +142,15 @@ def budget_remove(*, user: User, category: str) -> None:
 
 def _caught_up_accounts(user: User) -> list[int]:
     """The ids of the user's accounts, their daily sums first caught up where the ledger moved (as the
-    insights page does: rollup.catch_up is idempotent and cheap when nothing is new)."""
+    insights page does: rollup.catch_up is idempotent and cheap when nothing is new). An account too far
+    behind to sum in the request is handed to a worker and counts what it has summed so far."""
     accounts = list(Account.objects.filter(owner=user).only("pk", "ledger_version").order_by("pk"))
     states = {s.account_id: s for s in RollupState.objects.filter(account_id__in=[a.pk for a in accounts])}
     for account in rollup.needs_catch_up(accounts, states):
-        rollup.catch_up(account.pk)
+        if rollup.entries_behind(account, states.get(account.pk)) > rollup.INLINE_CATCH_UP_MAX:
+            rollup.catch_up_later([account.pk])  # a first look at a long history: a worker sums it
+        else:
+            rollup.catch_up(account.pk)
     return [a.pk for a in accounts]
 
 

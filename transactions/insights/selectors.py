@@ -127,8 +127,9 @@ class InsightsPending(Exception):
         self.accounts = accounts
 
 
-def insights(*, accounts: list[Account], period: Period) -> Insights:
-    """The insights of these accounts (the caller's own: `insights_accounts`) over `period`. Raises
+def insights_key(*, accounts: list[Account], period: Period) -> str:
+    """Catch the accounts' sums up where their ledger moved, and return the key their insights over `period`
+    are cached under (the insights page caches its charts beside them, under this key and a suffix). Raises
     `InsightsPending` when an account's sums are too far behind its ledger to catch up in the request."""
     states = _states(accounts)
     stale = rollup.needs_catch_up(accounts, states)
@@ -140,7 +141,13 @@ def insights(*, accounts: list[Account], period: Period) -> Insights:
         rollup.catch_up(account.pk)
     if stale:
         states = _states(accounts)
-    key = cache_key(states, period)
+    return cache_key(states, period)
+
+
+def insights(*, accounts: list[Account], period: Period) -> Insights:
+    """The insights of these accounts (the caller's own: `insights_accounts`) over `period` (`InsightsPending`
+    as `insights_key`)."""
+    key = insights_key(accounts=accounts, period=period)
     found = cache.get(key)
     if found is not None:
         return found

@@ -1,0 +1,340 @@
+"""The insights page's charts: plotly.py figures, serialised to JSON once and cached beside the insights.
+
+A warm page reads the insights, their charts and their text (summary.py, formatted) in one cache round trip
+(`insights_with_charts`: one `get_many` of both keys), whatever the number of charts; a cold one computes the
+insights (selectors.py) and builds the figures (about 10 ms for all of them in a warm process).
+
+Amounts: plotly's d3 number formats group digits in threes and know nothing of lakh and crore, so no figure
+lets plotly format money. Values go to plotly as decimal strings of rupees (paise → `Decimal` → `str`, never a
+float), and every label a person reads is ours: the axes' `tickvals`/`ticktext`, and each point's
+`customdata`, which its `hovertemplate` shows (₹1,23,456.78, portal/money.py).
+
+Colours: each has at least 3:1 contrast against the white card (WCAG 1.4.11, graphical objects) and adjacent
+stacked segments are parted by a white line, so that no two colours need telling apart by hue alone; every
+figure also has its numbers in a table on the page. Nothing animates (no `transition` in any layout).
+"""
+
+import datetime
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+from babel.numbers import format_decimal
+from django.core.cache import cache
+
+from accounts.models import Account
+from portal.money import LOCALE, PAISE_PER_RUPEE, format_paise, paise_to_decimal
+from transactions.insights import selectors, summary
+from transactions.insights.periods import Period
+from transactions.insights.selectors import Insights
+
+PIECES_SUFFIX = ":page:v1"
+# At most this many categories get a colour of their own in the months' stacked bars; the rest are one bar.
+STACKED_CATEGORIES = 6
+# Each at least 3:1 against #ffffff (the card): blue, brown-orange, green, purple, crimson, teal, grey.
+PALETTE = ("#1f5fa8", "#a4511a", "#2e7d32", "#7b3f8c", "#b0243f", "#00695c", "#5f6670")
+INCOME_COLOUR, SPENDING_COLOUR, NET_COLOUR, BALANCE_COLOUR = "#1f5fa8", "#a4511a", "#17202e", "#0b4a6f"
+FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif', "size": 13}
+GRID = "#d5dbe3"
+# Each chart's height in CSS pixels: its box on the page (portal.css .chart-<name>) has the same, so that the
+# page does not move when a chart is drawn into it.
+HEIGHTS = {"categories": 340, "months": 360, "cash_flow": 340, "balance": 300}
+BARS_MOST = 8
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One figure on the page: `figure` is plotly JSON, safe to put in a <script type="application/json">."""
+
+    name: str
+    figure: str
+
+
+def rupees(paise: int) -> str:
+    """An amount as plotly gets it: rupees as a decimal string ('1234.5'), exact, never a float."""
+    return str(paise_to_decimal(paise).normalize()) if paise else "0"
+
+
+def tick_label(paise: int) -> str:
+    """A tick's label: whole rupees with Indian grouping, '₹1,20,000'; '-₹5,000' below zero."""
+    text = format_decimal(abs(paise) // PAISE_PER_RUPEE, format="#,##,##0", locale=LOCALE)
+    return f"{'-' if paise < 0 else ''}₹{text}"
+
+
+def ticks(low: int, high: int, most: int = 5, *, from_zero: bool = True) -> dict:
+    """An axis's ticks from `low` to `high` paise: a round step (1, 2 or 5 times a power of ten rupees) that
+    gives at most `most` intervals, from the round value at or below the lowest (zero or below, for bars,
+    `from_zero`) to the one at or above the top. The axis's range is the ticks' (else plotly picks one)."""
+    if from_zero:
+        low, high = min(low, 0), max(high, 0)
+    span = max(high - low, PAISE_PER_RUPEE)
+    step = PAISE_PER_RUPEE
+    while True:
+        for factor in (1, 2, 5):
+            if span <= step * factor * most:
+                step *= factor
+                first, last = (low // step) * step, -(-high // step) * step  # floor and ceiling
+                values = list(range(first, last + 1, step))
+                return {
+                    "tickvals": [rupees(v) for v in values],
+                    "ticktext": [tick_label(v) for v in values],
+                    "range": [rupees(first), rupees(last)],
+                    "tickmode": "array",
+                    "type": "linear",
+                    "fixedrange": True,
+                    "gridcolor": GRID,
+                    "zerolinecolor": "#5f6670",
+                }
+        step *= 10
+
+
+def _layout(**extra) -> dict:
+    layout = {
+        "font": FONT,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "margin": {"l": 80, "r": 16, "t": 8, "b": 48},
+        "hoverlabel": {"font": FONT, "bgcolor": "#ffffff", "bordercolor": "#17202e"},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0, "font": FONT},
+        "autosize": True,
+        "dragmode": False,
+        "separators": ".,",
+    }
+    layout.update(extra)
+    return layout
+
+
+def _json(figure: go.Figure) -> str:
+    """The figure's JSON with <, > and & escaped (as Django's json_script does), for a <script> element."""
+    text = json.dumps(figure.to_plotly_json(), cls=_Encoder, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o):  # pragma: no cover - every value is already a str, int or list
+        if isinstance(o, datetime.date):
+            return o.isoformat()
+        return super().default(o)
+
+
+def category_colours(found: Insights) -> dict[str, str]:
+    spent = [c for c in found.categories if c.spent]
+    return {c.slug: PALETTE[i % len(PALETTE)] for i, c in enumerate(spent[:STACKED_CATEGORIES])}
+
+
+def categories_figure(found: Insights, link: Callable[[str], str]) -> go.Figure | None:
+    """Spending by category, largest on top (horizontal bars: long names stay readable on a phone); past
+    BARS_MOST categories the rest are one bar (the table lists each)."""
+    spent = [c for c in found.categories if c.spent]
+    if not spent:
+        return None
+    colours = category_colours(found)
+    bars = [(c.name, c.spent, colours.get(c.slug, PALETTE[-1]), link(c.slug)) for c in spent]
+    if len(bars) > BARS_MOST:
+        rest = sum(c.spent for c in spent[BARS_MOST - 1 :])
+        bars = [*bars[: BARS_MOST - 1], ("Everything else", rest, PALETTE[-1], "")]
+    bar = go.Bar(
+        orientation="h",
+        y=[name for name, *_ in bars],
+        x=[rupees(paise) for _, paise, *_ in bars],
+        customdata=[[format_paise(paise), link] for _, paise, _, link in bars],
+        hovertemplate="%{y}: %{customdata[0]}<extra></extra>",
+        marker={"color": [colour for *_, colour, _ in bars]},
+        name="Spent",
+    )
+    return go.Figure(
+        data=[bar],
+        layout=_layout(
+            height=HEIGHTS["categories"],
+            xaxis=ticks(0, max(paise for _, paise, *_ in bars), most=4),
+            yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True, "ticksuffix": " "},
+            showlegend=False,
+            bargap=0.3,
+            margin={"l": 8, "r": 24, "t": 8, "b": 40},
+        ),
+    )
+
+
+def _month_labels(months: list[datetime.date]) -> list[str]:
+    """Short month names, the year under the first and under each January: twelve fit a phone unturned."""
+    return [f"{m:%b}<br>{m:%Y}" if i == 0 or m.month == 1 else f"{m:%b}" for i, m in enumerate(months)]
+
+
+def _month_axis() -> dict:
+    return {"fixedrange": True, "type": "category", "tickangle": 0, "tickfont": {**FONT, "size": 11}}
+
+
+def months_figure(found: Insights) -> go.Figure | None:
+    """Spending by month, stacked by category (the largest few on their own, the rest together)."""
+    if len(found.months) < 2 or not found.spending:
+        return None
+    colours = category_colours(found)
+    names = {c.slug: c.name for c in found.categories}
+    months = [m.month for m in found.months]
+    labels = _month_labels(months)
+    traces = []
+    for slug, colour in colours.items():
+        values = [m.by_category.get(slug, 0) for m in found.months]
+        traces.append(_stack(names[slug], labels, values, colour, months))
+    rest = [sum(v for s, v in m.by_category.items() if s not in colours) for m in found.months]
+    if any(rest):
+        traces.append(_stack("Everything else", labels, rest, PALETTE[-1], months))
+    top = max(m.spending for m in found.months)
+    return go.Figure(
+        data=traces,
+        layout=_layout(
+            height=HEIGHTS["months"],
+            barmode="stack",
+            bargap=0.35,
+            yaxis=ticks(0, top, most=4),
+            xaxis=_month_axis(),
+            legend={"orientation": "h", "y": -0.2, "x": 0, "font": FONT, "traceorder": "normal"},
+            margin={"l": 80, "r": 16, "t": 8, "b": 96},
+        ),
+    )
+
+
+def _stack(
+    name: str, labels: list[str], values: list[int], colour: str, months: list[datetime.date]
+) -> go.Bar:
+    return go.Bar(
+        name=name,
+        x=labels,
+        y=[rupees(v) for v in values],
+        customdata=[[format_paise(v), f"{m:%B %Y}"] for v, m in zip(values, months, strict=True)],
+        hovertemplate=f"{name}, %{{customdata[1]}}: %{{customdata[0]}}<extra></extra>",
+        marker={"color": colour, "line": {"color": "#ffffff", "width": 1}},
+    )
+
+
+def cash_flow_figure(found: Insights) -> go.Figure | None:
+    """Income and spending side by side each month, and what was left (net) as a line with markers."""
+    if not (found.income or found.spending):
+        return None
+    labels = _month_labels([m.month for m in found.months])
+    income = go.Bar(
+        name="Income",
+        x=labels,
+        y=[rupees(m.income) for m in found.months],
+        customdata=[[format_paise(m.income), f"{m.month:%B %Y}"] for m in found.months],
+        hovertemplate="Income, %{customdata[1]}: %{customdata[0]}<extra></extra>",
+        marker={"color": INCOME_COLOUR},
+    )
+    spending = go.Bar(
+        name="Spending",
+        x=labels,
+        y=[rupees(m.spending) for m in found.months],
+        customdata=[[format_paise(m.spending), f"{m.month:%B %Y}"] for m in found.months],
+        hovertemplate="Spending, %{customdata[1]}: %{customdata[0]}<extra></extra>",
+        marker={"color": SPENDING_COLOUR, "pattern": {"shape": "/", "fgcolor": "#ffffff", "solidity": 0.15}},
+    )
+    net = go.Scatter(
+        name="Net savings",
+        x=labels,
+        y=[rupees(m.net) for m in found.months],
+        customdata=[[format_paise(m.net), f"{m.month:%B %Y}"] for m in found.months],
+        hovertemplate="Net savings, %{customdata[1]}: %{customdata[0]}<extra></extra>",
+        mode="lines+markers",
+        line={"color": NET_COLOUR, "width": 2},
+        marker={"symbol": "diamond", "size": 9, "color": NET_COLOUR},
+    )
+    low = min([0, *(m.net for m in found.months)])
+    high = max([0, *(max(m.income, m.spending) for m in found.months)])
+    return go.Figure(
+        data=[income, spending, net],
+        layout=_layout(
+            height=HEIGHTS["cash_flow"],
+            barmode="group",
+            bargap=0.3,
+            yaxis=ticks(low, high, most=4),
+            xaxis=_month_axis(),
+            margin={"l": 80, "r": 16, "t": 8, "b": 72},
+        ),
+    )
+
+
+def balance_figure(found: Insights) -> go.Figure | None:
+    """The closing balance of each day (the selected accounts together)."""
+    if not found.balance:
+        return None
+    values = [p.balance for p in found.balance]
+    line = go.Scatter(
+        name="Closing balance",
+        x=[p.day.isoformat() for p in found.balance],
+        y=[rupees(v) for v in values],
+        customdata=[[format_paise(v)] for v in values],
+        hovertemplate="%{x|%-d %b %Y}: %{customdata[0]}<extra></extra>",
+        mode="lines+markers" if len(values) == 1 else "lines",
+        line={"color": BALANCE_COLOUR, "width": 2, "shape": "hv"},
+    )
+    return go.Figure(
+        data=[line],
+        layout=_layout(
+            height=HEIGHTS["balance"],
+            yaxis=ticks(min(values), max(values), most=4, from_zero=False),
+            xaxis=_date_axis(len(values)),
+            showlegend=False,
+        ),
+    )
+
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _date_axis(days: int) -> dict:
+    """Days on a date axis: day and month up to a few months, month and year beyond; at least a day apart
+    (plotly would otherwise tick every twelve hours of a short period)."""
+    axis = {
+        "type": "date",
+        "fixedrange": True,
+        "gridcolor": GRID,
+        "ticklabelstandoff": 6,  # clear of the amount axis's lowest label in the corner
+        "tickformatstops": [
+            {"dtickrange": [None, 28 * DAY_MS], "value": "%-d %b"},
+            {"dtickrange": [28 * DAY_MS, None], "value": "%b %Y"},
+        ],
+    }
+    if days <= 8:
+        axis["dtick"] = DAY_MS
+    return axis
+
+
+def build(found: Insights, link: Callable[[str], str]) -> list[Chart]:
+    """The page's charts, in page order; a chart with nothing to show is left out."""
+    made = [
+        ("categories", categories_figure(found, link)),
+        ("months", months_figure(found)),
+        ("cash_flow", cash_flow_figure(found)),
+        ("balance", balance_figure(found)),
+    ]
+    return [Chart(name, _json(figure)) for name, figure in made if figure is not None]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """What the page shows of one set of insights, built once: the charts and the formatted text."""
+
+    charts: dict[str, Chart]
+    shown: summary.Shown
+
+
+def insights_with_charts(
+    *, accounts: list[Account], period: Period, link: Callable[[str], str]
+) -> tuple[Insights, Pieces]:
+    """The insights of these accounts (the caller's own) over `period`, their charts and their text.
+    `link(slug)`: where a click on a category's bar goes; it must follow from the accounts and the period
+    alone (it is cached with them). Warm, one cache round trip (`get_many`) reads both."""
+    key = selectors.insights_key(accounts=accounts, period=period)
+    pieces_key = key + PIECES_SUFFIX
+    found = cache.get_many([key, pieces_key])
+    result: Insights | None = found.get(key)
+    if result is None:
+        result = selectors.compute(account_ids=[a.pk for a in accounts], period=period)
+        cache.set(key, result, selectors.CACHE_SECONDS)
+    pieces: Pieces | None = found.get(pieces_key)
+    if pieces is None:
+        charts = {c.name: c for c in build(result, link)}
+        pieces = Pieces(charts, summary.shown(result, list(category_colours(result))))
+        cache.set(pieces_key, pieces, selectors.CACHE_SECONDS)
+    return result, pieces
