@@ -21,7 +21,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME
 	OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
-.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history profile lighthouse
+.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history bench-insights profile lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ bench: install roles
 bench-history: install roles
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/history.py $(HISTORY_ARGS)
+
+# The insights page of a million-entry account, warm and cold, against a trivial view (bench/insights.py).
+INSIGHTS_ARGS ?=
+bench-insights: install roles
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk
+	$(BIN)/python bench/insights.py $(INSIGHTS_ARGS)
 
 # Where the gunicorn workers spend their time under load (py-spy); reuses the database of the last `make bench`.
 profile: install

@@ -274,7 +274,8 @@ def test_it_costs_the_same_queries_whatever_the_history(
         signed_in.force_login(alice)  # (the session lived in the cache)
     # Cold: user, accounts, sums' states, categories' names, category sums, opening balances, daily
     # balances, merchants (8). Warm: user, accounts, states (3; the insights and charts: one cache read).
-    with django_assert_max_num_queries(3 if warm else 8):
+    # Both: the customer's budgets (1: none).
+    with django_assert_max_num_queries(4 if warm else 9):
         response = signed_in.get(URL, {"period": "6m"})
     assert response.status_code == 200 and "figure-balance" in response.content.decode()
 
