@@ -197,7 +197,7 @@ def main() -> int:
             # More distinct periods than a run can ask for (the warm-up included): every request is a miss.
             listing.write_text(
                 "\n".join(
-                    insights_url(account, f"period=custom&start={start}&end={end}")
+                    insights_url(account, f"period=custom&date_from={start}&date_to={end}")
                     for start, end in periods.take(20_000)
                 )
                 + "\n"
