@@ -43,17 +43,21 @@ def _bump(state: RollupState) -> None:
 
 
 def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> Entry:
-    """Give one of the user's entries a category of their own (`None`: back to the bank's, or what their
-    rules say at the next catch-up). Another customer's entry is `Entry.DoesNotExist`."""
+    """Give one of the user's entries a category of their own (`None`: drop it; the entry then has what
+    their rules, the bank, or the bank's default rules say, as if never chosen). Another customer's entry is
+    `Entry.DoesNotExist`."""
     chosen = _category(category) if category else None
     with transaction.atomic():
         entry = Entry.objects.select_related("transaction").get(pk=entry_id, account__owner=user)
         state = rollup._state_for_update(entry.account_id)
         current = EntryCategory.objects.select_for_update().filter(entry=entry).first()
         before = current.category_id if current else entry.transaction.category_id
+        summed = entry.pk <= state.last_entry_id  # else the next catch-up sums it, its rules applied
         if chosen is None:
             if current is not None:
                 current.delete()
+            if summed:  # what the rules say now (a default rule's category, not "other"): manual > rule
+                rollup.apply_rules(entry.account_id, id_after=entry.pk - 1, id_to=entry.pk, replace=False)
         elif current is None:
             EntryCategory.objects.create(
                 entry=entry, account_id=entry.account_id, category=chosen, source=EntryCategory.Source.MANUAL
@@ -64,7 +68,7 @@ def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> En
             current.rule = None
             current.updated_at = timezone.now()
             current.save(update_fields=["category", "source", "rule", "updated_at"])
-        if entry.pk <= state.last_entry_id:  # else the next catch-up sums it with its new category
+        if summed:
             rollup.recompute_days(entry.account_id, [rollup.local_day(entry.created)])
         _bump(state)
         audit_record(
@@ -72,9 +76,14 @@ def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> En
             actor=user,
             obj=entry,
             before={"category": before},
-            after={"category": chosen.slug if chosen else entry.transaction.category_id},
+            after={"category": chosen.slug if chosen else _seen(entry)},
         )
     return entry
+
+
+def _seen(entry: Entry) -> str:
+    found = EntryCategory.objects.filter(entry=entry).values_list("category_id", flat=True).first()
+    return found or entry.transaction.category_id or rollup.OTHER
 
 
 def rule_create(*, user: User, field: str, contains: str, direction: str, category: str) -> CategoryRule:
