@@ -5,7 +5,10 @@ changes a summed day takes the account's `RollupState` lock, recomputes the days
 state's `version`, so that the insights cache (keyed on it) is not read again.
 """
 
-from django.db import transaction
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -165,11 +168,45 @@ def rule_backfill_request(*, user: User) -> RuleBackfill:
     return backfill
 
 
+# pg_try_advisory_lock(BACKFILL_LOCK, backfill id) of the worker that runs a backfill: a constant that no
+# other code in the database uses (portal/audit/chain.py's is a single bigint key: another key space).
+BACKFILL_LOCK = 0x1414_0001
+
+
+@contextmanager
+def _run_alone(backfill_id: int) -> Iterator[bool]:
+    """Whether this worker is the one that runs the backfill: it holds a PostgreSQL session lock on it for
+    the whole run (its transactions come and go), released at the end or when its connection dies (a lost
+    worker: the redelivered task then takes it over). A second delivery while it runs gets False at once."""
+    if connection.vendor != "postgresql":  # the embedded defaults: one process
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BACKFILL_LOCK, backfill_id])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BACKFILL_LOCK, backfill_id])
+
+
 def rule_backfill_run(backfill_id: int) -> RuleBackfill:
     """The backfill's work (its Celery task): each account of the owner in batches of entry ids up to the
     account's summed watermark (entries above it get the rules at their catch-up), each batch in its own
     transaction under the account's lock, progress written as it goes. Safe to run twice: a finished
-    backfill is left alone, and applying the same rules again changes nothing."""
+    backfill is left alone, and applying the same rules again changes nothing; twice at once, the second
+    leaves it to the first (`_run_alone`: else the two restart each other's progress, and deadlock, the first
+    holding an account's lock while it writes progress on the backfill's row that the second holds while it
+    catches that account up)."""
+    with _run_alone(backfill_id) as alone:
+        if not alone:
+            return RuleBackfill.objects.get(pk=backfill_id)
+        return _rule_backfill_run(backfill_id)
+
+
+def _rule_backfill_run(backfill_id: int) -> RuleBackfill:
     with transaction.atomic():
         backfill = RuleBackfill.objects.select_for_update().get(pk=backfill_id)
         if backfill.status in (RuleBackfill.Status.DONE, RuleBackfill.Status.FAILED):
