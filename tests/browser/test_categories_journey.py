@@ -135,7 +135,7 @@ def test_it_changes_a_category_and_adds_a_rule_with_the_keyboard(page, live_serv
     login(page, live_server, alice.email)
     page.goto(_detail(live_server, current))
     _tab_to(page, "#entry-category-choice")
-    page.keyboard.press("End")  # the last choice: "Use the bank's category"
+    page.keyboard.press("End")  # the last choice: "Use my rules or the bank's category"
     page.keyboard.press("ArrowUp")  # the last category by name: Utilities
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")  # Save

@@ -219,6 +219,7 @@ def test_removing_another_customers_budget_is_a_404(client, alice, bob):
     assert client.post(REMOVE, {"category": "dining"}).status_code == 404
     assert client.post(REMOVE, {"category": "nothing"}).status_code == 404
     assert client.post(REMOVE, {}).status_code == 404
+    assert client.post(REMOVE, {"category": "din\x00ing"}).status_code == 404  # never a 500 from the database
     assert Budget.objects.get().owner == alice
     with pytest.raises(Budget.DoesNotExist):
         budget_remove(user=bob, category="dining")

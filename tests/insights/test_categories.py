@@ -144,6 +144,25 @@ def test_the_banks_category_drops_the_customers_own(client, alice, current, amaz
     assert "from SecureBank" in client.get(detail_url(amazon, current)).content.decode()
 
 
+def test_dropping_a_chosen_category_gives_back_what_the_rules_say_not_other(alice, current):
+    """manual > rule > bank > default rule > other: a card payment the bank's default rule made Dining, and
+    one the customer's rule made Travel, come back to Dining and Travel (not Other) when the customer drops
+    the category they chose, in the history and in the sums at once."""
+    swiggy = pay(current, day(10), 300_00, "Swiggy")  # no category from the bank: a default rule's
+    rule_create(user=alice, field="counterparty", contains="Uber", direction="out", category="travel")
+    uber = pay(current, day(10, 11), 200_00, "Uber India", "shopping")
+    rollup.catch_up(current.pk)
+    assert (seen(entry_of(swiggy)), seen(entry_of(uber))) == ("dining", "travel")
+    for txn in (swiggy, uber):
+        entry_recategorise(user=alice, entry_id=entry_of(txn).pk, category="health")
+        entry_recategorise(user=alice, entry_id=entry_of(txn).pk, category=None)
+    assert annotation(entry_of(swiggy)) == ("dining", EntryCategory.Source.DEFAULT)
+    assert annotation(entry_of(uber)) == ("travel", EntryCategory.Source.RULE)
+    assert (seen(entry_of(swiggy)), seen(entry_of(uber))) == ("dining", "travel")
+    found = insights(accounts=insights_accounts(user=alice), period=preset(THIS_MONTH))
+    assert {c.slug: c.spent for c in found.categories if c.spent} == {"dining": 300_00, "travel": 200_00}
+
+
 @pytest.mark.parametrize("data", [{"category": "no-such"}, {"category": ""}, {}, {"category": "x" * 5000}])
 def test_a_category_that_does_not_read_is_a_form_error_and_changes_nothing(
     client, alice, current, amazon, data

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.money import AmountError, format_paise_short, paise_to_grouped_input, parse_rupees
+from transactions.categories import CATEGORIES
 from transactions.insights.budgets import (
     BUDGET_MAX_PAISE,
     BudgetError,
@@ -168,7 +169,9 @@ def budget_remove_view(request: HttpRequest) -> HttpResponse:
     """Remove the budget of the posted category: one the customer has not set (or another customer's) is a
     404, as for an id in a URL."""
     category = request.POST.get("category", "")
-    name = Category.objects.filter(slug=category).values_list("name", flat=True).first()
+    name = CATEGORIES.get(category)  # not the posted text in a query: a NUL byte is a database error
+    if name is None:
+        raise Http404("No such budget.")
     try:
         budget_remove(user=request.user, category=category)
     except Budget.DoesNotExist:

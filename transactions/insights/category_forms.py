@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from transactions.categories import CATEGORIES
 from transactions.insights.models import CategoryRule
 
-# The choice that drops the customer's own category: the entry shows the bank's again (or what their rules
-# say at the next catch-up). Not a category slug (those are CATEGORIES' keys).
+# The choice that drops the customer's own category: the entry shows what their rules say, else the bank's
+# (services.entry_recategorise). Not a category slug (those are CATEGORIES' keys).
 BANKS = "bank"
 
 
@@ -30,12 +30,12 @@ class EntryCategoryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [
             *category_choices(),
-            (BANKS, _("Use the bank's category")),
+            (BANKS, _("Use my rules or the bank's category")),
         ]
 
     @property
     def chosen(self) -> str | None:
-        """The slug chosen, or None for the bank's category (after `is_valid`)."""
+        """The slug chosen, or None for no choice of theirs (after `is_valid`)."""
         value = self.cleaned_data["category"]
         return None if value == BANKS else value
 

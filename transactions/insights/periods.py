@@ -41,6 +41,18 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
+def month_end(day: datetime.date) -> datetime.date:
+    return add_months(day, 1) - datetime.timedelta(days=1)
+
+
+def same_day_months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day of the month `months` before, or that month's last day if it is shorter or `day` is its
+    own month's last: 20 November -> 20 August; 30 May -> 28 February; 30 November -> 31 August."""
+    first = add_months(day, -months)
+    last = month_end(first)
+    return last if day == month_end(day) else first.replace(day=min(day.day, last.day))
+
+
 @dataclass(frozen=True)
 class Period:
     key: str
@@ -67,16 +79,16 @@ class Period:
         return found
 
     def previous(self) -> "Period":
-        """The period just before, to compare with: the previous month(s) for the month presets (this
-        month so far against the same days of last month), else as many days just before."""
-        if self.key == THIS_MONTH:
-            start = add_months(self.start, -1)
-            end = min(start + (self.end - self.start), add_months(self.start, 0) - datetime.timedelta(days=1))
-            return Period(LAST_MONTH, start, end)
-        if self.key in (LAST_MONTH, MONTHS_3, MONTHS_6, MONTHS_12):
+        """The period just before, as long as this one, to compare with. The month presets: the months just
+        before, up to the same day of their last month (this month so far against the same days of last
+        month; the last 3 months, which include this month so far, against the 3 before up to the same day:
+        against 3 whole months, a steady spender would read "33% less" on the 1st); a period that ends on
+        its month's last day against whole months. Else as many days just before."""
+        if self.key in (THIS_MONTH, LAST_MONTH, MONTHS_3, MONTHS_6, MONTHS_12):
             months = len(self.months())
             start = add_months(self.start, -months)
-            return Period(CUSTOM, start, self.start - datetime.timedelta(days=1))
+            key = LAST_MONTH if self.key == THIS_MONTH else CUSTOM
+            return Period(key, start, same_day_months_before(self.end, months))
         return Period(
             CUSTOM, self.start - datetime.timedelta(days=self.days), self.start - datetime.timedelta(days=1)
         )

@@ -5,7 +5,10 @@ changes a summed day takes the account's `RollupState` lock, recomputes the days
 state's `version`, so that the insights cache (keyed on it) is not read again.
 """
 
-from django.db import transaction
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,17 +46,21 @@ def _bump(state: RollupState) -> None:
 
 
 def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> Entry:
-    """Give one of the user's entries a category of their own (`None`: back to the bank's, or what their
-    rules say at the next catch-up). Another customer's entry is `Entry.DoesNotExist`."""
+    """Give one of the user's entries a category of their own (`None`: drop it; the entry then has what
+    their rules, the bank, or the bank's default rules say, as if never chosen). Another customer's entry is
+    `Entry.DoesNotExist`."""
     chosen = _category(category) if category else None
     with transaction.atomic():
         entry = Entry.objects.select_related("transaction").get(pk=entry_id, account__owner=user)
         state = rollup._state_for_update(entry.account_id)
         current = EntryCategory.objects.select_for_update().filter(entry=entry).first()
         before = current.category_id if current else entry.transaction.category_id
+        summed = entry.pk <= state.last_entry_id  # else the next catch-up sums it, its rules applied
         if chosen is None:
             if current is not None:
                 current.delete()
+            if summed:  # what the rules say now (a default rule's category, not "other"): manual > rule
+                rollup.apply_rules(entry.account_id, id_after=entry.pk - 1, id_to=entry.pk, replace=False)
         elif current is None:
             EntryCategory.objects.create(
                 entry=entry, account_id=entry.account_id, category=chosen, source=EntryCategory.Source.MANUAL
@@ -64,7 +71,7 @@ def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> En
             current.rule = None
             current.updated_at = timezone.now()
             current.save(update_fields=["category", "source", "rule", "updated_at"])
-        if entry.pk <= state.last_entry_id:  # else the next catch-up sums it with its new category
+        if summed:
             rollup.recompute_days(entry.account_id, [rollup.local_day(entry.created)])
         _bump(state)
         audit_record(
@@ -72,9 +79,14 @@ def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> En
             actor=user,
             obj=entry,
             before={"category": before},
-            after={"category": chosen.slug if chosen else entry.transaction.category_id},
+            after={"category": chosen.slug if chosen else _seen(entry)},
         )
     return entry
+
+
+def _seen(entry: Entry) -> str:
+    found = EntryCategory.objects.filter(entry=entry).values_list("category_id", flat=True).first()
+    return found or entry.transaction.category_id or rollup.OTHER
 
 
 def rule_create(*, user: User, field: str, contains: str, direction: str, category: str) -> CategoryRule:
@@ -156,11 +168,45 @@ def rule_backfill_request(*, user: User) -> RuleBackfill:
     return backfill
 
 
+# pg_try_advisory_lock(BACKFILL_LOCK, backfill id) of the worker that runs a backfill: a constant that no
+# other code in the database uses (portal/audit/chain.py's is a single bigint key: another key space).
+BACKFILL_LOCK = 0x1414_0001
+
+
+@contextmanager
+def _run_alone(backfill_id: int) -> Iterator[bool]:
+    """Whether this worker is the one that runs the backfill: it holds a PostgreSQL session lock on it for
+    the whole run (its transactions come and go), released at the end or when its connection dies (a lost
+    worker: the redelivered task then takes it over). A second delivery while it runs gets False at once."""
+    if connection.vendor != "postgresql":  # the embedded defaults: one process
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BACKFILL_LOCK, backfill_id])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BACKFILL_LOCK, backfill_id])
+
+
 def rule_backfill_run(backfill_id: int) -> RuleBackfill:
     """The backfill's work (its Celery task): each account of the owner in batches of entry ids up to the
     account's summed watermark (entries above it get the rules at their catch-up), each batch in its own
     transaction under the account's lock, progress written as it goes. Safe to run twice: a finished
-    backfill is left alone, and applying the same rules again changes nothing."""
+    backfill is left alone, and applying the same rules again changes nothing; twice at once, the second
+    leaves it to the first (`_run_alone`: else the two restart each other's progress, and deadlock, the first
+    holding an account's lock while it writes progress on the backfill's row that the second holds while it
+    catches that account up)."""
+    with _run_alone(backfill_id) as alone:
+        if not alone:
+            return RuleBackfill.objects.get(pk=backfill_id)
+        return _rule_backfill_run(backfill_id)
+
+
+def _rule_backfill_run(backfill_id: int) -> RuleBackfill:
     with transaction.atomic():
         backfill = RuleBackfill.objects.select_for_update().get(pk=backfill_id)
         if backfill.status in (RuleBackfill.Status.DONE, RuleBackfill.Status.FAILED):
