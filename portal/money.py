@@ -69,8 +69,29 @@ def paise_to_grouped_input(paise: int) -> str:
     return format_decimal(paise_to_decimal(paise), format="#,##,##0.00", locale=LOCALE)
 
 
+def group_indian(digits: str) -> str:
+    """ASCII digits grouped the Indian way: the last three, then twos: '12345678' -> '1,23,45,678'."""
+    if len(digits) <= 3:
+        return digits
+    head, groups = digits[:-3], [digits[-3:]]
+    while len(head) > 2:
+        head, pair = head[:-2], head[-2:]
+        groups.append(pair)
+    groups.append(head)
+    return ",".join(reversed(groups))
+
+
 def format_paise(paise: int) -> str:
-    """Indian grouping with the rupee sign: 12345678 paise -> '₹1,23,456.78'; negatives '-₹5.00'."""
+    """Indian grouping with the rupee sign: 12345678 paise -> '₹1,23,456.78'; negatives '-₹5.00'. Exactly
+    Babel's en_IN currency format (tests/portal/test_money.py checks it against Babel for any amount),
+    written out because a page formats hundreds of amounts (the insights' tables and charts) and Babel took
+    about 15 µs each."""
+    rupees, rest = divmod(abs(paise), PAISE_PER_RUPEE)
+    return f"{'-' if paise < 0 else ''}₹{group_indian(str(rupees))}.{rest:02d}"
+
+
+def format_paise_babel(paise: int) -> str:
+    """Babel's own en_IN currency format of an amount: what `format_paise` must equal."""
     return format_currency(paise_to_decimal(paise), "INR", locale=LOCALE)
 
 

@@ -325,3 +325,21 @@ def test_axis_ticks_are_round_rupees_in_indian_grouping(low, high, texts):
     axis = charts.ticks(low, high, most=4)
     assert axis["ticktext"] == texts
     assert axis["range"] == [axis["tickvals"][0], axis["tickvals"][-1]]
+
+
+def test_a_warm_page_is_its_cached_figures_and_a_new_entry_or_a_rename_makes_new_ones(signed_in, savings):
+    """The figures' HTML is cached under the sums' versions: with the daily sums gone from under it, the
+    same page still shows them (it read none); a new payment moves the ledger version (a new key, so the new
+    figures), and a renamed account, which the history links name, makes a new key too."""
+    from transactions.insights.models import DayCategory
+
+    first = signed_in.get(URL, {"account": savings.pk}).content.decode()
+    assert "₹3,730.00" in first
+    DayCategory.objects.filter(account=savings).update(out_paise=0)
+    assert "₹3,730.00" in signed_in.get(URL, {"account": savings.pk}).content.decode()
+    pay(savings, ist(2026, 11, 15, 12), 270_00, "DMart", "groceries")
+    after = signed_in.get(URL, {"account": savings.pk}).content.decode()
+    assert "₹270.00" in after  # day 15 recomputed from the entries; the rest of the month was zeroed above
+    Account.objects.filter(pk=savings.pk).update(name="Renamed savings")
+    renamed = signed_in.get(URL, {"account": savings.pk}).content.decode()
+    assert "Renamed savings" in renamed

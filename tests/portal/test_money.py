@@ -2,7 +2,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.money import AmountError, format_paise, paise_to_grouped_input, paise_to_input, parse_rupees
+from portal.money import (
+    AmountError,
+    format_paise,
+    format_paise_babel,
+    paise_to_grouped_input,
+    paise_to_input,
+    parse_rupees,
+)
 
 MAX_PAISE = 10**15
 
@@ -105,6 +112,13 @@ def test_it_formats_every_amount_with_the_rupee_sign_and_lakh_grouping(paise):
     text = format_paise(paise)
     assert text.startswith("₹")
     assert text == f"₹{_indian_grouping(paise // 100)}.{paise % 100:02d}"
+
+
+@given(st.integers(min_value=-(10**20), max_value=10**20))
+def test_it_formats_exactly_as_babel_does_for_any_amount(paise):
+    """`format_paise` is written out for speed: it must equal Babel's en_IN currency format, negatives,
+    zero and amounts past a thousand crore included."""
+    assert format_paise(paise) == format_paise_babel(paise)
 
 
 @given(st.integers(min_value=1, max_value=MAX_PAISE))

@@ -15,11 +15,10 @@ figure also has its numbers in a table on the page. Nothing animates (no `transi
 """
 
 import datetime
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
+import plotly.io as pio
 from babel.numbers import format_decimal
 from django.core.cache import cache
 
@@ -105,17 +104,23 @@ def _layout(**extra) -> dict:
     return layout
 
 
-def _json(figure: go.Figure) -> str:
+def _trace(kind: str, **attributes) -> dict:
+    """A trace as plotly's figure schema has it (`type` and its attributes)."""
+    return {"type": kind, **attributes}
+
+
+def _figure(*, data: list[dict], layout: dict) -> dict:
+    """A figure in plotly's JSON schema. Built as plain data and serialised by plotly.io, without
+    plotly.graph_objects' validation on every request (it deep-copies each point: 2 to 4 ms a figure, most
+    of a cold page); tests/insights/test_views.py validates every figure the page makes through
+    `plotly.graph_objects.Figure`, so a key plotly does not know fails there."""
+    return {"data": data, "layout": layout}
+
+
+def _json(figure: dict) -> str:
     """The figure's JSON with <, > and & escaped (as Django's json_script does), for a <script> element."""
-    text = json.dumps(figure.to_plotly_json(), cls=_Encoder, separators=(",", ":"), ensure_ascii=False)
+    text = pio.to_json(figure, validate=False, pretty=False, engine="json")
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, o):  # pragma: no cover - every value is already a str, int or list
-        if isinstance(o, datetime.date):
-            return o.isoformat()
-        return super().default(o)
 
 
 def category_colours(found: Insights) -> dict[str, str]:
@@ -123,7 +128,7 @@ def category_colours(found: Insights) -> dict[str, str]:
     return {c.slug: PALETTE[i % len(PALETTE)] for i, c in enumerate(spent[:STACKED_CATEGORIES])}
 
 
-def categories_figure(found: Insights, link: Callable[[str], str]) -> go.Figure | None:
+def categories_figure(found: Insights, link: Callable[[str], str]) -> dict | None:
     """Spending by category, largest on top (horizontal bars: long names stay readable on a phone); past
     BARS_MOST categories the rest are one bar (the table lists each)."""
     spent = [c for c in found.categories if c.spent]
@@ -134,7 +139,8 @@ def categories_figure(found: Insights, link: Callable[[str], str]) -> go.Figure 
     if len(bars) > BARS_MOST:
         rest = sum(c.spent for c in spent[BARS_MOST - 1 :])
         bars = [*bars[: BARS_MOST - 1], ("Everything else", rest, PALETTE[-1], "")]
-    bar = go.Bar(
+    bar = _trace(
+        "bar",
         orientation="h",
         y=[name for name, *_ in bars],
         x=[rupees(paise) for _, paise, *_ in bars],
@@ -143,7 +149,7 @@ def categories_figure(found: Insights, link: Callable[[str], str]) -> go.Figure 
         marker={"color": [colour for *_, colour, _ in bars]},
         name="Spent",
     )
-    return go.Figure(
+    return _figure(
         data=[bar],
         layout=_layout(
             height=HEIGHTS["categories"],
@@ -165,7 +171,7 @@ def _month_axis() -> dict:
     return {"fixedrange": True, "type": "category", "tickangle": 0, "tickfont": {**FONT, "size": 11}}
 
 
-def months_figure(found: Insights) -> go.Figure | None:
+def months_figure(found: Insights) -> dict | None:
     """Spending by month, stacked by category (the largest few on their own, the rest together)."""
     if len(found.months) < 2 or not found.spending:
         return None
@@ -181,7 +187,7 @@ def months_figure(found: Insights) -> go.Figure | None:
     if any(rest):
         traces.append(_stack("Everything else", labels, rest, PALETTE[-1], months))
     top = max(m.spending for m in found.months)
-    return go.Figure(
+    return _figure(
         data=traces,
         layout=_layout(
             height=HEIGHTS["months"],
@@ -195,10 +201,9 @@ def months_figure(found: Insights) -> go.Figure | None:
     )
 
 
-def _stack(
-    name: str, labels: list[str], values: list[int], colour: str, months: list[datetime.date]
-) -> go.Bar:
-    return go.Bar(
+def _stack(name: str, labels: list[str], values: list[int], colour: str, months: list[datetime.date]) -> dict:
+    return _trace(
+        "bar",
         name=name,
         x=labels,
         y=[rupees(v) for v in values],
@@ -208,12 +213,13 @@ def _stack(
     )
 
 
-def cash_flow_figure(found: Insights) -> go.Figure | None:
+def cash_flow_figure(found: Insights) -> dict | None:
     """Income and spending side by side each month, and what was left (net) as a line with markers."""
     if not (found.income or found.spending):
         return None
     labels = _month_labels([m.month for m in found.months])
-    income = go.Bar(
+    income = _trace(
+        "bar",
         name="Income",
         x=labels,
         y=[rupees(m.income) for m in found.months],
@@ -221,7 +227,8 @@ def cash_flow_figure(found: Insights) -> go.Figure | None:
         hovertemplate="Income, %{customdata[1]}: %{customdata[0]}<extra></extra>",
         marker={"color": INCOME_COLOUR},
     )
-    spending = go.Bar(
+    spending = _trace(
+        "bar",
         name="Spending",
         x=labels,
         y=[rupees(m.spending) for m in found.months],
@@ -229,7 +236,8 @@ def cash_flow_figure(found: Insights) -> go.Figure | None:
         hovertemplate="Spending, %{customdata[1]}: %{customdata[0]}<extra></extra>",
         marker={"color": SPENDING_COLOUR, "pattern": {"shape": "/", "fgcolor": "#ffffff", "solidity": 0.15}},
     )
-    net = go.Scatter(
+    net = _trace(
+        "scatter",
         name="Net savings",
         x=labels,
         y=[rupees(m.net) for m in found.months],
@@ -241,7 +249,7 @@ def cash_flow_figure(found: Insights) -> go.Figure | None:
     )
     low = min([0, *(m.net for m in found.months)])
     high = max([0, *(max(m.income, m.spending) for m in found.months)])
-    return go.Figure(
+    return _figure(
         data=[income, spending, net],
         layout=_layout(
             height=HEIGHTS["cash_flow"],
@@ -254,12 +262,13 @@ def cash_flow_figure(found: Insights) -> go.Figure | None:
     )
 
 
-def balance_figure(found: Insights) -> go.Figure | None:
+def balance_figure(found: Insights) -> dict | None:
     """The closing balance of each day (the selected accounts together)."""
     if not found.balance:
         return None
     values = [p.balance for p in found.balance]
-    line = go.Scatter(
+    line = _trace(
+        "scatter",
         name="Closing balance",
         x=[p.day.isoformat() for p in found.balance],
         y=[rupees(v) for v in values],
@@ -268,7 +277,7 @@ def balance_figure(found: Insights) -> go.Figure | None:
         mode="lines+markers" if len(values) == 1 else "lines",
         line={"color": BALANCE_COLOUR, "width": 2, "shape": "hv"},
     )
-    return go.Figure(
+    return _figure(
         data=[line],
         layout=_layout(
             height=HEIGHTS["balance"],
@@ -320,12 +329,13 @@ class Pieces:
 
 
 def insights_with_charts(
-    *, accounts: list[Account], period: Period, link: Callable[[str], str]
+    *, accounts: list[Account], period: Period, link: Callable[[str], str], key: str | None = None
 ) -> tuple[Insights, Pieces]:
     """The insights of these accounts (the caller's own) over `period`, their charts and their text.
     `link(slug)`: where a click on a category's bar goes; it must follow from the accounts and the period
-    alone (it is cached with them). Warm, one cache round trip (`get_many`) reads both."""
-    key = selectors.insights_key(accounts=accounts, period=period)
+    alone (it is cached with them). Warm, one cache round trip (`get_many`) reads both. `key`: the insights'
+    key if the caller has it (`selectors.insights_key`, which catches the sums up)."""
+    key = key or selectors.insights_key(accounts=accounts, period=period)
     pieces_key = key + PIECES_SUFFIX
     found = cache.get_many([key, pieces_key])
     result: Insights | None = found.get(key)

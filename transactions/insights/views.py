@@ -6,13 +6,17 @@ cached under the accounts' ledger versions: a warm page is the accounts, their s
 round trip.
 """
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from accounts.models import Account
@@ -23,6 +27,7 @@ from transactions.insights.forms import InsightsForm
 from transactions.insights.periods import Period
 
 _PAGE = "transactions/insights/insights.html"
+FIGURES_SUFFIX = ":figures:v1:"
 
 
 def history_links(accounts: list[Account], period: Period, slug: str) -> list[tuple[Account, str]]:
@@ -50,23 +55,42 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     if accounts and form.is_valid():
         chosen, period = form.chosen_accounts(), form.chosen_period()
         try:
-            found, pieces = charts.insights_with_charts(
-                accounts=chosen, period=period, link=lambda slug: chart_link(chosen, period, slug)
-            )
+            key = selectors.insights_key(accounts=chosen, period=period)
         except selectors.InsightsPending as pending:
             return _answer(request, {**context, "pending": pending.accounts})
-        # The history links are made here, not cached: they carry the accounts' names, which may change.
-        links = {row.slug: history_links(chosen, period, row.slug) for row in pieces.shown.categories}
         context.update(
-            found=found,
-            charts=pieces.charts,
-            shown=pieces.shown,
-            text=pieces.shown.text,
-            rows=[(row, links[row.slug]) for row in pieces.shown.categories],
-            one_account=chosen[0] if len(chosen) == 1 else None,
+            found=True,
+            figures=_figures(key, chosen, period),
             budgets=budget_progress(user=request.user),
         )
     return _answer(request, context)
+
+
+def _figures(key: str, chosen: list[Account], period: Period) -> str:
+    """The period's figures as HTML (the template's `insights-figures`): read from the cache, else made from
+    the insights and their charts (charts.py, cached too) and cached. Keyed by the insights' key (the sums'
+    versions and the period) and by the accounts' names, which the history links show."""
+    names = "|".join(f"{a.pk}:{a.name}" for a in chosen)
+    html_key = f"{key}{FIGURES_SUFFIX}{hashlib.sha256(names.encode()).hexdigest()[:16]}"
+    html = cache.get(html_key)
+    if html is None:
+        found, pieces = charts.insights_with_charts(
+            accounts=chosen, period=period, link=lambda slug: chart_link(chosen, period, slug), key=key
+        )
+        links = {row.slug: history_links(chosen, period, row.slug) for row in pieces.shown.categories}
+        html = render_to_string(
+            f"{_PAGE}#insights-figures",
+            {
+                "found": found,
+                "charts": pieces.charts,
+                "shown": pieces.shown,
+                "text": pieces.shown.text,
+                "rows": [(row, links[row.slug]) for row in pieces.shown.categories],
+                "one_account": chosen[0] if len(chosen) == 1 else None,
+            },
+        )
+        cache.set(html_key, html, selectors.CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped when it was rendered
 
 
 def _answer(request: HttpRequest, context: dict) -> HttpResponse:
