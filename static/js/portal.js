@@ -279,16 +279,24 @@ document.addEventListener("keydown", (event) => {
 
 // The customer's category of a transaction (history detail) and the rules' progress: after their own swap,
 // focus goes to what changed, never to the page: the field with its error, else the saved message; the
-// progress after "Apply my rules" is pressed (not after each poll, which must leave focus where it is).
+// progress after "Apply my rules" is pressed. A poll leaves focus where it is, unless it was inside the
+// progress (its status line, after the press): the swap removes that element, and focus would fall to the
+// page's top; it goes to the new status line instead.
+let focusInProgress = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  focusInProgress = Boolean(target && target.id === "rules-progress" && target.contains(document.activeElement));
+});
 document.addEventListener("htmx:afterSwap", (event) => {
   const root = event.target;
   const pressed = event.detail.requestConfig && event.detail.requestConfig.elt;
   let target = null;
   if (root.id === "entry-category") {
     target = root.querySelector("[aria-invalid='true']") || root.querySelector(".notice");
-  } else if (root.id === "rules-progress" && pressed && pressed.tagName === "FORM") {
+  } else if (root.id === "rules-progress" && ((pressed && pressed.tagName === "FORM") || focusInProgress)) {
     target = root.querySelector(".rules-progress-status");
   }
+  focusInProgress = false;
   if (target) {
     if (!target.matches("select, input, button, a")) target.setAttribute("tabindex", "-1");
     target.focus();

@@ -173,6 +173,9 @@ def test_the_progress_polls_until_done_and_stops(page, live_server, alice, curre
     expect(progress.locator(".notice")).to_have_text("Done: 1 transaction changed category.")
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
     expect(progress.locator("progress")).to_have_attribute("value", "100")
+    # The polls replaced the status line that had focus: focus is on the new one, not back at the page's top.
+    expect(page.locator(".rules-progress-status")).to_be_focused()
+    expect(page.locator(".rules-progress-status")).to_contain_text("Your rules were applied")
     expect(page).to_have_url(f"{live_server.url}/insights/rules/")
 
 
