@@ -218,6 +218,19 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   drawer.addEventListener("click", (event) => {
     if (event.target === drawer || event.target.closest("[data-drawer-close]")) drawer.close();
   });
+  // A category changed in the drawer: the row it was opened from says the new one too (else, closed, the
+  // list would still show the old category until a reload).
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const block = event.target;
+    if (block.id !== "entry-category" || !body.contains(block) || !block.querySelector(".notice-success")) return;
+    const row = opener && opener.closest("tr");
+    const name = block.dataset.categoryName;
+    if (!row || !name) return;
+    const cell = row.querySelector("[data-row-category-cell]");
+    const inline = row.querySelector("[data-row-category]");
+    if (cell) cell.textContent = name;
+    if (inline) inline.textContent = ` · ${name}`;
+  });
   drawer.addEventListener("close", () => {
     body.replaceChildren();
     if (opener && opener.isConnected) opener.focus();

@@ -207,3 +207,8 @@ def test_it_changes_a_category_in_the_history_drawer(page, live_server, alice, c
     expect(drawer.locator("#entry-category .notice")).to_have_text("Category changed to Health.")
     expect(drawer).to_be_visible()  # swapped inside the drawer, which stays open
     assert EntryCategory.objects.get(entry__account=current, entry__amount__lt=0).category_id == "health"
+    # Closed, the list's row says the new category, as a reload would.
+    page.keyboard.press("Escape")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Swiggy food order"))
+    expect(row.locator(".col-category")).to_have_text("Health")
+    expect(row.locator("[data-row-category]")).to_have_text(" · Health")
