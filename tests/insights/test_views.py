@@ -150,6 +150,13 @@ def test_it_names_each_category_bar_in_its_hover_and_what_everything_else_holds(
     assert bars["y"][-1] == "Everything else"
 
 
+def test_it_counts_the_months_that_saved_only_over_several_months(signed_in, savings):
+    one_month = signed_in.get(URL).content.decode()
+    assert "came in than went out in" not in one_month  # not "in 1 of 1 month": the sentence before says it
+    three_months = signed_in.get(URL, {"period": "3m"}).content.decode()
+    assert "More came in than went out in 2 of 3 months." in three_months  # (September had nothing)
+
+
 def test_it_sends_anonymous_visitors_to_sign_in(client):
     response = client.get(URL)
     assert response.status_code == 302
