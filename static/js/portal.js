@@ -218,6 +218,19 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   drawer.addEventListener("click", (event) => {
     if (event.target === drawer || event.target.closest("[data-drawer-close]")) drawer.close();
   });
+  // A category changed in the drawer: the row it was opened from says the new one too (else, closed, the
+  // list would still show the old category until a reload).
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const block = event.target;
+    if (block.id !== "entry-category" || !body.contains(block) || !block.querySelector(".notice-success")) return;
+    const row = opener && opener.closest("tr");
+    const name = block.dataset.categoryName;
+    if (!row || !name) return;
+    const cell = row.querySelector("[data-row-category-cell]");
+    const inline = row.querySelector("[data-row-category]");
+    if (cell) cell.textContent = name;
+    if (inline) inline.textContent = ` · ${name}`;
+  });
   drawer.addEventListener("close", () => {
     body.replaceChildren();
     if (opener && opener.isConnected) opener.focus();
@@ -279,16 +292,24 @@ document.addEventListener("keydown", (event) => {
 
 // The customer's category of a transaction (history detail) and the rules' progress: after their own swap,
 // focus goes to what changed, never to the page: the field with its error, else the saved message; the
-// progress after "Apply my rules" is pressed (not after each poll, which must leave focus where it is).
+// progress after "Apply my rules" is pressed. A poll leaves focus where it is, unless it was inside the
+// progress (its status line, after the press): the swap removes that element, and focus would fall to the
+// page's top; it goes to the new status line instead.
+let focusInProgress = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  focusInProgress = Boolean(target && target.id === "rules-progress" && target.contains(document.activeElement));
+});
 document.addEventListener("htmx:afterSwap", (event) => {
   const root = event.target;
   const pressed = event.detail.requestConfig && event.detail.requestConfig.elt;
   let target = null;
   if (root.id === "entry-category") {
     target = root.querySelector("[aria-invalid='true']") || root.querySelector(".notice");
-  } else if (root.id === "rules-progress" && pressed && pressed.tagName === "FORM") {
+  } else if (root.id === "rules-progress" && ((pressed && pressed.tagName === "FORM") || focusInProgress)) {
     target = root.querySelector(".rules-progress-status");
   }
+  focusInProgress = false;
   if (target) {
     if (!target.matches("select, input, button, a")) target.setAttribute("tabindex", "-1");
     target.focus();

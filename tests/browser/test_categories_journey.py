@@ -173,6 +173,9 @@ def test_the_progress_polls_until_done_and_stops(page, live_server, alice, curre
     expect(progress.locator(".notice")).to_have_text("Done: 1 transaction changed category.")
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
     expect(progress.locator("progress")).to_have_attribute("value", "100")
+    # The polls replaced the status line that had focus: focus is on the new one, not back at the page's top.
+    expect(page.locator(".rules-progress-status")).to_be_focused()
+    expect(page.locator(".rules-progress-status")).to_contain_text("Your rules were applied")
     expect(page).to_have_url(f"{live_server.url}/insights/rules/")
 
 
@@ -204,3 +207,8 @@ def test_it_changes_a_category_in_the_history_drawer(page, live_server, alice, c
     expect(drawer.locator("#entry-category .notice")).to_have_text("Category changed to Health.")
     expect(drawer).to_be_visible()  # swapped inside the drawer, which stays open
     assert EntryCategory.objects.get(entry__account=current, entry__amount__lt=0).category_id == "health"
+    # Closed, the list's row says the new category, as a reload would.
+    page.keyboard.press("Escape")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Swiggy food order"))
+    expect(row.locator(".col-category")).to_have_text("Health")
+    expect(row.locator("[data-row-category]")).to_have_text(" · Health")

@@ -158,6 +158,17 @@ def test_it_works_by_keyboard_alone(page: Page, live_server, alice, everyday):
     expect(page.locator(".history-table tbody")).to_contain_text("IndiGo")
 
 
+def test_a_date_fields_calendar_button_has_the_sites_focus_ring(page: Page, live_server, alice, everyday):
+    login(page, live_server, alice.email)
+    page.goto("/insights/")
+    page.locator("#id_date_from").focus()  # on its month; Tab goes by the day and the year to its calendar
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_date_from"  # the button is inside the field
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert ring == "solid", "the field keeps the 3 px ring while its calendar button has focus"
+
+
 def _last_month_query() -> str:
     last = periods.preset(periods.LAST_MONTH)
     return f"date_from={last.start}&date_to={last.end}&direction=debit&category=travel"

@@ -179,6 +179,13 @@ def test_it_refuses_a_category_that_takes_no_budget(signed_in, alice, category):
     assert not Budget.objects.exists()
 
 
+def test_it_asks_for_a_category_when_none_is_chosen(signed_in, alice):
+    response = signed_in.post(BUDGETS, {"form": "add", "category": "", "amount": "500"})
+    assert "Choose a category." in response.content.decode()
+    assert "This field is required." not in response.content.decode()
+    assert not Budget.objects.exists()
+
+
 def test_the_service_refuses_what_the_form_would(alice):
     with pytest.raises(BudgetError, match="at most"):
         budget_set(user=alice, category="groceries", amount_paise=1_00_00_000_01)

@@ -138,6 +138,25 @@ def test_its_charts_are_valid_plotly_with_indian_rupees_and_no_floats(signed_in,
     assert ["₹1,00,000.00", "November 2026"] in cash_flow["data"][0]["customdata"]
 
 
+def test_it_names_each_category_bar_in_its_hover_and_what_everything_else_holds(signed_in, savings):
+    # Nine spending categories: the chart shows seven, then one "Everything else" bar for the smallest two.
+    for rupees, slug in enumerate(["rent", "emi", "utilities", "travel", "shopping", "health", "other"], 1):
+        pay(savings, ist(2026, 11, 12, 9), rupees * 100_00, "Shop", slug)
+    bars = figure(signed_in.get(URL).content.decode(), "categories")["data"][0]
+    assert bars["hovertemplate"] == "%{customdata[2]}: %{customdata[0]}<extra></extra>"
+    hovers = [f"{name}: {amount}" for amount, _, name in bars["customdata"]]
+    assert hovers[0] == "Groceries: ₹2,500.00"  # the category's name, no tick padding before the colon
+    assert hovers[-1] == "Everything else (EMI, Rent): ₹300.00"
+    assert bars["y"][-1] == "Everything else"
+
+
+def test_it_counts_the_months_that_saved_only_over_several_months(signed_in, savings):
+    one_month = signed_in.get(URL).content.decode()
+    assert "came in than went out in" not in one_month  # not "in 1 of 1 month": the sentence before says it
+    three_months = signed_in.get(URL, {"period": "3m"}).content.decode()
+    assert "More came in than went out in 2 of 3 months." in three_months  # (September had nothing)
+
+
 def test_it_sends_anonymous_visitors_to_sign_in(client):
     response = client.get(URL)
     assert response.status_code == 302
@@ -172,7 +191,8 @@ def test_it_says_what_is_wrong_with_the_period_or_account(signed_in, savings, pa
     page = response.content.decode()
     error = re.search(rf'<p class="field-error" id="id_{field}_error">(.*?)</p>', page, re.S)
     assert error and message in error.group(1)
-    assert "We couldn't read" in page
+    # Dates that read but make no period (reversed, future, too long) are not "unreadable": check them.
+    assert "Please check the" in page and "couldn't read" not in page
     assert "Spending by category" not in page and "figure-" not in page
 
 

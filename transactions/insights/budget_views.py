@@ -61,7 +61,11 @@ class BudgetForm(forms.Form):
     """A category and its monthly budget in rupees (Indian grouping welcome): set or changed."""
 
     category = forms.ChoiceField(
-        label=gettext_lazy("Category"), error_messages={"invalid_choice": gettext_lazy("Choose a category.")}
+        label=gettext_lazy("Category"),
+        error_messages={
+            "required": gettext_lazy("Choose a category."),
+            "invalid_choice": gettext_lazy("Choose a category."),
+        },
     )
     amount = forms.CharField(
         label=gettext_lazy("Monthly budget (₹)"),

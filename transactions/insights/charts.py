@@ -135,18 +135,23 @@ def categories_figure(found: Insights, link: Callable[[str], str]) -> dict | Non
     if not spent:
         return None
     colours = category_colours(found)
-    bars = [(c.name, c.spent, colours.get(c.slug, PALETTE[-1]), link(c.slug)) for c in spent]
+    bars = [(c.name, c.spent, colours.get(c.slug, PALETTE[-1]), link(c.slug), c.name) for c in spent]
     if len(bars) > BARS_MOST:
-        rest = sum(c.spent for c in spent[BARS_MOST - 1 :])
-        bars = [*bars[: BARS_MOST - 1], ("Everything else", rest, PALETTE[-1], "")]
+        folded = spent[BARS_MOST - 1 :]
+        rest = sum(c.spent for c in folded)
+        # The hover names what the bar holds: the table beside it lists those categories one by one.
+        said = f"Everything else ({', '.join(c.name for c in folded)})"
+        bars = [*bars[: BARS_MOST - 1], ("Everything else", rest, PALETTE[-1], "", said)]
     bar = _trace(
         "bar",
         orientation="h",
         y=[name for name, *_ in bars],
         x=[rupees(paise) for _, paise, *_ in bars],
-        customdata=[[format_paise(paise), link] for _, paise, _, link in bars],
-        hovertemplate="%{y}: %{customdata[0]}<extra></extra>",
-        marker={"color": [colour for *_, colour, _ in bars]},
+        # The name rides in customdata, not %{y}: the axis's ticksuffix (a gap before the bars) would put a
+        # space before the hover's colon ("Rent : ₹…").
+        customdata=[[format_paise(paise), link, said] for _, paise, _, link, said in bars],
+        hovertemplate="%{customdata[2]}: %{customdata[0]}<extra></extra>",
+        marker={"color": [colour for _, _, colour, *_ in bars]},
         name="Spent",
     )
     return _figure(

@@ -101,8 +101,12 @@ def months_words(found: Insights) -> str:
 
 
 def months_saved_words(found: Insights) -> str:
+    """How many of the period's months saved money; nothing for a single month, whose net the cash-flow
+    sentence already says ("in 0 of 1 month" read as a riddle)."""
     saved, months = sum(1 for m in found.months if m.net > 0), len(found.months)
-    return f"More came in than went out in {saved} of {months} month{'s' if months != 1 else ''}."
+    if months < 2:
+        return ""
+    return f"More came in than went out in {saved} of {months} months."
 
 
 def balance_words(found: Insights) -> str:
