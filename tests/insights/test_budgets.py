@@ -475,3 +475,30 @@ def test_the_insights_page_partial_draws_the_months_bars(alice, alice_savings):
     html = render_to_string("transactions/insights/_budgets.html", {"budgets": budget_progress(user=alice)})
     assert "₹10,000 of ₹10,000 (100%)" in html and "All used" in html
     assert f'href="{BUDGETS}"' in html and "<progress" in html
+
+
+def test_a_recategorised_payment_that_crosses_a_budget_alerts(
+    alice, alice_savings, django_capture_on_commit_callbacks
+):
+    """Moving a payment into a budgeted category by hand crosses the budget as spending it would: the
+    check is queued after the commit (here run by Celery eagerly), and the alert goes out."""
+    from transactions.insights.services import entry_recategorise
+
+    budget_set(user=alice, category="dining", amount_paise=1_000_00)
+    pay(alice_savings, 900_00, category="shopping", counterparty="Big Mall")
+    rollup.catch_up(alice_savings.pk)
+    entry = Entry.objects.filter(account=alice_savings, amount=-900_00).get()
+    with django_capture_on_commit_callbacks() as callbacks:
+        entry_recategorise(user=alice, entry_id=entry.pk, category="dining")
+    assert callbacks, "no budget check queued"
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks() as sent:
+            for callback in callbacks:
+                callback()
+    finally:
+        app.conf.task_always_eager = previous
+    assert BudgetAlert.objects.filter(owner=alice, category="dining", level=80).exists()
+    (email,) = queued_emails(sent)
+    assert email.subject == "You have used 90% of your Dining budget for November 2026"

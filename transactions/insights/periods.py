@@ -68,6 +68,8 @@ class Period:
         names = dict(CHOICES)
         if self.key in (THIS_MONTH, LAST_MONTH):
             return f"{names[self.key]} ({self.start:%B %Y})"
+        if self.start == self.end:
+            return day_label(self.start)
         return f"{day_label(self.start)} to {day_label(self.end)}"
 
     def months(self) -> list[datetime.date]:

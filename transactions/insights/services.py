@@ -17,7 +17,7 @@ from accounts.models import Account, User
 from portal.audit import audit_record
 from portal.celery import app as celery_app
 from transactions.insights import rollup
-from transactions.insights.models import CategoryRule, EntryCategory, RollupState, RuleBackfill
+from transactions.insights.models import Budget, CategoryRule, EntryCategory, RollupState, RuleBackfill
 from transactions.models import Category, Entry
 
 RULES_MAX = 50
@@ -43,6 +43,13 @@ def _category(slug: str) -> Category:
 
 def _bump(state: RollupState) -> None:
     RollupState.objects.filter(pk=state.pk).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+def _check_budgets(user_id: int) -> None:
+    """A category moved money between budgets: check the customer's (after the commit), as a catch-up that
+    summed new spending does."""
+    if Budget.objects.filter(owner_id=user_id).exists():
+        rollup.queue_alerts_check(user_id)
 
 
 def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> Entry:
@@ -74,6 +81,7 @@ def entry_recategorise(*, user: User, entry_id: int, category: str | None) -> En
         if summed:
             rollup.recompute_days(entry.account_id, [rollup.local_day(entry.created)])
         _bump(state)
+        _check_budgets(user.pk)
         audit_record(
             action="category.change",
             actor=user,
@@ -237,6 +245,7 @@ def _rule_backfill_run(backfill_id: int) -> RuleBackfill:
                 rollup.recompute_days(account_id, days)
                 if count:
                     _bump(state)
+                    _check_budgets(backfill.owner_id)
                 low = ids[-1]
                 done += len(ids)
                 changed += count
