@@ -48,6 +48,10 @@ PAGES = {
     # The one page with charts: plotly.js (4.8 MB) comes after load, when a chart nears the screen.
     "insights": ("/insights/", True),
     "insights 12 months": ("/insights/?period=12m", True),
+    # The insights' pages without charts: no plotly.js.
+    "budgets": ("/insights/budgets/", True),
+    "projection": ("/insights/projection/?deposit=5000", True),
+    "rules": ("/insights/rules/", True),
 }
 
 
