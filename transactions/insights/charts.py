@@ -26,7 +26,7 @@ from accounts.models import Account
 from portal.money import LOCALE, PAISE_PER_RUPEE, format_paise, paise_to_decimal
 from transactions.insights import selectors, summary
 from transactions.insights.periods import Period
-from transactions.insights.selectors import Insights
+from transactions.insights.selectors import Insights, MonthTotal
 
 PIECES_SUFFIX = ":page:v1"
 # At most this many categories get a colour of their own in the months' stacked bars; the rest are one bar.
@@ -218,36 +218,41 @@ def _stack(name: str, labels: list[str], values: list[int], colour: str, months:
     )
 
 
+def _monthly(
+    kind: str, name: str, labels: list[str], found: Insights, value: Callable[[MonthTotal], int], **style
+) -> dict:
+    """One series of the cash-flow chart: a value of each month, its hover naming the series and the month."""
+    return _trace(
+        kind,
+        name=name,
+        x=labels,
+        y=[rupees(value(m)) for m in found.months],
+        customdata=[[format_paise(value(m)), f"{m.month:%B %Y}"] for m in found.months],
+        hovertemplate=f"{name}, %{{customdata[1]}}: %{{customdata[0]}}<extra></extra>",
+        **style,
+    )
+
+
 def cash_flow_figure(found: Insights) -> dict | None:
     """Income and spending side by side each month, and what was left (net) as a line with markers."""
     if not (found.income or found.spending):
         return None
     labels = _month_labels([m.month for m in found.months])
-    income = _trace(
+    income = _monthly("bar", "Income", labels, found, lambda m: m.income, marker={"color": INCOME_COLOUR})
+    spending = _monthly(
         "bar",
-        name="Income",
-        x=labels,
-        y=[rupees(m.income) for m in found.months],
-        customdata=[[format_paise(m.income), f"{m.month:%B %Y}"] for m in found.months],
-        hovertemplate="Income, %{customdata[1]}: %{customdata[0]}<extra></extra>",
-        marker={"color": INCOME_COLOUR},
-    )
-    spending = _trace(
-        "bar",
-        name="Spending",
-        x=labels,
-        y=[rupees(m.spending) for m in found.months],
-        customdata=[[format_paise(m.spending), f"{m.month:%B %Y}"] for m in found.months],
-        hovertemplate="Spending, %{customdata[1]}: %{customdata[0]}<extra></extra>",
+        "Spending",
+        labels,
+        found,
+        lambda m: m.spending,
         marker={"color": SPENDING_COLOUR, "pattern": {"shape": "/", "fgcolor": "#ffffff", "solidity": 0.15}},
     )
-    net = _trace(
+    net = _monthly(
         "scatter",
-        name="Net savings",
-        x=labels,
-        y=[rupees(m.net) for m in found.months],
-        customdata=[[format_paise(m.net), f"{m.month:%B %Y}"] for m in found.months],
-        hovertemplate="Net savings, %{customdata[1]}: %{customdata[0]}<extra></extra>",
+        "Net savings",
+        labels,
+        found,
+        lambda m: m.net,
         mode="lines+markers",
         line={"color": NET_COLOUR, "width": 2},
         marker={"symbol": "diamond", "size": 9, "color": NET_COLOUR},

@@ -13,11 +13,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
+from transactions.history.forms import day_field
 from transactions.insights import periods
 
 ALL = "all"
 _NOT_A_DATE = _("Enter a real date, like 2026-01-31.")
-_DATE_INPUT = {"type": "date"}
 _EARLIEST = datetime.date(1900, 1, 1)
 
 
@@ -28,20 +28,8 @@ class InsightsForm(forms.Form):
         choices=periods.CHOICES,
         error_messages={"invalid_choice": _("Choose one of the periods in the list.")},
     )
-    date_from = forms.DateField(
-        label=_("From"),
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": _NOT_A_DATE},
-        widget=forms.DateInput(attrs=_DATE_INPUT, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label=_("To"),
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": _NOT_A_DATE},
-        widget=forms.DateInput(attrs=_DATE_INPUT, format="%Y-%m-%d"),
-    )
+    date_from = day_field(_("From"))
+    date_to = day_field(_("To"))
     account = forms.ChoiceField(
         label=_("Account"),
         required=False,
