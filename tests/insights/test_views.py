@@ -133,6 +133,10 @@ def test_its_charts_are_valid_plotly_with_indian_rupees_and_no_floats(signed_in,
             assert all(isinstance(v, str) for v in values), "amounts go to plotly as decimal strings"
             assert all(c[0].startswith(("₹", "-₹")) for c in trace["customdata"])
             assert "%{customdata[0]}" in trace["hovertemplate"]
+            # No plotly.py template rides with the figures (they are plain JSON): a patterned bar must say
+            # "overlay" itself, or plotly.js draws only the white stripes and the bar vanishes.
+            pattern = trace.get("marker", {}).get("pattern")
+            assert pattern is None or pattern.get("fillmode") == "overlay", trace["name"]
     cash_flow = figure(page, "cash-flow")
     assert "₹1,00,000" in cash_flow["layout"]["yaxis"]["ticktext"]
     assert ["₹1,00,000.00", "November 2026"] in cash_flow["data"][0]["customdata"]

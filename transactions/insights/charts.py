@@ -28,7 +28,7 @@ from transactions.insights import selectors, summary
 from transactions.insights.periods import Period
 from transactions.insights.selectors import Insights, MonthTotal
 
-PIECES_SUFFIX = ":page:v1"
+PIECES_SUFFIX = ":page:v2"
 # At most this many categories get a colour of their own in the months' stacked bars; the rest are one bar.
 STACKED_CATEGORIES = 6
 # Each at least 3:1 against #ffffff (the card): blue, brown-orange, green, purple, crimson, teal, grey.
@@ -245,7 +245,10 @@ def cash_flow_figure(found: Insights) -> dict | None:
         labels,
         found,
         lambda m: m.spending,
-        marker={"color": SPENDING_COLOUR, "pattern": {"shape": "/", "fgcolor": "#ffffff", "solidity": 0.15}},
+        marker={
+            "color": SPENDING_COLOUR,
+            "pattern": {"shape": "/", "fgcolor": "#ffffff", "solidity": 0.15, "fillmode": "overlay"},
+        },
     )
     net = _monthly(
         "scatter",

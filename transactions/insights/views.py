@@ -27,7 +27,7 @@ from transactions.insights.forms import InsightsForm
 from transactions.insights.periods import Period
 
 _PAGE = "transactions/insights/insights.html"
-FIGURES_SUFFIX = ":figures:v1:"
+FIGURES_SUFFIX = ":figures:v2:"
 
 
 def history_links(accounts: list[Account], period: Period, slug: str) -> list[tuple[Account, str]]:
