@@ -146,11 +146,7 @@ def _caught_up_accounts(user: User) -> list[int]:
     behind to sum in the request is handed to a worker and counts what it has summed so far."""
     accounts = list(Account.objects.filter(owner=user).only("pk", "ledger_version").order_by("pk"))
     states = {s.account_id: s for s in RollupState.objects.filter(account_id__in=[a.pk for a in accounts])}
-    for account in rollup.needs_catch_up(accounts, states):
-        if rollup.entries_behind(account, states.get(account.pk)) > rollup.INLINE_CATCH_UP_MAX:
-            rollup.catch_up_later([account.pk])  # a first look at a long history: a worker sums it
-        else:
-            rollup.catch_up(account.pk)
+    rollup.catch_up_for_request(accounts, states)
     return [a.pk for a in accounts]
 
 

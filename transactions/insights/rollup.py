@@ -117,6 +117,25 @@ def needs_catch_up(accounts: Iterable[Account], states: dict[int, RollupState]) 
     return [a for a in accounts if a.pk not in states or states[a.pk].ledger_version != a.ledger_version]
 
 
+def catch_up_for_request(
+    accounts: list[Account], states: dict[int, RollupState]
+) -> tuple[list[Account], bool]:
+    """What a page does before it reads the sums: catch up each account whose ledger moved and that is near
+    enough to sum while the customer waits; hand the ones further behind than INLINE_CATCH_UP_MAX to a worker.
+    Returns the accounts handed over (their sums are not yet whole) and whether anything was caught up."""
+    behind: list[Account] = []
+    caught = False
+    for account in needs_catch_up(accounts, states):
+        if entries_behind(account, states.get(account.pk)) > INLINE_CATCH_UP_MAX:
+            behind.append(account)
+        else:
+            catch_up(account.pk)
+            caught = True
+    if behind:
+        catch_up_later([a.pk for a in behind])
+    return behind, caught
+
+
 def catch_up(account_id: int) -> bool:
     """Bring the account's daily sums up to its ledger; True if anything was new. Idempotent: a second call
     finds nothing above the watermark. New entries of a customer with budgets may cross one: their check is

@@ -132,14 +132,10 @@ def insights_key(*, accounts: list[Account], period: Period) -> str:
     are cached under (the insights page caches its charts beside them, under this key and a suffix). Raises
     `InsightsPending` when an account's sums are too far behind its ledger to catch up in the request."""
     states = _states(accounts)
-    stale = rollup.needs_catch_up(accounts, states)
-    behind = [a for a in stale if rollup.entries_behind(a, states.get(a.pk)) > rollup.INLINE_CATCH_UP_MAX]
+    behind, caught = rollup.catch_up_for_request(accounts, states)
     if behind:
-        rollup.catch_up_later([a.pk for a in behind])
         raise InsightsPending(behind)
-    for account in stale:
-        rollup.catch_up(account.pk)
-    if stale:
+    if caught:
         states = _states(accounts)
     return cache_key(states, period)
 
