@@ -79,6 +79,9 @@ TABLE_PRIVILEGES = {
     "insights_rulebackfill": WRITE,
     "insights_budget": ALL_ROWS,
     "insights_budgetalert": APPEND,
+    # Account statements (transactions/statements): rows stay for ever (their checksums verify old files);
+    # the task updates status, progress and files.
+    "statements_statement": WRITE,
     # portal/seeding's marks of loader-made users (where the app is installed): written by the loaders, which
     # run as the owner.
     "seeding_seededuser": READ,

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
     "transactions.insights.apps.InsightsConfig",
+    "transactions.statements.apps.StatementsConfig",
 ]
 # Demo and scale data (portal/seeding: seed_demo, seed_scale) exist only where asked for: with DEBUG, or with
 # SEEDING_ENABLED=1 (`make test`, `make bench`). Production leaves the app, its commands and its table out.
@@ -284,6 +285,18 @@ STORAGES = {
     # (so cached for a year, immutable), each beside its .gz and .br. Tests and `make run` read the files
     # where they lie (WHITENOISE_USE_FINDERS), by their plain names.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Account statements' files (transactions/statements), never served as static or media files: only the
+    # owner's signed, expiring link streams one. On the filesystem under var/ by default; an S3-compatible
+    # store is a setting away (STATEMENTS_STORAGE_BACKEND=storages.backends.s3.S3Storage and its options as
+    # JSON in STATEMENTS_STORAGE_OPTIONS, with django-storages installed).
+    "statements": {
+        "BACKEND": env.str(
+            "STATEMENTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json(
+            "STATEMENTS_STORAGE_OPTIONS", default={"location": str(VAR_DIR / "statements"), "base_url": None}
+        ),
+    },
 }
 
 # The public pages' cache (portal/public/page_cache.py): a worker re-reads the pages' versions at least this
@@ -415,6 +428,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 110},
     },
 }
+
+# Account statements (transactions/statements). A statement running without a sign of life for this long
+# (its task reports progress every few thousand rows) is marked failed for a retry: its worker died.
+STATEMENT_STALE_SECONDS = env.int("STATEMENT_STALE_SECONDS", default=10 * 60)
+# Files of statements older than this many days are deleted (the rows, and their checksums, stay).
+STATEMENT_RETENTION_DAYS = env.int("STATEMENT_RETENTION_DAYS", default=400)
+# A download link lives this long (seconds).
+STATEMENT_LINK_SECONDS = env.int("STATEMENT_LINK_SECONDS", default=15 * 60)
 
 # Email: console on embedded defaults; EMAIL_URL (smtp+tls://user:pass@host:587, filemail:///path) otherwise.
 # Tests use Django's locmem outbox whatever this says.

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("transactions.urls")),
     path("insights/", include("transactions.insights.urls")),
+    path("statements/", include("transactions.statements.urls")),
     path("", include("portal.public.urls")),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),

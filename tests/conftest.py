@@ -60,6 +60,18 @@ def _audit_anchor_file(settings, tmp_path) -> None:
     settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def _statement_files(settings, tmp_path) -> None:
+    """Each test's statement files in its own folder, not under var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "statements": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "statements"), "base_url": None},
+        },
+    }
+
+
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker and marker.kwargs.get("transaction"):

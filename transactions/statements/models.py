@@ -1,0 +1,96 @@
+"""Account statements: one `Statement` row per (account, period), made by a customer's request or by the
+monthly schedule, rendered by a Celery task into a PDF and a CSV kept in the `statements` storage.
+
+A row is never duplicated: (account, first day, last day) is unique, so asking again for a period that is
+queued, running or ready returns that row, and a failed one (or one whose files the retention job removed)
+is queued again in place. The row keeps what the files say (opening and closing balances, sums, entry
+count) and the SHA-256 of each file, so that a file can be verified after its bytes are gone."""
+
+from django.conf import settings
+from django.core.files.storage import Storage, storages
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Account
+
+
+class _StatementsStorage(Storage):
+    """The `statements` storage of settings.STORAGES, looked up at each use rather than when the model class
+    is made (a FileField calls its storage callable then: before the tests' settings, or a deploy's
+    override, are in place)."""
+
+    def __getattribute__(self, name: str):
+        if name.startswith("__"):
+            return object.__getattribute__(self, name)
+        return getattr(storages["statements"], name)
+
+
+def statements_storage() -> _StatementsStorage:
+    return _StatementsStorage()
+
+
+class Statement(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Origin(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        MONTHLY = "monthly", "Monthly"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="statements")
+    first_day = models.DateField(help_text="The period's first day (India), inclusive.")
+    last_day = models.DateField(help_text="The period's last day (India), inclusive.")
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent of the entries written.")
+    error = models.CharField(max_length=300, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # What the files say, written with them.
+    entry_count = models.PositiveIntegerField(null=True, blank=True)
+    opening_paise = models.BigIntegerField(null=True, blank=True)
+    closing_paise = models.BigIntegerField(null=True, blank=True)
+    credits_paise = models.BigIntegerField(null=True, blank=True)
+    debits_paise = models.BigIntegerField(null=True, blank=True)
+    pdf = models.FileField(storage=statements_storage, max_length=200, blank=True, default="")
+    csv = models.FileField(storage=statements_storage, max_length=200, blank=True, default="")
+    pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
+    csv_sha256 = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its task.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    files_removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_day", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "first_day", "last_day"], name="statement_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_day__lte=models.F("last_day")), name="statement_period_order"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="statement_progress_percent"),
+        ]
+        indexes = [
+            models.Index(fields=["pdf_sha256"], name="statement_pdf_sha256", condition=~Q(pdf_sha256="")),
+            models.Index(fields=["csv_sha256"], name="statement_csv_sha256", condition=~Q(csv_sha256="")),
+            models.Index(fields=["status", "heartbeat_at"], name="statement_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.masked_number} {self.first_day}–{self.last_day} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (self.Status.READY, self.Status.FAILED)
+
+    @property
+    def has_files(self) -> bool:
+        return self.status == self.Status.READY and self.files_removed_at is None and bool(self.pdf)
