@@ -42,3 +42,27 @@ def fetch_models(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [model.from_db(connection.alias, attnames, row) for row in rows]
+
+
+def fetch_model_lists(
+    queries: list[tuple[type[models.Model], str, list, str]],
+) -> list[list[models.Model]] | None:
+    """`fetch_models` for several (model, where, params, order_by) at once: their SELECTs sent in one round
+    trip (one execute of several statements, which psycopg allows with client-side binding, Django's
+    default; each result read in turn with `nextset`). None when the database is not PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return None
+    selects, params, shapes = [], [], []
+    for model, where, model_params, order_by in queries:
+        sql, attnames = _select(model, where, order_by, False)
+        selects.append(sql)
+        params += model_params
+        shapes.append((model, attnames))
+    found: list[list[models.Model]] = []
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(selects), params)
+        for i, (model, attnames) in enumerate(shapes):
+            if i:
+                cursor.nextset()
+            found.append([model.from_db(connection.alias, attnames, row) for row in cursor.fetchall()])
+    return found

@@ -202,13 +202,19 @@ class TransferForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        accounts = list(account_list(user=user))
+        if str(self.data.get("destination", "")).startswith(PAYEE_PREFIX):
+            # A payee was chosen: its list is needed, read with the accounts in one round trip.
+            accounts, payees = selectors.transfer_choices(user=user)
+            load_payees: Callable[[], list[Payee]] = lambda: payees  # noqa: E731
+        else:
+            accounts = list(account_list(user=user))
+            load_payees = lambda: selectors.transfer_payee_list(user=user)  # noqa: E731
         self.accounts = accounts  # the template lists them with their balances
         self.fields["source"].set_accounts([a for a in accounts if a.status == Account.Status.ACTIVE])
         if frozen := [a.name for a in accounts if a.status == Account.Status.FROZEN]:
             self.fields["source"].help_text = frozen_source_hint(frozen)
         destination = self.fields["destination"]
-        destination.set_destinations(accounts, lambda: selectors.transfer_payee_list(user=user))
+        destination.set_destinations(accounts, load_payees)
 
     def hint_cooling_off(self) -> None:
         """Before drawing the form: the hint under To names the payees still cooling off (not offered)."""

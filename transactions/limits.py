@@ -208,6 +208,79 @@ def use(
     return Usage(existing, bool(active), int(total) - amount_paise, int(to_payee_sum))
 
 
+_LOCK_AND_USE = """
+UPDATE transactions_transferlimits
+   SET sent_paise = CASE WHEN sent_on = %s THEN sent_paise + %s ELSE sent_paise END
+ WHERE user_id = %s
+RETURNING {columns},
+          sent_on IS NOT DISTINCT FROM %s,
+          (SELECT id FROM transactions_transaction WHERE initiator_id = %s AND idempotency_key = %s),
+          EXISTS (SELECT 1 FROM accounts_payee WHERE id = %s AND owner_id = %s AND removed_at IS NULL)
+"""
+_FIRST_OF_DAY = f"""
+UPDATE transactions_transferlimits SET sent_on = %s, sent_paise = {_SENT.format(payee="")} + %s
+ WHERE user_id = %s RETURNING sent_on, sent_paise
+"""  # noqa: S608 - fixed text, placeholders only
+_SENT_TO_PAYEE = f"SELECT {_SENT.format(payee='AND t.payee_id = %s')}"
+
+
+def lock_and_use(
+    *, user: User, payee: Payee, idempotency_key: str, amount_paise: int, now: datetime.datetime
+) -> tuple[TransferLimits, Usage]:
+    """`lock` and `use` in one statement where it is safe, on PostgreSQL (the hot path of a payee transfer):
+    an UPDATE of the customer's limits row takes its lock itself, adds the transfer to the day's running
+    total and returns the row with what `check` needs.
+
+    Why one statement is enough: in READ COMMITTED an UPDATE that waited for the row's lock works on the
+    row as the transfer that held it left it (PostgreSQL re-reads the newest version), so the running total
+    is exact. If that row holds another day's total (the customer's first transfer to others today), a
+    second statement, run under the lock with a fresh view of the ledger, sums the day. The subqueries
+    see only what had committed when the statement began, so they may miss what committed during the wait: a
+    transaction made with this key (the posting's INSERT then meets the key's unique constraint, and the
+    caller returns that transaction and rolls this one back, running total included) and a payee removed
+    meanwhile (as with a removal a moment after the check). The sum sent to one payee today, which caps a
+    new payee, must see every transfer to it that committed before: it is read by a second statement,
+    after the lock, and only while the payee is capped (a new payee: a few transfers a day at most).
+    Elsewhere (SQLite: the embedded defaults) `lock` then `use`."""
+    if connection.vendor != "postgresql":
+        held = lock(user)
+        used = use(
+            user=user,
+            limits=held,
+            payee=payee,
+            idempotency_key=idempotency_key,
+            amount_paise=amount_paise,
+            now=now,
+        )
+        return held, used
+    since = connection.ops.adapt_datetimefield_value(day_start(now))
+    today = timezone.localdate(now)
+    fields = TransferLimits._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = _LOCK_AND_USE.format(columns=columns)
+    params = [today, amount_paise, user.pk, today, user.pk, idempotency_key, payee.pk, user.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)  # placeholders only
+        row = cursor.fetchone()
+        if row is None:  # the customer's first transfer to others: their row is made, then updated
+            cursor.execute(
+                "INSERT INTO transactions_transferlimits (user_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                [user.pk],
+            )
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        held = TransferLimits.from_db(connection.alias, [f.attname for f in fields], row[: len(fields)])
+        kept, existing, active = row[len(fields) :]
+        if not kept:  # the first transfer of the day (the row holds another day's total): the day summed once
+            cursor.execute(_FIRST_OF_DAY, [today, user.pk, since, amount_paise, user.pk])
+            held.sent_on, held.sent_paise = cursor.fetchone()
+        to_payee = 0
+        if now < capped_until(payee):
+            cursor.execute(_SENT_TO_PAYEE, [user.pk, since, payee.pk])
+            to_payee = int(cursor.fetchone()[0])
+    return held, Usage(existing, bool(active), held.sent_paise - amount_paise, to_payee)
+
+
 def _set_by_you() -> str:
     """Said after a refusal by a limit the customer set lower than the bank's."""
     return _("You set this limit yourself: you can change it on your Security page, under Limits.")

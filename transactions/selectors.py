@@ -11,7 +11,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Payee, User
-from portal.db import fetch_models
+from accounts.selectors import account_list
+from portal.db import fetch_model_lists, fetch_models
 from transactions import limits
 from transactions.models import Entry, Transaction, TransferLimits
 
@@ -177,6 +178,21 @@ def transfer_payee_list(*, user: User) -> list[Payee]:
     if found is None:  # not PostgreSQL
         found = list(Payee.objects.filter(owner=user, removed_at__isnull=True).order_by("name", "id"))
     return found
+
+
+def transfer_choices(*, user: User) -> tuple[list[Account], list[Payee]]:
+    """What the transfer form offers, when a payee was chosen: the customer's accounts (`account_list`) and
+    payees (`transfer_payee_list`), read in one round trip on PostgreSQL (portal/db.py)."""
+    found = fetch_model_lists(
+        [
+            (Account, "owner_id = %s AND status <> %s", [user.pk, Account.Status.CLOSED], "id"),
+            (Payee, "owner_id = %s AND removed_at IS NULL", [user.pk], "name, id"),
+        ]
+    )
+    if found is None:  # not PostgreSQL
+        return list(account_list(user=user)), transfer_payee_list(user=user)
+    accounts, payees = found
+    return accounts, payees
 
 
 def payee_transfer_same_since(

@@ -114,11 +114,14 @@ def _find_existing(initiator: "User | None", key: str) -> Transaction | None:
 
 
 def _replay(existing: Transaction | None, kind: str, legs: Legs, description: str) -> Transaction:
+    """`existing` if it is the posting this request asks for (marked `replayed`: nothing new was made),
+    else TransferError (idempotency_conflict)."""
     if existing is None or not _same_request(existing, kind, legs, description):
         raise TransferError(
             _("This request was already used for a different payment. Please start again."),
             code="idempotency_conflict",
         )
+    existing.replayed = True
     return existing
 
 
@@ -573,11 +576,9 @@ def payee_transfer_create(
     legs = _payee_legs(source, payee, amount_paise)
     try:
         with transaction.atomic():
-            held = limits.lock(initiator)
             now = timezone.now()
-            used = limits.use(
+            held, used = limits.lock_and_use(
                 user=initiator,
-                limits=held,
                 payee=payee,
                 idempotency_key=idempotency_key,
                 amount_paise=amount_paise,
@@ -600,10 +601,16 @@ def payee_transfer_create(
                         used=used,
                     )
                 except limits.LimitError as error:
+                    # A transfer with this key that committed while this one waited for the lock (which the
+                    # one statement above may not see): its receipt, not a refusal.
+                    if (existing := _find_existing(initiator, idempotency_key)) is not None:
+                        replayed = _replay(existing, kind, _legs_by_id(legs), description)
+                        transaction.set_rollback(True)  # the running total `lock_and_use` added
+                        return replayed
                     raise TransferError(error.message, code=error.code) from error
                 # In this transaction (no savepoint of its own: a refusal rolls back the running total too);
                 # the OutwardPayment row in the posting's own statements.
-                return _post(
+                txn = _post(
                     kind=kind,
                     legs=legs,
                     description=description,
@@ -618,6 +625,11 @@ def payee_transfer_create(
                     outward=kind == Transaction.Kind.OUTWARD,
                     savepoint=False,
                 )
+                if getattr(
+                    txn, "replayed", False
+                ):  # made by an earlier request with this key: undo the total
+                    transaction.set_rollback(True)
+                return txn
     except IntegrityError:
         # Two requests with one key raced past the lock (one of them not a payee transfer): as `_post` does.
         existing = _find_existing(initiator, idempotency_key)

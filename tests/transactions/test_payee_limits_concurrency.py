@@ -72,3 +72,41 @@ def test_only_one_of_two_concurrent_transfers_fits_the_daily_limit(alice, round_
     assert sorted(outcomes) == ["daily_limit", "sent"]
     assert Transaction.objects.filter(kind=Transaction.Kind.OUTWARD).count() == 1
     assert_books_balance()
+
+
+@pytest.mark.parametrize("limit_left", ["room", "no_room"])
+def test_a_resubmit_that_waited_for_the_first_lands_on_it_and_counts_once(alice, limit_left):
+    """A double submit whose second request waits for the limits row while the first commits: the second's
+    one statement (lock, running total, key) began before the first committed, so it cannot see the first's
+    transaction; the posting's unique key then finds it, and the second returns it and rolls its running
+    total back. With no room left under the daily limit after the first, the second's check refuses, and
+    the refusal still looks for the key first: the receipt, not "limit reached"."""
+    from tests.threads import HeldOpen, Worker, wait_until_blocked_by
+
+    TransferLimits.objects.create(user=alice, daily_paise=1_000_00 if limit_left == "no_room" else 5_000_00)
+    source = fund(AccountFactory(owner=alice), 5_000_00)
+    payee = PayeeFactory(owner=alice)
+
+    def send() -> Transaction:
+        return services.payee_transfer_create(
+            initiator=alice,
+            source=source,
+            payee=payee,
+            amount_paise=600_00,
+            description="",
+            idempotency_key="k",
+        )
+
+    first = HeldOpen(send)
+    first.start_and_wait()
+    second = Worker(send)
+    second.start()
+    wait_until_blocked_by(first.pid, "the resubmit")
+    first.release()
+    made = first.outcome()
+    assert second.outcome().pk == made.pk
+    assert Transaction.objects.filter(idempotency_key="k").count() == 1
+    assert TransferLimits.objects.get(user=alice).sent_paise == 600_00
+    source.refresh_from_db()
+    assert source.balance == 5_000_00 - 600_00
+    assert_books_balance()
