@@ -1,9 +1,11 @@
 """The limits on money a customer sends to others, checked inside the transfer's database transaction.
 
-`lock(user)` takes the customer's `TransferLimits` row FOR UPDATE (making it on first use): every transfer of
-that customer to a payee holds it until it commits, so the sums read after it (what was sent today, to
-this payee today) include every transfer that committed before, and none can commit meanwhile. Two
-concurrent transfers that together exceed a limit therefore pass one at a time: the second sees the first.
+`lock(user)` takes the customer's `TransferLimits` row FOR UPDATE (making it on first use); a transfer to a
+payee takes it with `lock_and_use`, the UPDATE that also adds the transfer to the day's running total.
+Every transfer of that customer to a payee holds it until it commits, so what it reads under it (the day's
+total on the row, what was sent to this payee today) includes every transfer that committed before, and
+none can commit meanwhile. Two concurrent transfers that together exceed a limit therefore pass one at a
+time: the second sees the first.
 
 The rules, each refused with a TransferError fit to show the customer:
 - a payee added less than `settings.PAYEE_COOLING_OFF` ago receives nothing;
