@@ -123,7 +123,7 @@ def test_it_offers_recent_months_quarters_and_financial_years_newest_first(custo
     assert form["month"].value() == "2026-10"  # the last whole month
     quarters = form.fields["quarter"].choices
     assert quarters[:2] == [
-        ("2026-10-01", "Q3 FY 2026–27 (Oct–Dec 2026) (so far, to yesterday)"),
+        ("2026-10-01", "Q3 FY 2026–27 (Oct 2026 to yesterday)"),
         ("2026-07-01", "Q2 FY 2026–27 (Jul–Sep 2026)"),
     ]
     assert ("2026-01-01", "Q4 FY 2025–26 (Jan–Mar 2026)") in quarters

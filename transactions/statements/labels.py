@@ -64,12 +64,18 @@ def month_choices(latest: datetime.date) -> list[tuple[str, str]]:
 
 
 def quarter_choices(latest: datetime.date) -> list[tuple[str, str]]:
-    """The last eight quarters that have a day ended, newest first: ("2026-10-01", "Q3 FY 2026–27 (...)")."""
+    """The last eight quarters that have a day ended, newest first: ("2026-07-01", "Q2 FY 2026–27 (Jul–Sep
+    2026)"); one not ended yet says so in the place of its months: "Q3 FY 2026–27 (Oct 2026 to yesterday)"
+    (a select cuts a longer label on a phone)."""
     newest = periods.quarter_start(latest)
-    quarters = (add_months(newest, -3 * n) for n in range(QUARTERS_OFFERED))
-    return [
-        (q.isoformat(), quarter_label(q) + _so_far(periods.quarter(q).last_day, latest)) for q in quarters
-    ]
+    choices = []
+    for n in range(QUARTERS_OFFERED):
+        first = add_months(newest, -3 * n)
+        label = quarter_label(first)
+        if periods.quarter(first).last_day > latest:
+            label = f"{label.split(' (')[0]} ({date_format(first, 'M Y')} to yesterday)"
+        choices.append((first.isoformat(), label))
+    return choices
 
 
 def year_choices(latest: datetime.date) -> list[tuple[str, str]]:
@@ -81,4 +87,4 @@ def year_choices(latest: datetime.date) -> list[tuple[str, str]]:
 
 def first_whole(choices: list[tuple[str, str]]) -> str:
     """The newest choice that has ended (the one a customer most likely wants), else the newest."""
-    return next((value for value, label in choices if not label.endswith(SO_FAR)), choices[0][0])
+    return next((value for value, label in choices if not label.endswith("yesterday)")), choices[0][0])
