@@ -9,6 +9,7 @@ _SHELL = (
     "transfer_new",
     "payee_list",
     "insights",
+    "statements",
     "security",
     "logout",
     "session_ping",

@@ -245,6 +245,11 @@ _RATE_LIMIT_DEFAULTS = {
     "payee_check": "20/3600",
     # History exports per user (transactions/history/export_views.py): each reads a whole history.
     "history_export": "30/3600",
+    # Statements asked for per user (transactions/statements/views.py): each new one is a worker's job.
+    "statement_request": "30/3600",
+    # Verifications per address (/statements/verify/, public): an oracle of checksums, and each upload is
+    # hashed whole.
+    "statement_verify": "30/600",
 }
 
 

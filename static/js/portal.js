@@ -315,3 +315,26 @@ document.addEventListener("htmx:afterSwap", (event) => {
     target.focus();
   }
 });
+
+// Statements (templates/statements/_statement.html): a row swaps itself while it is being made (a poll every
+// two seconds) and after "Try again". A poll leaves focus where it is, unless it was inside the row (its
+// Refresh link): the swap removes that element, and focus would fall to the page's top; it goes to the new
+// row's status line instead, as it does after "Try again" (the button pressed is gone).
+let focusInStatement = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  focusInStatement = Boolean(target && target.matches && target.matches("[data-statement]") && target.contains(document.activeElement));
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const row = event.target;
+  const pressed = event.detail.requestConfig && event.detail.requestConfig.elt;
+  const wasPressed = pressed && pressed.tagName === "FORM" && !pressed.isConnected;
+  if (row.matches && row.matches("[data-statement]") && (focusInStatement || wasPressed)) {
+    const status = row.querySelector(".statement-status");
+    if (status) {
+      status.setAttribute("tabindex", "-1");
+      status.focus();
+    }
+  }
+  focusInStatement = false;
+});

@@ -1,7 +1,9 @@
 """axe-core (WCAG 2.2 A and AA, and Deque's best practices) finds nothing on any page of the transfer
-journey, of two-factor auth and of the security pages, on a desktop screen and on a 390 px phone; and no
-page is wider than the screen. The pages hold the longest text customers can write: account names,
-descriptions, counterparties and the transfer's note are long unbroken words in three scripts."""
+journey, of two-factor auth, of the security pages and of statements (their list in every state, the request
+form's errors, a statement's page, a refused download link, the public verify page with each answer), on a
+desktop screen and on a 390 px phone; and no page is wider than the screen. The pages hold the longest text
+customers can write: account names, descriptions, counterparties and the transfer's note are long unbroken
+words in three scripts."""
 
 import datetime
 import re
@@ -37,6 +39,7 @@ from tests.conftest import fund
 from tests.factories import PASSWORD, AccountFactory, PayeeFactory, UserFactory
 from tests.twofactor import code_now, enrol
 from transactions import services
+from transactions.statements.models import Statement
 
 pytestmark = pytest.mark.browser
 
@@ -714,6 +717,111 @@ def insights_with_errors(page: Page, live_server, alice, savings: Account, curre
     expect(page.locator("#id_date_to_error")).to_contain_text("before the start")
 
 
+def _statements(alice, savings: Account, current: Account) -> dict[str, Statement]:
+    """Statements of her accounts with the longest names, one in each state: ready (its files made), failed,
+    waiting, and 40 % made. No worker runs here: the waiting ones stay as they are."""
+    from transactions.statements import generate, periods
+    from transactions.statements import services as statements
+
+    last = periods.previous_month()
+    earlier = periods.month(last.first_day - datetime.timedelta(days=1))
+    made = {}
+    for name, account, period in (
+        ("ready", savings, last),
+        ("failed", current, last),
+        ("queued", savings, earlier),
+        ("running", current, earlier),
+    ):
+        made[name], _ = statements.statement_request(user=alice, account_id=account.pk, period=period)
+    assert generate.build(made["ready"].pk)
+    failed = made["failed"].pk
+    statements.fail(failed, statements.claim(failed), "Preparing this statement failed.")
+    statements.report_progress(made["running"].pk, statements.claim(made["running"].pk), 40)
+    for statement in made.values():
+        statement.refresh_from_db()
+    return made
+
+
+def _hold_polling(page: Page) -> None:
+    """The waiting statements' rows ask for themselves every two seconds: hold those requests, so that nothing
+    is swapped while axe reads the page (a page load still goes through)."""
+    page.route(
+        re.compile(r"/statements/\d+/(\?detail=1)?$"),
+        lambda route: route.abort() if route.request.headers.get("hx-request") else route.continue_(),
+    )
+
+
+def statements_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Every state of a statement in the list, the ready one's checksum opened."""
+    _statements(alice, savings, current)
+    _hold_polling(page)
+    login(page, live_server, alice.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Statements").click()
+    _heading(page, "Statements")
+    expect(page.locator(".statement")).to_have_count(4)
+    page.locator(".statement-checksum > summary").click()
+    expect(page.locator(".checksum-list")).to_be_visible()
+
+
+def statements_form_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Custom dates upside down, and no account chosen."""
+    login(page, live_server, alice.email)
+    page.goto("/statements/")
+    page.get_by_label("Custom dates (up to five years)").check()
+    page.get_by_label("From", exact=True).fill("2026-03-31")
+    page.get_by_label("To", exact=True).fill("2026-01-01")
+    page.get_by_role("button", name="Request statement").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the 2 fields")
+
+
+def statement_page(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """A statement being made, on its own page (the Refresh link's, without JavaScript)."""
+    running = _statements(alice, savings, current)["running"]
+    _hold_polling(page)
+    login(page, live_server, alice.email)
+    page.goto(f"/statements/{running.pk}/")
+    _heading(page, "Statement")
+    expect(page.get_by_role("progressbar")).to_have_attribute("value", "40")
+
+
+def statement_link_refused(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    ready = _statements(alice, savings, current)["ready"]
+    login(page, live_server, alice.email)
+    answer = page.goto(f"/statements/{ready.pk}/download/pdf/1abc:made-up/")
+    assert answer is not None and answer.status == 403
+    _heading(page, "This link does not work")
+
+
+def verify_statement(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    """Signed out, as a visa officer opens it."""
+    page.goto("/statements/verify/")
+    _heading(page, "Verify a statement")
+
+
+def verify_statement_genuine(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    ready = _statements(alice, savings, current)["ready"]
+    page.goto("/statements/verify/")
+    page.get_by_label("Statement file (PDF or CSV)").set_input_files(
+        {"name": "statement.pdf", "mimeType": "application/pdf", "buffer": ready.pdf.read()}
+    )
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status")).to_contain_text("Genuine SecureBank statement")
+
+
+def verify_statement_not_genuine(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/statements/verify/")
+    page.get_by_label("Or its checksum (SHA-256)").fill("ab" * 32)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status")).to_contain_text("We have no statement with this checksum")
+
+
+def verify_statement_with_errors(page: Page, live_server, alice, savings: Account, current: Account) -> None:
+    page.goto("/statements/verify/")
+    page.get_by_label("Or its checksum (SHA-256)").fill("not a checksum")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
+
+
 PAGES: list[Callable[..., None]] = [
     login_page,
     login_page_with_error,
@@ -780,6 +888,14 @@ PAGES: list[Callable[..., None]] = [
     insights,
     insights_one_account,
     insights_with_errors,
+    statements_page,
+    statements_form_with_errors,
+    statement_page,
+    statement_link_refused,
+    verify_statement,
+    verify_statement_genuine,
+    verify_statement_not_genuine,
+    verify_statement_with_errors,
 ]
 
 

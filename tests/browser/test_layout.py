@@ -296,18 +296,24 @@ def test_it_wraps_long_payee_names_in_every_script_on_the_payee_pages(new_page, 
     assert _whole(page, ".summary-list dd, .button") == []
 
 
-def test_it_fits_four_tabs_in_the_phone_tab_bar(new_page, live_server, alice, alice_savings, alice_current):
+TABS = ("Accounts", "Move money", "Insights", "Statements", "Payees", "Security")
+
+
+def test_it_fits_six_tabs_in_the_phone_tab_bar(new_page, live_server, alice, alice_savings, alice_current):
     page = new_page(viewport=MOBILE)
     login(page, live_server, alice.email)
     nav = page.get_by_role("navigation", name="Main")
-    boxes = [
-        nav.get_by_role("link", name=name).bounding_box()
-        for name in ("Accounts", "Move money", "Payees", "Security")
-    ]
-    assert all(box is not None and box["height"] >= 44 and box["width"] >= 44 for box in boxes), boxes
-    assert len({round(box["y"]) for box in boxes}) == 1, "one row"
-    nav.get_by_role("link", name="Payees").click()
-    expect(nav.get_by_role("link", name="Payees")).to_have_attribute("aria-current", "page")
+    for current in ("Payees", "Statements", "Move money"):  # the current tab's label is bold: wider
+        nav.get_by_role("link", name=current).click()
+        expect(nav.get_by_role("link", name=current)).to_have_attribute("aria-current", "page")
+        boxes = [nav.get_by_role("link", name=name).bounding_box() for name in TABS]
+        assert all(box is not None and box["height"] >= 44 and box["width"] >= 44 for box in boxes), boxes
+        assert len({round(box["y"]) for box in boxes}) == 1, "one row"
+        assert boxes[-1]["x"] + boxes[-1]["width"] <= MOBILE["width"], "Security is on the screen"
+        # Each label on one line at 390 px ("Move money" too), none spilling over its neighbour.
+        fits = "(s) => [s.getClientRects().length, s.offsetWidth <= s.parentNode.clientWidth]"
+        lines = nav.locator("a span").evaluate_all(f"(spans) => spans.map({fits})")
+        assert lines == [[1, True]] * len(TABS), lines
     header = page.locator(".site-header").bounding_box()
     assert header is not None and header["height"] <= 64
 

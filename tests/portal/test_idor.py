@@ -32,6 +32,7 @@ from tests.factories import AccountFactory, PayeeFactory, UserFactory
 from transactions import services
 from transactions.insights.models import CategoryRule, EntryCategory, RuleBackfill
 from transactions.models import Entry, ScheduledTransfer, Transaction
+from transactions.statements.models import Statement
 
 NEW = reverse("transfer_new")
 CONFIRM = reverse("transfer_confirm")
@@ -152,6 +153,28 @@ def _own_backfill(a: Owner) -> dict:
     return {"pk": RuleBackfill.objects.create(owner=a.user).pk}  # queued: no task sent from a test
 
 
+def _own_statement(a: Owner) -> dict:
+    """A's statement of last month, queued (no task is sent: the test's transaction never commits)."""
+    from transactions.statements import periods
+    from transactions.statements.services import statement_request
+
+    statement, _ = statement_request(user=a.user, account_id=a.savings.pk, period=periods.previous_month())
+    return {"pk": statement.pk}
+
+
+def _own_statement_file(a: Owner) -> dict:
+    """A's statement made (its PDF and CSV written), and a fresh download link of A's for its PDF."""
+    from transactions.statements import downloads, generate
+
+    pk = _own_statement(a)["pk"]
+    assert generate.build(pk)
+    return {
+        "pk": pk,
+        "fmt": "pdf",
+        "token": downloads.token_for(statement_id=pk, fmt="pdf", user_id=a.user.pk),
+    }
+
+
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
     "transfer_review": _own_review,
@@ -167,6 +190,9 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "history_category": _own_history_detail,  # GET the form, POST a category of A's own
     "insights_rule_remove": _own_rule,  # GET the confirmation, POST the removal
     "insights_rules_progress": _own_backfill,
+    "statement_status": _own_statement,  # GET the status (the row for HTMX, else the page)
+    "statement_retry": _own_statement,  # GET the statement's page, POST a retry
+    "statement_download": _own_statement_file,  # GET the file with A's own link
 }
 
 # Capability URLs: the link itself is the key, for whoever holds it, signed in or not (the forgotten-password
@@ -196,7 +222,8 @@ def _transfer_data(source: Account, destination: Account, amount: str = "100", k
 
 
 def _snapshot(a: Owner) -> tuple:
-    """Everything of A's that an attack could change: the ledger, A's accounts, payees, rules, categories."""
+    """Everything of A's that an attack could change: the ledger, A's accounts, payees, rules, categories,
+    statements."""
     accounts = Account.objects.filter(owner=a.user).order_by("pk")
     accounts = tuple(accounts.values_list("pk", "balance", "status"))
     schedules = tuple(
@@ -207,7 +234,18 @@ def _snapshot(a: Owner) -> tuple:
         tuple(CategoryRule.objects.filter(owner=a.user).order_by("pk").values_list("pk", "contains")),
         tuple(EntryCategory.objects.filter(account__owner=a.user).values_list("entry_id", "category_id")),
     )
-    return Transaction.objects.count(), Entry.objects.count(), accounts, schedules, payees, categories
+    statements = tuple(
+        Statement.objects.filter(account__owner=a.user).order_by("pk").values_list("pk", "status", "attempts")
+    )
+    return (
+        Transaction.objects.count(),
+        Entry.objects.count(),
+        accounts,
+        schedules,
+        payees,
+        categories,
+        statements,
+    )
 
 
 @pytest.fixture
