@@ -243,3 +243,19 @@ def test_an_empty_period_says_so():
     assert "Opening balance ₹10,000.00" in text
     assert "No transactions in this period." in text
     assert "Totals (0 entries) ₹0.00 ₹0.00" in text
+
+
+def test_a_latin_word_breaks_between_a_letter_and_its_marks_never_inside():
+    word = "e\u0301" * 60  # é written as e and a combining acute accent, 60 times without a space
+    lines = ts.wrap(word, ts.REGULAR, 8, 50)
+    assert len(lines) > 1
+    assert "".join(line.text for line in lines) == word
+    for line in lines:
+        assert line.text.startswith("e") and line.width <= 50
+
+
+def test_the_text_map_is_written_in_blocks_the_pdf_specification_allows():
+    cmap = ts.to_unicode_cmap("AAAAAA+SecureBankSans-Regular", ["क", "", "ि", *["x"] * 253])
+    counts = [int(line.split()[0]) for line in cmap.splitlines() if line.endswith("beginbfchar")]
+    assert counts == [100, 100, 56]
+    assert "<00> <0915>" in cmap and "<01> <>" in cmap and "<02> <093F>" in cmap

@@ -1,10 +1,10 @@
 """Statement and receipt PDFs, drawn with ReportLab's canvas (A4 portrait).
 
-Why ReportLab: a statement may have a hundred thousand rows, written by a Celery task in constant memory.
+Why ReportLab: a statement may have a hundred thousand rows, written by a Celery task in little memory.
 ReportLab's canvas is push-style (a row is drawn when it arrives; nothing is laid out twice) and its C
-accelerator (rl_accel) measures text quickly; an HTML renderer (WeasyPrint) lays out the whole document in
-memory and took minutes for tens of thousands of rows. Fidelity comes from typesetting.py: one embedded
-font with Latin, ₹ and Devanagari, Devanagari shaped by HarfBuzz, text that copies and extracts as written.
+accelerator (rl_accel) measures text quickly; an HTML renderer (WeasyPrint) builds the layout of the whole
+document in memory before it writes a byte. Fidelity comes from typesetting.py: one embedded font with
+Latin, ₹ and Devanagari, Devanagari shaped by HarfBuzz, text that copies and extracts as written.
 
 A statement (`StatementPDF`): a header on the first page (bank, customer, account, IFSC, period, when it
 was made) and a summary box (opening and closing balances, total credits and debits, entries); a table of
@@ -15,12 +15,14 @@ Y and the checksum are known only once every row is drawn: the footer is two for
 checksum and the address) that every page references and that are defined after the last page (a PDF
 resolves references at the end; ReportLab writes the form's object once, whatever page refers to it).
 
-Memory stays flat for any length: ReportLab keeps every page until `save`, each as its content stream, a
-Python string of some 30 KB for a full page of rows (a hundred thousand rows: about 2,000 pages, 60 MB). So
-each page's stream is compressed the moment the page is closed (`_compress_last_page`), as ReportLab would
-compress it at `save` (the same zlib call, and the same /FlateDecode filter in its dictionary), keeping
-some 4 KB a page. This reaches into the canvas's document (`canvas._doc`): ReportLab has no public hook
-for it. tests/statements/test_pdf.py proves the result is a valid PDF that readers open page by page.
+Memory: ReportLab keeps every page until `save`, each as its content stream, a Python string of some 14 KB
+for a full page of rows (a hundred thousand rows make over 4,000 pages: 60 MB). So each page's stream is
+compressed the moment the page is closed (`_compress_last_page`), as ReportLab would compress it at `save`
+(the same zlib call, the same /FlateDecode filter in its dictionary), keeping some 2.5 KB a page. This
+reaches into the canvas's document (`canvas._doc`): ReportLab has no public hook for it.
+tests/statements/test_pdf.py proves that the result is a valid PDF that readers open page by page. What
+still grows with the length is that compressed stream and ReportLab's few objects per page, and `save`
+builds the whole file in memory once (bench/statements.py measures it: README).
 
 `Canvas(invariant=1)`: no creation time or random file identifier in the file, so the same data gives the
 same bytes (a receipt downloaded twice has one checksum)."""
@@ -443,7 +445,7 @@ class StatementPDF(_Document):
         self._finish_page()
         pages = self.page
         c = self.canvas
-        c.beginForm("page_count")
+        c.beginForm("page_count", lowery=-5, upperx=80, uppery=20)  # around "of Y" at its origin
         self.text(0, 0, f"of {pages}", REGULAR, 7, MUTED)
         c.endForm()
         c.beginForm("statement_footer")
