@@ -21,7 +21,8 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME
 	OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
-.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history bench-insights profile lighthouse
+.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history bench-insights bench-statements profile \
+	lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +98,12 @@ INSIGHTS_ARGS ?=
 bench-insights: install roles
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/insights.py $(INSIGHTS_ARGS)
+
+# A statement's generation (CSV and PDF) for a 1,000-entry and a 100,000-entry period of one account, with peak
+# memory (bench/statements.py: its own database, securebank_bench_statements; a few minutes with the seed).
+STATEMENTS_ARGS ?=
+bench-statements: install roles
+	$(BIN)/python bench/statements.py $(STATEMENTS_ARGS)
 
 # Where the gunicorn workers spend their time under load (py-spy); reuses the database of the last `make bench`.
 profile: install

@@ -82,6 +82,10 @@ TABLE_PRIVILEGES = {
     # Account statements (transactions/statements): rows stay for ever (their checksums verify old files);
     # the task updates status, progress and files.
     "statements_statement": WRITE,
+    # Receipts' checksums (transactions/statements/receipts.py): inserted at a first download and never
+    # deleted (they verify receipts printed long ago); UPDATE only where a later rendering differs (a new
+    # format or library: the row follows what the customer now holds).
+    "statements_receipt": WRITE,
     # portal/seeding's marks of loader-made users (where the app is installed): written by the loaders, which
     # run as the owner.
     "seeding_seededuser": READ,

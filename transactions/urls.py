@@ -4,6 +4,7 @@ from transactions import views
 from transactions.history import balance_views, export_views
 from transactions.history import views as history_views
 from transactions.scheduled import views as scheduled_views
+from transactions.statements import receipt_views
 
 urlpatterns = [
     path("transfers/new/", views.transfer_new, name="transfer_new"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("transfers/confirm/", views.transfer_confirm, name="transfer_confirm"),
     path("transfers/cancel/", views.transfer_cancel, name="transfer_cancel"),
     path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:pk>/receipt.pdf", receipt_views.transfer_receipt_pdf, name="transfer_receipt_pdf"),
     path("security/limits/", views.limits_page, name="limits"),
 ]
 
@@ -35,6 +37,11 @@ urlpatterns += [
         "accounts/<int:pk>/history/<int:transaction_id>/category/",
         history_views.history_category,
         name="history_category",
+    ),
+    path(
+        "accounts/<int:pk>/history/<int:transaction_id>/receipt.pdf",
+        receipt_views.history_receipt_pdf,
+        name="history_receipt_pdf",
     ),
     path("accounts/<int:pk>/history/export.csv", export_views.history_export_csv, name="history_export_csv"),
     path(

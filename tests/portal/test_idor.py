@@ -177,6 +177,7 @@ def _own_statement_file(a: Owner) -> dict:
 
 OWNED: dict[str, Callable[[Owner], dict]] = {
     "transfer_detail": _own_transfer,
+    "transfer_receipt_pdf": _own_transfer,  # GET only (405 to its owner for any other method)
     "transfer_review": _own_review,
     "scheduled_detail": _own_schedule,
     "scheduled_cancel": _own_schedule,  # GET the question, POST the cancel
@@ -188,6 +189,7 @@ OWNED: dict[str, Callable[[Owner], dict]] = {
     "history": _own_history,
     "history_detail": _own_history_detail,
     "history_category": _own_history_detail,  # GET the form, POST a category of A's own
+    "history_receipt_pdf": _own_history_detail,  # GET only
     "insights_rule_remove": _own_rule,  # GET the confirmation, POST the removal
     "insights_rules_progress": _own_backfill,
     "statement_status": _own_statement,  # GET the status (the row for HTMX, else the page)

@@ -94,3 +94,32 @@ class Statement(models.Model):
     @property
     def has_files(self) -> bool:
         return self.status == self.Status.READY and self.files_removed_at is None and bool(self.pdf)
+
+
+class Receipt(models.Model):
+    """A receipt PDF rendered for one side of a transaction: the customer's `account` (a transfer between
+    two of a customer's accounts has a receipt for each). Kept so that a receipt can be verified: its
+    checksum (the SHA-256 of its data, printed in it: transactions/statements/receipts.py) and the SHA-256
+    of the file. The file itself is rendered again at each download (the same data gives the same bytes),
+    so nothing else is stored."""
+
+    transaction = models.ForeignKey(
+        "transactions.Transaction", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    data_sha256 = models.CharField(max_length=64)
+    pdf_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Leads with the transaction: also the index of "this transaction's receipts".
+            models.UniqueConstraint(fields=["transaction", "account"], name="receipt_one_per_side"),
+        ]
+        indexes = [
+            models.Index(fields=["data_sha256"], name="receipt_data_sha256"),
+            models.Index(fields=["pdf_sha256"], name="receipt_pdf_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Receipt SB{self.transaction_id:010d} {self.account.masked_number}"

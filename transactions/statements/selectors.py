@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Account, User
 from transactions.history.filters import day_start
-from transactions.statements.models import Statement
+from transactions.statements.models import Receipt, Statement
 
 LIST_LIMIT = 50  # the statements page shows a customer's most recent ones
 
@@ -31,6 +31,14 @@ def statement_by_checksum(checksum: str) -> Statement | None:
     checksum = checksum.strip().lower()
     found = Statement.objects.select_related("account").filter(pdf_sha256=checksum).first()
     return found or Statement.objects.select_related("account").filter(csv_sha256=checksum).first()
+
+
+def receipt_by_checksum(checksum: str) -> Receipt | None:
+    """The receipt whose printed checksum (the SHA-256 of its data) or whose file has this SHA-256
+    (hex, any case), with its transaction and account; None if there is none."""
+    checksum = checksum.strip().lower()
+    found = Receipt.objects.select_related("transaction", "account")
+    return found.filter(data_sha256=checksum).first() or found.filter(pdf_sha256=checksum).first()
 
 
 @dataclass(frozen=True)
