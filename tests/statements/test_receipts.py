@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from portal.models import AuditEvent
@@ -204,3 +205,24 @@ def test_the_credited_side_has_its_own_receipt(alice_client, rent, alice_current
     assert f"Credited to Current account {alice_current.masked_number}" in text
     assert f"From Savings account {alice_savings.masked_number} To Current account" in text
     assert Receipt.objects.get().account == alice_current
+
+
+@pytest.mark.django_db
+def test_the_verify_page_knows_a_receipt_by_its_file_or_printed_checksum(alice_client, rent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = alice_client.get(reverse("transfer_receipt_pdf", args=[rent.pk])).content
+    receipt = Receipt.objects.get()
+    day = timezone.localtime(rent.created).strftime("%-d %B %Y")
+    genuine = (
+        f"Genuine SecureBank receipt {rent.reference} for account {receipt.account.masked_number}, {day}"
+    )
+    anyone = Client()  # a lender with the customer's receipt: no login
+    verify = reverse("statement_verify")
+    upload = SimpleUploadedFile("receipt.pdf", data, content_type="application/pdf")
+    assert genuine in anyone.post(verify, {"file": upload}).content.decode()
+    assert genuine in anyone.post(verify, {"checksum": receipt.data_sha256}).content.decode()
+    changed = SimpleUploadedFile("receipt.pdf", data + b"%", content_type="application/pdf")
+    body = anyone.post(verify, {"file": changed}).content.decode()
+    assert "Genuine SecureBank" not in body
+    assert "₹1,20,000.50" not in anyone.post(verify, {"checksum": receipt.data_sha256}).content.decode()

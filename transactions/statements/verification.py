@@ -7,8 +7,7 @@ no name, no balances (whoever holds the file has those; whoever holds only a che
 than that such a statement exists).
 
 Every kind of document SecureBank issues with a checksum has a finder in `FINDERS`, tried in turn: a
-statement (its PDF or its CSV) here; a transfer's receipt adds its own finder to that tuple, and the page
-and its tests need nothing else."""
+statement (its PDF or its CSV) and a transaction's receipt (its PDF, or the checksum printed in it)."""
 
 import codecs
 import hashlib
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from transactions.statements import selectors
@@ -59,8 +59,28 @@ def statement_finder(checksum: str) -> Genuine | None:
     )
 
 
-# Every document with a checksum, tried in order. A receipt's finder (receipts: a transfer's PDF) goes here.
-FINDERS: tuple[Callable[[str], Genuine | None], ...] = (statement_finder,)
+def receipt_finder(checksum: str) -> Genuine | None:
+    """A transaction's receipt whose printed checksum (of its data) or whose PDF has this checksum: named by
+    its reference, the masked account it was made for and its day in India (no amount, no parties)."""
+    receipt = selectors.receipt_by_checksum(checksum)
+    if receipt is None:
+        return None
+    account = receipt.account.masked_number
+    reference = receipt.transaction.reference
+    day = _long_day(timezone.localtime(receipt.transaction.created))
+    return Genuine(
+        sentence=f"Genuine SecureBank receipt {reference} for account {account}, {day}",
+        facts=(
+            ("Document", "Transaction receipt"),
+            ("Reference", reference),
+            ("Account", account),
+            ("Date", day),
+        ),
+    )
+
+
+# Every document with a checksum, tried in order.
+FINDERS: tuple[Callable[[str], Genuine | None], ...] = (statement_finder, receipt_finder)
 
 
 def find(checksum: str) -> Genuine | None:
