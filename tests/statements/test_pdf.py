@@ -1,7 +1,7 @@
 """The statement PDF as a reader sees it (pypdf): the header, the ledger's figures in ₹ en-IN, the checksum
 and "Page X of Y" on every page, Hindi that is drawn with the embedded font and reads back as written, long
-notes wrapped inside their column, the same bytes for the same data, and pages compressed as they close
-without breaking the file."""
+notes wrapped inside their column, the same bytes for the same data. How pages leave memory as they close:
+test_spooling.py."""
 
 import datetime
 import hashlib
@@ -215,27 +215,6 @@ def test_the_same_data_gives_the_same_bytes():
     # Another document in between shapes words the first never had (new private codes for its glyphs).
     _render(_header(3), _rows(3, "हिन्दी में विवरण र्क", "श्री"))
     assert _render(_header(80), rows) == first
-
-
-def test_pages_are_compressed_as_they_close_and_the_file_stays_valid():
-    """The pages' streams are compressed when each page closes (pdf._compress_last_page, reaching into
-    ReportLab's document): none is kept as text until the end, and readers still open every page."""
-    out = io.BytesIO()
-    document = StatementPDF(out, _header(120))
-    for row in _rows(120):
-        document.add(row)
-    closed = document.canvas._doc.Pages.pages
-    assert len(closed) >= 2
-    for page in closed:
-        assert page.stream is None
-        assert page.Contents.dictionary["Filter"].sequence == ["/FlateDecode"]
-        assert len(page.Contents.content) < 8_000
-    document.close(CHECKSUM)
-    reader = PdfReader(io.BytesIO(out.getvalue()), strict=True)
-    assert len(reader.pages) == document.page
-    for page in reader.pages:
-        assert b"BT" in page.get_contents().get_data()  # the stream inflates to the page's operators
-        assert "SB0000000" in page.extract_text() or "Closing balance" in page.extract_text()
 
 
 def test_an_empty_period_says_so():

@@ -15,20 +15,17 @@ Y and the checksum are known only once every row is drawn: the footer is two for
 checksum and the address) that every page references and that are defined after the last page (a PDF
 resolves references at the end; ReportLab writes the form's object once, whatever page refers to it).
 
-Memory: ReportLab keeps every page until `save`, each as its content stream, a Python string of some 14 KB
-for a full page of rows (a hundred thousand rows make over 4,000 pages: 60 MB). So each page's stream is
-compressed the moment the page is closed (`_compress_last_page`), as ReportLab would compress it at `save`
-(the same zlib call, the same /FlateDecode filter in its dictionary), keeping some 2.5 KB a page. This
-reaches into the canvas's document (`canvas._doc`): ReportLab has no public hook for it.
-tests/statements/test_pdf.py proves that the result is a valid PDF that readers open page by page. What
-still grows with the length is that compressed stream and ReportLab's few objects per page, and `save`
-builds the whole file in memory once (bench/statements.py measures it: README).
+Memory: ReportLab keeps every page until `save` (its content stream as text, some 14 KB for a full page of
+rows, and a dozen small objects), then builds the whole file in memory once. A statement is drawn on a
+`spooling.SpooledCanvas` instead: each page is compressed and moved to a temporary file as it closes, and
+`save` writes the file object by object, so memory stays flat however many rows (spooling.py says how, and
+what it reaches into; bench/statements.py measures it: README). `_Document.canvas_class` is that canvas;
+tests/statements/test_spooling.py compares its file with ReportLab's own `Canvas`'s, byte for byte.
 
 `Canvas(invariant=1)`: no creation time or random file identifier in the file, so the same data gives the
 same bytes (a receipt downloaded twice has one checksum)."""
 
 import datetime
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -37,12 +34,12 @@ from django.conf import settings
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFName, PDFStream
 from reportlab.pdfgen.canvas import Canvas
 
 from portal.money import format_paise, group_indian
 from transactions.statements import typesetting as ts
 from transactions.statements.selectors import Row, Summary
+from transactions.statements.spooling import SpooledCanvas
 from transactions.statements.typesetting import BOLD, REGULAR, Line
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -153,28 +150,18 @@ def _one(text: str, name: str = REGULAR, colour: Color = INK) -> Cell:
     return _cell(([ts.line(text, name, SIZE)], name, colour)) if text else Cell(())
 
 
-def _compress_last_page(canvas: Canvas) -> None:
-    """The page just closed, its content stream compressed now rather than at `save` (see the module's
-    docstring): the same bytes ReportLab would write, without keeping the text of every page until the
-    end. ReportLab builds a page's /Contents from `page.stream` only when /Contents is not set."""
-    page = canvas._doc.Pages.pages[-1]
-    data = page.stream
-    stream = PDFStream(content=zlib.compress(data.encode("utf-8") if isinstance(data, str) else data))
-    stream.dictionary["Filter"] = PDFArray([PDFName("FlateDecode")])
-    stream.__Comment__ = "page stream"
-    page.Contents = stream
-    page.stream = None
-
-
 class _Document:
     """What statements and receipts share: the canvas, text drawing, the footer."""
 
     kind = "Document"
+    # Pages out of memory as they close (spooling.py). ReportLab's own `Canvas` writes the same bytes,
+    # keeping every page until the end: tests/statements/test_spooling.py compares the two.
+    canvas_class: type[Canvas] = SpooledCanvas
 
     def __init__(self, out: BinaryIO, title: str, subject: str, bank_name: str) -> None:
         ts.register()
         # The initial font ours: else every page names Helvetica (not embedded) as its starting font.
-        self.canvas = Canvas(
+        self.canvas = self.canvas_class(
             out, pagesize=A4, invariant=1, pageCompression=1, initialFontName=REGULAR, initialFontSize=SIZE
         )
         self.canvas.setTitle(title)
@@ -264,7 +251,7 @@ class StatementPDF(_Document):
 
     def _finish_page(self) -> None:
         """The footer ("Page X" here, "of Y" and the checksum in the forms defined at `close`), then
-        the page closed and its stream compressed."""
+        the page closed (and, on a SpooledCanvas, out of memory)."""
         c = self.canvas
         self.footer_rule()
         label = f"Page {self.page}"
@@ -275,7 +262,6 @@ class StatementPDF(_Document):
         c.restoreState()
         c.doForm("statement_footer")
         c.showPage()
-        _compress_last_page(c)
 
     def _first_page_header(self) -> float:
         h, c = self.header, self.canvas
