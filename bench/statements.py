@@ -17,17 +17,27 @@ and after it, and the resident size sampled while it runs (flat: the same at a q
 the end). The anchor: the same period's rows only streamed from PostgreSQL (`selectors.rows`, what any
 generation must read), in a process of its own. The machine is shared (2 cores): run it when it is quiet.
 
+`--synthetic ROWS` measures the PDF alone, without the database: ROWS rows made up in Python (five years of
+a busy account, the same share of Hindi and long notes) drawn straight into `StatementPDF`, and 1,000 such
+rows for comparison, each in a process of its own. It is how a 1,000,000-row statement was measured (its
+memory must stay flat: transactions/statements/spooling.py).
+
     .venv/bin/python bench/statements.py [--skip-seed] [--entries 100000]
+    .venv/bin/python bench/statements.py --synthetic 1000000
 """
 
 import argparse
 import datetime
 import json
 import os
+import random
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 
@@ -37,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bench import run as base  # noqa: E402 - after BENCH_DB: run.py reads it when imported
 
 say = base.say
+T = TypeVar("T")
 HOT_EMAIL = "merchant@scale.securebank.test"  # portal/seeding/scale.py HOT_EMAIL (no Django set-up here)
 SMALL, SMALL_TARGET_S, LARGE_TARGET_S = 1_000, 1.0, 60.0
 HINDI = "किराया और बिजली — प्रिया शर्मा, क्षत्रिय निवास"
@@ -147,41 +158,30 @@ def _measure(account_id: int, first: str, last: str, anchor: bool) -> dict:
 
     account = Account.objects.get(pk=account_id)
     first_day, last_day = datetime.date.fromisoformat(first), datetime.date.fromisoformat(last)
-    samples: list[tuple[float, int]] = []
-    running = threading.Event()
-    running.set()
-
-    def sample() -> None:
-        while running.is_set():
-            samples.append((time.perf_counter(), _status("VmRSS")))
-            time.sleep(0.1)
-
     before_hwm, before_rss = _status("VmHWM"), _status("VmRSS")
-    sampler = threading.Thread(target=sample, daemon=True)
     if anchor:
-        started = time.perf_counter()
-        sampler.start()
-        rows = sum(1 for _ in selectors.rows(account, first_day, last_day))
-        seconds = time.perf_counter() - started
+        seconds, samples, rows = _sampled(
+            lambda: sum(1 for _ in selectors.rows(account, first_day, last_day))
+        )
         result: dict = {"rows": rows}
     else:
         statement = Statement.objects.create(account=account, first_day=first_day, last_day=last_day)
-        started = time.perf_counter()
-        sampler.start()
-        if not generate.build(statement.pk):
+        seconds, samples, built = _sampled(lambda: generate.build(statement.pk))
+        if not built:
             raise SystemExit(f"statement {statement.pk} was not built")
-        seconds = time.perf_counter() - started
         statement.refresh_from_db()
         result = {
             "rows": statement.entry_count,
             "pdf_bytes": statement.pdf.size,
             "csv_bytes": statement.csv.size,
         }
-    running.clear()
-    sampler.join()
-    quarter = [rss for at, rss in samples if at - started >= seconds / 4]
+    return {**result, **_memory(seconds, samples, before_hwm, before_rss)}
+
+
+def _memory(seconds: float, samples: list[tuple[float, int]], before_hwm: int, before_rss: int) -> dict:
+    """Time and memory in MB: the peak before and after, the resident size at a quarter and at the end."""
+    quarter = [rss for at, rss in samples if at >= seconds / 4]
     return {
-        **result,
         "seconds": seconds,
         "hwm_before_mb": before_hwm / 1024,
         "hwm_after_mb": _status("VmHWM") / 1024,
@@ -191,13 +191,127 @@ def _measure(account_id: int, first: str, last: str, anchor: bool) -> dict:
     }
 
 
+def _sampled(work: Callable[[], T]) -> tuple[float, list[tuple[float, int]], T]:
+    """`work()` timed, with the process's resident size sampled every 0.1 s while it runs."""
+    samples: list[tuple[float, int]] = []
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            samples.append((time.perf_counter(), _status("VmRSS")))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    started = time.perf_counter()
+    sampler.start()
+    result = work()
+    seconds = time.perf_counter() - started
+    running.clear()
+    sampler.join()
+    return seconds, [(at - started, rss) for at, rss in samples], result
+
+
+def _synthetic_rows(count: int) -> Iterator:
+    """`count` rows of a busy current account over five years, made up (seeded: the same every run)."""
+    from transactions.statements.selectors import Row
+
+    pick = random.Random(15)  # noqa: S311 - bench data
+    names = ["DMart", "Swiggy", "Indian Oil", "BESCOM", "Airtel", "Ravi Kumar", "प्रिया शर्मा", "Zomato"]
+    notes = ["UPI payment", "Card purchase", "NEFT transfer", "Salary", "Electricity bill", "Groceries"]
+    start = datetime.datetime(2021, 4, 1, tzinfo=datetime.UTC)
+    step = datetime.timedelta(days=5 * 365) / max(count, 1)
+    balance = 5_00_000_00
+    for i in range(count):
+        amount = pick.randrange(100, 25_000_00) * (1 if pick.random() < 0.45 else -1)
+        balance += amount
+        description = HINDI if i % 10 == 0 else LONG_NOTE if i % 50 == 7 else pick.choice(notes)
+        yield Row(
+            when=start + step * i,
+            reference=f"SB{i + 1:010d}",
+            description=description,
+            counterparty=pick.choice(names),
+            amount=amount,
+            balance=balance,
+        )
+
+
+def _measure_synthetic(count: int) -> dict:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    from transactions.statements.pdf import Header, StatementPDF
+    from transactions.statements.selectors import Summary
+
+    header = Header(
+        bank_name="SecureBank",
+        customer_name="Meera Traders",
+        account_name="Current",
+        masked_number="••4321",
+        ifsc="SECB0000001",
+        first_day=datetime.date(2021, 4, 1),
+        last_day=datetime.date(2026, 3, 31),
+        generated_at=datetime.datetime(2026, 4, 1, tzinfo=datetime.UTC),
+        summary=Summary(opening=5_00_000_00, closing=0, credits=0, debits=0, count=count),
+        verify_url="https://securebank.example/statements/verify/",
+    )
+    before_hwm, before_rss = _status("VmHWM"), _status("VmRSS")
+    with tempfile.TemporaryFile() as out:
+
+        def render() -> int:
+            document = StatementPDF(out, header)
+            for row in _synthetic_rows(count):
+                document.add(row)
+            document.close("0" * 64)
+            return document.page
+
+        seconds, samples, pages = _sampled(render)
+        size = out.tell()
+    return {
+        "rows": count,
+        "pages": pages,
+        "pdf_bytes": size,
+        **_memory(seconds, samples, before_hwm, before_rss),
+    }
+
+
+def synthetic(env: dict, count: int) -> int:
+    """The PDF alone for 1,000 and for `count` made-up rows, each in a process of its own."""
+    lines = [
+        "| rows (made up) | pages | seconds | peak RSS before → after (MB) | RSS at ¼ → end (MB) | PDF |",
+        "| ---: | ---: | ---: | --- | --- | ---: |",
+    ]
+    for rows in (SMALL, count):
+        say(f"StatementPDF: {rows:,} made-up rows")
+        got = json.loads(
+            base.run(base.PYTHON, __file__, "--measure-synthetic", str(rows), env=env).splitlines()[-1]
+        )
+        lines.append(
+            f"| {got['rows']:,} | {got['pages']:,} | {got['seconds']:.2f} | "
+            f"{got['hwm_before_mb']:.0f} → {got['hwm_after_mb']:.0f} | "
+            f"{got['rss_quarter_mb']:.0f} → {got['rss_end_mb']:.0f} | {got['pdf_bytes'] / 1e6:.1f} MB |"
+        )
+    print()
+    print("\n".join(lines))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000, help="entries on the measured account")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the database of the last run")
     parser.add_argument("--measure", nargs=3, metavar=("ACCOUNT", "FIRST", "LAST"), help=argparse.SUPPRESS)
     parser.add_argument("--anchor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--synthetic", type=int, metavar="ROWS", help="the PDF alone, for made-up rows")
+    parser.add_argument("--measure-synthetic", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.measure_synthetic is not None:
+        print(json.dumps(_measure_synthetic(options.measure_synthetic)))
+        return 0
+    if options.synthetic:
+        base.WORK.mkdir(parents=True, exist_ok=True)
+        return synthetic({**base.portal_env(), "LOG_LEVEL": "ERROR"}, options.synthetic)
     if options.measure:
         account, first, last = options.measure
         print(json.dumps(_measure(int(account), first, last, options.anchor)))
