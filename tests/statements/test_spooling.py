@@ -115,6 +115,15 @@ def test_pages_not_alike_are_written_as_reportlab_writes_them(no_ascii85):
     assert "a form defined after" in reader.pages[3].extract_text()
 
 
+def test_it_never_returns_the_file_as_bytes():
+    canvas = spooling.SpooledCanvas(io.BytesIO())
+    canvas.drawString(72, 720, "x")
+    with pytest.raises(TypeError):
+        canvas.getpdfdata()
+    with pytest.raises(TypeError):
+        spooling.SpooledCanvas("statement.pdf")  # a file name: ReportLab would open it, out of our hands
+
+
 def test_a_statement_keeps_no_page_in_memory_once_it_closes():
     """Every closed page is a place in the spool (two numbers) and one pattern shared by all the pages;
     the spool holds each page's compressed operators; readers (pypdf strictly, poppler) open every page."""

@@ -219,7 +219,8 @@ class _SpooledDocument(PDFDocument):
 
 class SpooledCanvas(Canvas):
     """ReportLab's canvas writing to the file object `out`, its pages spooled as they close and its file
-    written object by object (see the module's docstring). Everything else is ReportLab's."""
+    written object by object by `save` (see the module's docstring). Pages are spooled when compressed
+    (`pageCompression=1`); without it ReportLab keeps them, as ever. Everything else is ReportLab's."""
 
     def __init__(self, out: BinaryIO, **options: Any) -> None:
         if not callable(getattr(out, "write", None)):
@@ -231,3 +232,7 @@ class SpooledCanvas(Canvas):
     def showPage(self) -> None:
         super().showPage()
         self._doc.spool_last_page()
+
+    def getpdfdata(self) -> bytes:
+        """Refused: the file is never whole in memory (ReportLab's would write it to `out` and return b"")."""
+        raise TypeError("a SpooledCanvas writes its file to its file object: call save()")
