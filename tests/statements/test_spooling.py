@@ -92,7 +92,7 @@ def _pages_not_alike(canvas: Canvas) -> None:
     canvas.drawString(72, 500, "A smaller page with a link")
     canvas.linkURL("https://securebank.example/", (72, 490, 300, 510))
     canvas.showPage()
-    canvas.showPage()  # nothing drawn: ReportLab gives it its own placeholder stream
+    canvas.showPage()  # nothing drawn on it
     canvas.setPageSize(A4)
     canvas.doForm("later")
     canvas.drawString(72, 720, "First page again, in all but its content")
@@ -103,14 +103,17 @@ def _pages_not_alike(canvas: Canvas) -> None:
     canvas.save()
 
 
-def test_pages_not_alike_are_written_as_reportlab_writes_them(no_ascii85):
+@pytest.mark.parametrize("encrypt", [None, "owner's secret"])
+def test_pages_not_alike_are_written_as_reportlab_writes_them(no_ascii85, encrypt):
     files = []
     for kind in (spooling.SpooledCanvas, Canvas):
         out = io.BytesIO()
-        _pages_not_alike(kind(out, invariant=1, pageCompression=1))
+        _pages_not_alike(kind(out, invariant=1, pageCompression=1, encrypt=encrypt))
         files.append(out.getvalue())
     assert files[0] == files[1]
     reader = PdfReader(io.BytesIO(files[0]), strict=True)
+    if encrypt:
+        assert reader.decrypt(encrypt)
     assert [round(float(page.mediabox.width)) for page in reader.pages] == [595, 420, 420, 595]
     assert "a form defined after" in reader.pages[3].extract_text()
 

@@ -138,8 +138,8 @@ class _SpooledDocument(PDFDocument):
 
     def spool_last_page(self) -> None:
         """The page `Canvas.showPage` just added: compressed into the spool, replaced by a `_ClosedPage`.
-        A page ReportLab would not build from its `stream` (contents set by hand, no compression, nothing
-        drawn) is left as it is."""
+        A page ReportLab would not build from its compressed `stream` (contents set by hand, compression
+        off, an empty stream, for which ReportLab writes a placeholder) is left as it is."""
         pages = self.Pages.pages
         page = pages[-1]
         stream = page.stream
