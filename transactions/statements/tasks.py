@@ -94,7 +94,7 @@ def statements_monthly_task(month: str | None = None) -> int:
     period = schedule.monthly_period(month)
     first, last = period.first_day.isoformat(), period.last_day.isoformat()
     sent = 0
-    with statements_monthly_batch_task.app.producer_or_acquire() as producer:
+    with statements_monthly_batch_task.app.producer_or_acquire() as producer, producer.batch():
         for after_id, up_to_id in schedule.batch_bounds():
             statements_monthly_batch_task.apply_async((after_id, up_to_id, first, last), producer=producer)
             sent += 1
