@@ -112,6 +112,12 @@ def broker() -> Iterator[None]:
     app.control.purge()
 
 
+def _waiting(queue: str) -> int:
+    """Messages waiting in `queue` of the test broker."""
+    with app.connection_for_write() as broker:
+        return broker.default_channel.client.llen(queue)
+
+
 @contextmanager
 def _runs_of(task_name: str) -> Iterator[list[object]]:
     """The return values of `task_name`'s runs in this process's workers, as they end."""
@@ -163,7 +169,8 @@ def test_it_makes_one_statement_when_two_worker_threads_get_its_task(alice, brok
     assert (statement.status, statement.attempts) == (Statement.Status.READY, 1)
     assert _stored(storage_root) == sorted([statement.pdf.name, statement.csv.name])
     _check_files_equal_the_ledger(statement, account, 2)
-    assert mail.outbox == []  # a requested statement: its customer is on the page
+    # A requested statement: its customer is on the page. No email sent, nor on its way.
+    assert mail.outbox == [] and _waiting("celery") == 0
 
 
 # --- a killed worker, the watchdog
@@ -539,6 +546,7 @@ def test_the_monthly_fan_out_makes_last_months_statement_of_each_open_account_on
             1,
         )
     assert sorted(e.to[0] for e in mail.outbox) == sorted(a.owner.email for a in made)
+    assert _waiting("celery") == 0  # and no other email on its way
     by_account = {e.body.split("(")[1].split(")")[0]: e for e in mail.outbox}
     for account in made:
         email = by_account[account.masked_number]
