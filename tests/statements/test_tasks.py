@@ -642,6 +642,8 @@ def test_the_clean_up_removes_old_files_keeps_rows_and_checksums_and_leaves_rece
     (storage_root / stuck.pdf.name / "x").write_text("x")
 
     with time_machine.travel(now, tick=False):
+        assert schedule.files_remove_expired(until=time.monotonic() - 1) == 0  # out of time: left for later
+        assert old.pdf.storage.exists(old.pdf.name)
         assert statement_files_remove_task() == 1
         assert schedule.files_remove_expired() == 0  # again: nothing more (the stuck one still refuses)
 

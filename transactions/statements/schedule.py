@@ -24,6 +24,7 @@ asked for today is kept as long as one of last month."""
 
 import datetime
 import logging
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -132,11 +133,14 @@ def monthly_create(*, after_id: int, up_to_id: int, period: periods.Period) -> l
     return unsent
 
 
-def files_remove_expired(now: datetime.datetime | None = None, batch: int = REMOVE_BATCH) -> int:
+def files_remove_expired(
+    now: datetime.datetime | None = None, batch: int = REMOVE_BATCH, until: float | None = None
+) -> int:
     """Delete the files of ready statements finished more than `STATEMENT_RETENTION_DAYS` ago; their rows
     keep everything else (figures, checksums) and say when (`files_removed_at`). Returns how many statements
     lost their files. A file the storage refuses to delete leaves its statement as it was, for the next run;
-    a file already gone counts as deleted. Safe to run twice, or twice at once."""
+    a file already gone counts as deleted. Stops between two batches once time.monotonic() passes `until`
+    (the next run goes on). Safe to run twice, or twice at once."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.STATEMENT_RETENTION_DAYS)
     storage = statements_storage()
@@ -150,7 +154,7 @@ def files_remove_expired(now: datetime.datetime | None = None, batch: int = REMO
         if last is not None:  # keyset on the index's (finished_at, id): a file that stays is not read again
             page = page.filter(Q(finished_at__gt=last[0]) | Q(finished_at=last[0], pk__gt=last[1]))
         rows = list(page.order_by("finished_at", "pk").values_list("pk", "finished_at", "pdf", "csv")[:batch])
-        if not rows:
+        if not rows or (until is not None and time.monotonic() > until):
             return removed
         last = (rows[-1][1], rows[-1][0])
         gone = []

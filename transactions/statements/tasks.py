@@ -120,5 +120,7 @@ def statements_monthly_batch_task(after_id: int, up_to_id: int, first_day: str, 
 
 @shared_task(acks_late=True, time_limit=30 * 60, soft_time_limit=29 * 60, ignore_result=True)
 def statement_files_remove_task() -> int:
-    """Daily: delete the files of statements past `STATEMENT_RETENTION_DAYS` (the rows stay)."""
-    return schedule.files_remove_expired()
+    """Daily: delete the files of statements past `STATEMENT_RETENTION_DAYS` (the rows stay), for at most
+    25 minutes (a storage that deletes slowly, and a month of a million statements expiring the same night:
+    the next runs go on)."""
+    return schedule.files_remove_expired(until=time.monotonic() + 25 * 60)
