@@ -87,10 +87,20 @@ def statements_watchdog_task() -> dict[str, int]:
     return {"requeued": len(stale.requeued), "failed": len(stale.failed), "resent": len(resent)}
 
 
-@shared_task(acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60, ignore_result=True)
+@shared_task(
+    acks_late=True,
+    time_limit=15 * 60,
+    soft_time_limit=14 * 60,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=60,
+    retry_backoff_max=RETRY_MAX_SECONDS,
+    max_retries=5,
+)
 def statements_monthly_task(month: str | None = None) -> int:
     """On the 1st: one batch task per `schedule.BATCH` customer accounts for the previous month (or the month
-    of the ISO date `month`). Returns how many batches it sent. Twice: the batches make nothing twice."""
+    of the ISO date `month`). Returns how many batches it sent. Twice: the batches make nothing twice; so a
+    run lost altogether is made up by sending it again, any day of the month."""
     period = schedule.monthly_period(month)
     first, last = period.first_day.isoformat(), period.last_day.isoformat()
     sent = 0
