@@ -67,6 +67,7 @@ CONTEXTS = {
         "account": {"name": "Savings", "masked_number": "••0042", "last4": "0042"},
         "period": "October 2026",
         "url": "https://bank.example/statements/",
+        "verify_url": "https://bank.example/statements/verify/",
     },
 }
 

@@ -553,7 +553,8 @@ def test_the_monthly_fan_out_makes_last_months_statement_of_each_open_account_on
         assert email.to == [account.owner.email]
         assert email.subject == "Your statement for October 2026 is ready"
         assert f"{account.name} ({account.masked_number}) for October 2026" in email.body
-        assert "/statements/" in email.body and account.number not in email.body
+        assert "/statements/" in email.body and "/statements/verify/" in email.body
+        assert account.number not in email.body
     assert not Statement.objects.filter(account__in=left_out).exists()
 
 

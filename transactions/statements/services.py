@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, User
@@ -298,6 +299,11 @@ def statements_url() -> str:
     return (settings.SITE_URL or "https://securebank.example") + "/statements/"
 
 
+def verify_url() -> str:
+    """The page where anyone checks that a statement file is genuine (also printed in the PDF's footer)."""
+    return (settings.SITE_URL or "https://securebank.example") + reverse("statement_verify")
+
+
 def period_label(first_day: datetime.date, last_day: datetime.date) -> str:
     """ "October 2026" for a calendar month, "1 Oct 2026 to 15 Nov 2026" otherwise."""
     if first_day.day == 1 and periods.month(first_day).last_day == last_day:
@@ -323,5 +329,6 @@ def notify_ready(statement: Statement) -> bool:
         account=statement.account,
         period=period_label(statement.first_day, statement.last_day),
         url=statements_url(),
+        verify_url=verify_url(),
     )
     return True
