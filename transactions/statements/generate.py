@@ -41,7 +41,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.db import InterfaceError, OperationalError, connection
-from django.urls import reverse
 from django.utils import timezone
 
 from transactions.history.export import BOM, neutralise
@@ -85,7 +84,7 @@ MISMATCH = "This statement could not be prepared. Our team has been told."
 
 
 def verify_url() -> str:
-    return (settings.SITE_URL or "https://securebank.example") + reverse("statement_verify")
+    return services.verify_url()
 
 
 def _rupees(paise: int) -> str:
