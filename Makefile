@@ -21,8 +21,8 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_RUNTIME_ROLE=$(DB_RUNTIME
 	OTP_ENCRYPTION_KEY=bqhDnW_VGid1GZcjOJlDdYSsr8DWJnsMxhDmYH04r5M= DEBUG=0 HTTPS=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver SEEDING_ENABLED=1
 
-.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history bench-insights bench-statements profile \
-	lighthouse
+.PHONY: install run test roles lint fmt clean vendor vendor-plotly bench bench-history bench-insights bench-statements \
+	bench-statement-fanout profile lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,13 @@ bench-insights: install roles
 STATEMENTS_ARGS ?=
 bench-statements: install roles
 	$(BIN)/python bench/statements.py $(STATEMENTS_ARGS)
+
+# The monthly statements' fan-out for 100,000 customer accounts: seconds until 100,000 statements exist and
+# their generate tasks wait in the broker (bench/statement_fanout.py: its own database,
+# securebank_bench_fanout, and Redis database 13, BENCH_FANOUT_REDIS_URL; about two minutes with the load).
+FANOUT_ARGS ?=
+bench-statement-fanout: install roles
+	$(BIN)/python bench/statement_fanout.py $(FANOUT_ARGS)
 
 # Where the gunicorn workers spend their time under load (py-spy); reuses the database of the last `make bench`.
 profile: install

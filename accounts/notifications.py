@@ -32,6 +32,7 @@ KINDS = frozenset(
         "scheduled_transfer_failed",  # an occurrence the ledger refused (transactions/scheduled/services.py)
         "budget_near",  # 80 % of a monthly budget spent (transactions/insights/budgets.py)
         "budget_over",  # 100 %
+        "statement_ready",  # a monthly statement made (transactions/statements/services.py notify_ready)
     }
 )
 SEND_TASK = "accounts.tasks.notification_send_task"

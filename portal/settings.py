@@ -11,7 +11,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from portal import logging as portal_logging
 
@@ -398,7 +400,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
-CELERY_TIMEZONE = TIME_ZONE
+CELERY_TIMEZONE = TIME_ZONE  # the beat's crontab entries are hours in India
+# Two queues, both consumed by a worker started without -Q: statements (a month's worth of them on the 1st)
+# wait in their own, so that they never stand in front of the minute-by-minute work in the default one; a
+# deploy can give them workers of their own (`celery worker -Q statements`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("statements", Exchange("statements"), routing_key="statements"),
+)
+CELERY_TASK_ROUTES = {"transactions.statements.tasks.statement_generate_task": {"queue": "statements"}}
+# Celery reads these on every message it sends, looking in Django's settings before its own defaults: one
+# that Django lacks costs a failed attribute look-up per place (about 20 µs where a present one takes 5).
+# Their defaults, spelled out, took a quarter off the monthly fan-out's 100,000 messages
+# (bench/statement_fanout.py).
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_TASK_REPR_MAXLEVELS = 3
+CELERY_BROKER_POOL_ACQUIRE_TIMEOUT = None
 # The worker logs through LOGGING below (JSON lines with the request id that sent the task), not Celery's:
 # portal.celery.keep_django_logging stops Celery from configuring logging at all.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -432,11 +451,38 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 2 * 60.0,
         "options": {"expires": 110},
     },
+    # Statements (transactions/statements/tasks.py). The watchdog: statements whose worker died go back to
+    # the queue, queued ones whose task never left have it sent again.
+    "statements-watchdog": {
+        "task": "transactions.statements.tasks.statements_watchdog_task",
+        "schedule": 2 * 60.0,
+        "options": {"expires": 110},
+    },
+    # Last month's statement of every customer account, on the 1st at 01:30 in India. No expiry: a late run
+    # still makes the month (and a second run makes nothing twice).
+    "statements-monthly": {
+        "task": "transactions.statements.tasks.statements_monthly_task",
+        "schedule": crontab(minute=30, hour=1, day_of_month=1),
+    },
+    # Delete the files of statements past STATEMENT_RETENTION_DAYS, nightly at 03:15 in India.
+    "statement-files-remove": {
+        "task": "transactions.statements.tasks.statement_files_remove_task",
+        "schedule": crontab(minute=15, hour=3),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }
 
 # Account statements (transactions/statements). A statement running without a sign of life for this long
-# (its task reports progress every few thousand rows) is marked failed for a retry: its worker died.
+# (its task reports progress every few thousand rows) is taken back by the watchdog: its worker died.
 STATEMENT_STALE_SECONDS = env.int("STATEMENT_STALE_SECONDS", default=10 * 60)
+# Times a statement goes back to the queue by itself after an interruption (its worker lost, the database or
+# the storage away), before it is failed for the customer to retry; and the first retry's delay (doubled at
+# each retry, at most ten minutes).
+STATEMENT_AUTO_RETRIES = env.int("STATEMENT_AUTO_RETRIES", default=3)
+STATEMENT_RETRY_DELAY_SECONDS = env.float("STATEMENT_RETRY_DELAY_SECONDS", default=30.0)
+# A queued statement whose task was sent this long ago and never taken is sent again (the broker lost it).
+# Longer than the statements' queue ever takes to drain: on the 1st it holds a month's worth.
+STATEMENT_RESEND_SECONDS = env.int("STATEMENT_RESEND_SECONDS", default=6 * 60 * 60)
 # Files of statements older than this many days are deleted (the rows, and their checksums, stay).
 STATEMENT_RETENTION_DAYS = env.int("STATEMENT_RETENTION_DAYS", default=400)
 # A download link lives this long (seconds).

@@ -63,6 +63,12 @@ CONTEXTS = {
         "percent": 105,
         "month": "November 2026",
     },
+    "statement_ready": {
+        "account": {"name": "Savings", "masked_number": "••0042", "last4": "0042"},
+        "period": "October 2026",
+        "url": "https://bank.example/statements/",
+        "verify_url": "https://bank.example/statements/verify/",
+    },
 }
 
 

@@ -64,6 +64,12 @@ class Statement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its task.")
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its task was last handed to the broker; empty until then (the watchdog sends again a "
+        "queued statement whose task never left, or left long ago).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     files_removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -82,6 +88,16 @@ class Statement(models.Model):
             models.Index(fields=["pdf_sha256"], name="statement_pdf_sha256", condition=~Q(pdf_sha256="")),
             models.Index(fields=["csv_sha256"], name="statement_csv_sha256", condition=~Q(csv_sha256="")),
             models.Index(fields=["status", "heartbeat_at"], name="statement_status_heartbeat"),
+            # The watchdog's look for queued statements whose task never left (services.py
+            # `resend_unsent`), and the retention job's for files past their time (schedule.py).
+            models.Index(
+                fields=["sent_at", "id"], name="statement_queued_sent", condition=Q(status="queued")
+            ),
+            models.Index(
+                fields=["finished_at", "id"],
+                name="statement_files_kept",
+                condition=Q(status="ready", files_removed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +106,12 @@ class Statement(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+    @property
+    def retrying(self) -> bool:
+        """Queued again by the bank itself after an interruption (its worker lost, the database or the storage
+        away for a moment), with `error` saying so: the page shows "we will try again", not "try again"."""
+        return self.status == self.Status.QUEUED and self.attempts > 0 and bool(self.error)
 
     @property
     def has_files(self) -> bool:

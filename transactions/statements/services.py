@@ -2,22 +2,46 @@
 
 Every change is a conditional UPDATE of the one row, so that two tasks, a retry and the watchdog never
 overwrite each other: a task claims a queued statement (queued → running) and only the claimer writes its
-progress and its outcome (`attempt` must still be the one it claimed)."""
+progress and its outcome (`attempt` must still be the one it claimed).
+
+The row, not the broker's message, says what is left to do. A message may arrive twice (acks_late, a
+retry, the watchdog's resend): the claim makes every copy but one do nothing. A message may also be lost
+(the worker killed after the commit, the broker away): `sent_at` stays empty, or grows old, and the
+watchdog sends the statement's task again. A statement interrupted by something that passes (its worker
+killed, the database or the storage away for a moment) goes back to the queue by itself, with a note, up
+to `STATEMENT_AUTO_RETRIES` times; after that, or for a failure that would only repeat (a time-out, a
+ledger that does not add up), it is failed and waits for the customer's retry:
+- queued, with `error` and attempts > 0 (`Statement.retrying`): "interrupted, we will try again";
+- failed: "failed, please try again" (the page's retry button, `statement_retry`)."""
 
 import datetime
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, User
+from accounts.notifications import notify
 from portal.audit import audit_record
 from portal.celery import app as celery_app
 from transactions.statements import periods
 from transactions.statements.models import Statement
 
+logger = logging.getLogger(__name__)
+
 GENERATE_TASK = "transactions.statements.tasks.statement_generate_task"
+# A queued statement whose task has not been marked sent this long after it was made is taken for one whose
+# sending failed (sending follows the commit by milliseconds).
+SEND_GRACE_SECONDS = 2 * 60
+RESEND_LIMIT = 1000  # statements the watchdog sends again per run
+
+INTERRUPTED_RETRYING = "Preparing this statement was interrupted. We will try again in a few minutes."
+INTERRUPTED = "Preparing this statement was interrupted. Please try again."
 
 
 class StatementError(Exception):
@@ -38,7 +62,31 @@ def _state(statement: Statement) -> dict[str, object]:
 
 def queue(statement_id: int) -> None:
     """Send the statement's task once the current transaction commits (by name: tasks import this module)."""
-    transaction.on_commit(lambda: celery_app.signature(GENERATE_TASK, args=(statement_id,)).delay())
+    transaction.on_commit(lambda: send([statement_id]))
+
+
+def send(statement_ids: Sequence[int]) -> None:
+    """Hand each statement's task to the broker now, then note when (`sent_at`). One producer and, on Redis,
+    one pipeline per thousand messages (kombu's `Producer.batch`: a round trip and a client per message
+    were most of the monthly fan-out's time, bench/statement_fanout.py). A crash between the sending and
+    the note leaves `sent_at` empty and the watchdog sends again: a second task for one statement does
+    nothing."""
+    if not statement_ids:
+        return
+    task = celery_app.signature(GENERATE_TASK)
+    with celery_app.producer_or_acquire() as producer, producer.batch():
+        for statement_id in statement_ids:
+            # The arguments' repr for logs and monitors, given: Celery's own (saferepr) is 40 µs a message.
+            task.clone(args=(statement_id,)).apply_async(
+                producer=producer, argsrepr=f"({statement_id},)", kwargsrepr="{}"
+            )
+    mark_sent(statement_ids)
+
+
+def mark_sent(statement_ids: Sequence[int]) -> None:
+    Statement.objects.filter(pk__in=statement_ids, status=Statement.Status.QUEUED).update(
+        sent_at=timezone.now()
+    )
 
 
 def _requeue(statement_id: int) -> bool:
@@ -48,7 +96,12 @@ def _requeue(statement_id: int) -> bool:
         status=Statement.Status.READY, files_removed_at__isnull=False
     )
     done = Statement.objects.filter(again, pk=statement_id).update(
-        status=Statement.Status.QUEUED, progress=0, error="", heartbeat_at=None, finished_at=None
+        status=Statement.Status.QUEUED,
+        progress=0,
+        error="",
+        heartbeat_at=None,
+        finished_at=None,
+        sent_at=None,
     )
     if done:
         queue(statement_id)
@@ -165,22 +218,117 @@ def fail(statement_id: int, attempt: int | None, error: str) -> bool:
     return bool(found.update(status=Statement.Status.FAILED, error=error[:300], finished_at=timezone.now()))
 
 
-def fail_stale(now: datetime.datetime | None = None) -> list[int]:
+def retry_later(statement_id: int, attempt: int, error: str) -> bool:
+    """After a failure that passes (the database or the storage away for a moment): back to the queue with
+    `error` as a note, for the task to send itself again, if this attempt still has automatic retries left
+    (`STATEMENT_AUTO_RETRIES`); otherwise failed, for the customer to retry. True if it went back to the
+    queue; the task marks it sent once its retry has left (`mark_sent`)."""
+    if attempt <= settings.STATEMENT_AUTO_RETRIES:
+        return bool(
+            _mine(statement_id, attempt).update(
+                status=Statement.Status.QUEUED, progress=0, error=error[:300], heartbeat_at=None, sent_at=None
+            )
+        )
+    fail(statement_id, attempt, INTERRUPTED)
+    return False
+
+
+@dataclass(frozen=True)
+class Stale:
+    requeued: list[int]  # back in the queue, their tasks sent
+    failed: list[int]  # out of automatic retries: the customer's to retry
+
+
+def fail_stale(now: datetime.datetime | None = None) -> Stale:
     """The watchdog: statements running without a sign of life for `STATEMENT_STALE_SECONDS` (their worker
-    was killed, or lost) are marked failed, for the customer or the schedule to retry. Returns their ids."""
+    was killed, or lost) go back to the queue with a note and their task is sent again, if they have
+    automatic retries left; the others are marked failed, for the customer to retry.
+
+    A statement whose task is still alive but that the watchdog took back stops at its next progress report
+    (its attempt is no longer the statement's), and its files, if it got that far, are deleted."""
     now = now or timezone.now()
     since = now - datetime.timedelta(seconds=settings.STATEMENT_STALE_SECONDS)
-    stale = list(
-        Statement.objects.filter(status=Statement.Status.RUNNING, heartbeat_at__lt=since).values_list(
-            "pk", flat=True
+    with transaction.atomic():
+        stale = list(
+            Statement.objects.filter(status=Statement.Status.RUNNING, heartbeat_at__lt=since)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "attempts")
         )
-    )
+        again = [pk for pk, attempts in stale if attempts <= settings.STATEMENT_AUTO_RETRIES]
+        given_up = [pk for pk, attempts in stale if attempts > settings.STATEMENT_AUTO_RETRIES]
+        if again:
+            Statement.objects.filter(pk__in=again).update(
+                status=Statement.Status.QUEUED,
+                progress=0,
+                error=INTERRUPTED_RETRYING,
+                heartbeat_at=None,
+                sent_at=None,
+            )
+            transaction.on_commit(lambda: send(again))
+        if given_up:
+            Statement.objects.filter(pk__in=given_up).update(
+                status=Statement.Status.FAILED, error=INTERRUPTED, finished_at=now
+            )
     if stale:
-        Statement.objects.filter(
-            pk__in=stale, status=Statement.Status.RUNNING, heartbeat_at__lt=since
-        ).update(
-            status=Statement.Status.FAILED,
-            error="Preparing this statement was interrupted. Please try again.",
-            finished_at=now,
-        )
-    return stale
+        logger.warning("statements without a sign of life: %s queued again, %s failed", again, given_up)
+    return Stale(requeued=again, failed=given_up)
+
+
+def resend_unsent(now: datetime.datetime | None = None, limit: int = RESEND_LIMIT) -> list[int]:
+    """The watchdog's other half: send again the task of queued statements whose task never left (made, or
+    queued again, `SEND_GRACE_SECONDS` ago and not marked sent: the sender died after the commit, or the
+    broker was away), or left `STATEMENT_RESEND_SECONDS` ago and was never taken (lost by the broker). A
+    statement still waiting its turn in a long queue may get a second task that way: it does nothing."""
+    now = now or timezone.now()
+    never = Q(sent_at__isnull=True, created_at__lt=now - datetime.timedelta(seconds=SEND_GRACE_SECONDS))
+    long_ago = Q(sent_at__lt=now - datetime.timedelta(seconds=settings.STATEMENT_RESEND_SECONDS))
+    ids = list(
+        Statement.objects.filter(never | long_ago, status=Statement.Status.QUEUED)
+        .order_by("sent_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        logger.warning("statements whose task never left, or got lost, sent again: %s", ids)
+        send(ids)
+    return ids
+
+
+def statements_url() -> str:
+    """The statements page, for an email (a link to the page: the customer signs in there, no download link
+    leaves the bank)."""
+    return (settings.SITE_URL or "https://securebank.example") + "/statements/"
+
+
+def verify_url() -> str:
+    """The page where anyone checks that a statement file is genuine (also printed in the PDF's footer)."""
+    return (settings.SITE_URL or "https://securebank.example") + reverse("statement_verify")
+
+
+def period_label(first_day: datetime.date, last_day: datetime.date) -> str:
+    """ "October 2026" for a calendar month, "1 Oct 2026 to 15 Nov 2026" otherwise."""
+    if first_day.day == 1 and periods.month(first_day).last_day == last_day:
+        return first_day.strftime("%B %Y")
+    return f"{first_day.day} {first_day:%b %Y} to {last_day.day} {last_day:%b %Y}"
+
+
+def notify_ready(statement: Statement) -> bool:
+    """Email the owner that a monthly statement is ready: the schedule made it while nobody was watching. Not
+    a requested statement (its customer is on the page, which shows it ready), nor a monthly one made again
+    after its files were removed (its customer asked for that, on the page). `statement` is the row as its
+    task claimed it (select_related account__owner), before `finish`. True if an email was queued."""
+    owner = statement.account.owner
+    if (
+        statement.origin != Statement.Origin.MONTHLY
+        or statement.files_removed_at is not None
+        or owner is None
+    ):
+        return False
+    notify(
+        owner,
+        "statement_ready",
+        account=statement.account,
+        period=period_label(statement.first_day, statement.last_day),
+        url=statements_url(),
+        verify_url=verify_url(),
+    )
+    return True
