@@ -113,3 +113,34 @@ def test_asking_again_returns_the_same_statement(alice, account):
     assert (again.pk, queued, queued_again) == (first.pk, True, False)
     assert generate.build(first.pk) and not generate.build(first.pk)
     assert Statement.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_made_again_after_its_files_were_removed_it_is_the_same_pdf(alice, account, settings):
+    """The retention job removes old files; asked for again, the statement is made from the same ledger with
+    its first issue time, so a copy the customer sent a lender last year still verifies. Sizes are kept."""
+    from transactions.statements import schedule, selectors
+
+    with time_machine.travel(NOW, tick=False):
+        statement, _ = services.statement_request(
+            user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+        )
+        generate.build(statement.pk)
+    statement.refresh_from_db()
+    first = statement.pdf.read()
+    assert (statement.pdf_bytes, statement.csv_bytes) == (len(first), len(statement.csv.read()))
+    assert statement.issued_at == NOW
+    later = NOW + datetime.timedelta(days=settings.STATEMENT_RETENTION_DAYS + 1)
+    with time_machine.travel(later, tick=False):
+        schedule.files_remove_expired()
+        statement.refresh_from_db()
+        assert statement.files_removed_at is not None and not statement.has_files
+        again, queued = services.statement_request(
+            user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+        )
+        assert (again.pk, queued) == (statement.pk, True)
+        generate.build(statement.pk)
+    statement.refresh_from_db()
+    assert statement.has_files and statement.issued_at == NOW and statement.finished_at == later
+    assert statement.pdf.read() == first
+    assert selectors.statement_by_checksum(hashlib.sha256(first).hexdigest()) == statement

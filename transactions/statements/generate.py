@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -237,7 +238,7 @@ def _build(statement_id: int, attempt: int, deadline: float | None) -> None:
         ifsc=settings.BANK_IFSC,
         first_day=statement.first_day,
         last_day=statement.last_day,
-        generated_at=timezone.now(),
+        generated_at=statement.issued_at or timezone.now(),
         summary=summary,
         verify_url=verify_url(),
     )
@@ -297,6 +298,9 @@ def _build(statement_id: int, attempt: int, deadline: float | None) -> None:
                 csv=saved[1],
                 pdf_sha256=pdf_sha256,
                 csv_sha256=csv_sha256,
+                pdf_bytes=os.fstat(pdf_file.fileno()).st_size,
+                csv_bytes=os.fstat(csv_file.fileno()).st_size,
+                issued_at=header.generated_at,
                 entry_count=summary.count,
                 opening_paise=summary.opening,
                 closing_paise=summary.closing,

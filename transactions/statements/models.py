@@ -59,6 +59,14 @@ class Statement(models.Model):
     debits_paise = models.BigIntegerField(null=True, blank=True)
     pdf = models.FileField(storage=statements_storage, max_length=200, blank=True, default="")
     csv = models.FileField(storage=statements_storage, max_length=200, blank=True, default="")
+    pdf_bytes = models.PositiveBigIntegerField(null=True, blank=True, help_text="The PDF's size.")
+    csv_bytes = models.PositiveBigIntegerField(null=True, blank=True, help_text="The CSV's size.")
+    issued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was first made: the time printed in it, kept when it is made again (after its "
+        "files were removed), so that the same ledger gives the same PDF and an earlier copy still verifies.",
+    )
     pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
     csv_sha256 = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

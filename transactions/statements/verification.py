@@ -47,7 +47,7 @@ def statement_finder(checksum: str) -> Genuine | None:
         return None
     account = statement.account.masked_number
     period = f"{_long_day(statement.first_day)} to {_long_day(statement.last_day)}"
-    issued = _long_day(statement.finished_at or statement.created_at)
+    issued = _long_day(statement.issued_at or statement.finished_at or statement.created_at)
     return Genuine(
         sentence=f"Genuine SecureBank statement for account {account}, {period}, issued {issued}",
         facts=(

@@ -36,7 +36,7 @@ VERIFY_MAX_BYTES = 50 * 1024 * 1024
 @dataclass(frozen=True)
 class Shown:
     """A statement as its row shows it: its period's name, and for a ready one fresh signed links and the
-    files' sizes (None if a file cannot be found)."""
+    files' sizes."""
 
     statement: Statement
     period: str
@@ -46,11 +46,9 @@ class Shown:
     csv_size: str | None = None
 
 
-def _size(field) -> str | None:
-    try:
-        return filesizeformat(field.size)
-    except OSError:
-        return None
+def _size(size: int | None) -> str | None:
+    """A file's size as the row shows it, from the row (no request to the storage per file)."""
+    return None if size is None else filesizeformat(size)
 
 
 def _shown(statement: Statement, user: User) -> Shown:
@@ -62,8 +60,8 @@ def _shown(statement: Statement, user: User) -> Shown:
         period,
         pdf_url=downloads.download_url(statement, "pdf", user),
         csv_url=downloads.download_url(statement, "csv", user),
-        pdf_size=_size(statement.pdf),
-        csv_size=_size(statement.csv) if statement.csv else None,
+        pdf_size=_size(statement.pdf_bytes),
+        csv_size=_size(statement.csv_bytes) if statement.csv else None,
     )
 
 
