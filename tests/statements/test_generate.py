@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from accounts.models import Account
 from portal.seeding.history import posted_at
@@ -73,12 +74,13 @@ def test_a_months_statement_equals_the_ledger_at_its_ist_boundaries(
     assert hashlib.sha256(statement.pdf.read()).hexdigest() == statement.pdf_sha256
     lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert [line[2] for line in lines[1:]] == [
-        "Opening balance",
+        "Opening balance of ••" + account.number[-4:],
         "First instant",
         "Salary",
         "Last second",
-        "Closing balance",
+        "Closing balance of ••" + account.number[-4:],
     ]
+    assert lines[1][1] == lines[-1][1] == f"ST{statement.pk:010d}"
     assert lines[1][-1] == "10000.00" and lines[-1][-1] == "12496.50"
     assert lines[3][5] == "2500.50" and lines[4][4] == "3.00"
 
@@ -144,3 +146,75 @@ def test_made_again_after_its_files_were_removed_it_is_the_same_pdf(alice, accou
     assert statement.has_files and statement.issued_at == NOW and statement.finished_at == later
     assert statement.pdf.read() == first
     assert selectors.statement_by_checksum(hashlib.sha256(first).hexdigest()) == statement
+
+
+@pytest.mark.django_db
+def test_two_dormant_accounts_months_have_different_checksums(alice, bob):
+    """Two accounts with no entries and the same balance in a month: their statements' data differ (each
+    names its statement and account), so a checksum names one statement."""
+    from transactions.statements import selectors
+
+    made = []
+    for user in (alice, bob):
+        quiet = AccountFactory(owner=user, kind=Account.Kind.SAVINGS)
+        with time_machine.travel(NOW, tick=False):
+            statement, _ = services.statement_request(
+                user=user, account_id=quiet.pk, period=periods.month(datetime.date(2026, 10, 1))
+            )
+            generate.build(statement.pk)
+        statement.refresh_from_db()
+        made.append(statement)
+    assert made[0].csv_sha256 != made[1].csv_sha256
+    assert [selectors.statement_by_checksum(s.csv_sha256) for s in made] == made
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_while_the_broker_is_away_is_kept_for_the_watchdog_to_send(alice, account):
+    """The row commits before its task is sent: a broker that is away then must not turn the customer's
+    request into a 500 (the statement exists); its `sent_at` stays empty, and the watchdog sends it."""
+    from django.test import Client
+
+    from portal.celery import app
+
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    saved = app.conf.broker_url
+
+    def fresh_connections() -> None:
+        app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    fresh_connections()
+    try:
+        with time_machine.travel(NOW, tick=True):
+            response = client.post(
+                reverse("statements"), {"account": account.pk, "kind": "month", "month": "2026-10"}
+            )
+    finally:
+        app.conf.broker_url = saved
+        fresh_connections()
+    assert response.status_code == 303
+    statement = Statement.objects.get(account=account)
+    assert (statement.status, statement.sent_at) == (Statement.Status.QUEUED, None)
+
+
+@pytest.mark.django_db
+def test_an_attempt_the_watchdog_gave_up_on_cannot_fail_the_requeued_statement(alice, account, settings):
+    """A slow attempt is requeued by the watchdog; when that old attempt then fails (its time limit), the
+    statement stays queued for the new attempt rather than turning failed under it."""
+    with time_machine.travel(NOW, tick=False):
+        statement, _ = services.statement_request(
+            user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+        )
+        attempt = services.claim(statement.pk)
+    later = NOW + datetime.timedelta(seconds=settings.STATEMENT_STALE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        services.fail_stale()
+        statement.refresh_from_db()
+        assert statement.status == Statement.Status.QUEUED
+        assert not services.fail(statement.pk, attempt, generate.TOO_LONG)
+    statement.refresh_from_db()
+    assert statement.status == Statement.Status.QUEUED
+    assert generate.build(statement.pk)

@@ -663,3 +663,23 @@ def test_verify_is_rate_limited_per_client(client, settings):
     assert client.get(VERIFY).status_code == 200  # the page itself is not counted
     other = Client(REMOTE_ADDR="203.0.113.9")
     assert other.post(VERIFY, {"checksum": "0" * 64}).status_code == 200
+
+
+def test_verify_refuses_a_body_announced_too_large_before_reading_it(client):
+    response = client.post(VERIFY, {"checksum": "0" * 64}, CONTENT_LENGTH=str(60 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "larger than 50 MB" in response.content.decode()
+
+
+def test_an_upload_without_end_is_cut_off_not_read(rf):
+    """A body sent without its length (chunked) reaches the handler: a little past the limit the message
+    beside the field, far past it the connection dropped rather than reading on."""
+    from django.core.files.uploadhandler import StopUpload
+
+    from transactions.statements.verification import HashingUploadHandler
+
+    handler = HashingUploadHandler(rf.post("/"), max_bytes=10, stop_after=20)
+    handler.new_file("file", "s.pdf", "application/pdf", None)
+    handler.receive_data_chunk(b"x" * 25, 0)  # past the limit, within the slack
+    with pytest.raises(StopUpload):
+        handler.receive_data_chunk(b"x" * 10, 25)

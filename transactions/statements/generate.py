@@ -94,6 +94,11 @@ def _rupees(paise: int) -> str:
     return f"{sign}{abs(paise) // 100}.{abs(paise) % 100:02d}"
 
 
+def statement_reference(statement: Statement) -> str:
+    """What a customer or a verifier quotes: "ST" and the statement's id in ten digits."""
+    return f"ST{statement.pk:010d}"
+
+
 def file_name(statement: Statement, extension: str) -> str:
     """The name a customer's download is saved as."""
     last4 = statement.account.number[-4:]
@@ -242,13 +247,24 @@ def _build(statement_id: int, attempt: int, deadline: float | None) -> None:
         summary=summary,
         verify_url=verify_url(),
     )
+    # The CSV's checksum is the one printed in the PDF: the opening and closing rows name the statement and
+    # the account, so that no two statements have the same CSV (two dormant accounts' months otherwise would).
+    ref, masked = statement_reference(statement), account.masked_number
     with tempfile.TemporaryFile() as pdf_file, tempfile.TemporaryFile() as csv_file:
         text = io.TextIOWrapper(csv_file, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
         text.write(BOM)
         writer.writerow(CSV_HEADER)
         writer.writerow(
-            (statement.first_day.isoformat(), "", "Opening balance", "", "", "", _rupees(summary.opening))
+            (
+                statement.first_day.isoformat(),
+                ref,
+                f"Opening balance of {masked}",
+                "",
+                "",
+                "",
+                _rupees(summary.opening),
+            )
         )
         document = StatementPDF(pdf_file, header)
         balance, count = summary.opening, 0
@@ -276,7 +292,15 @@ def _build(statement_id: int, attempt: int, deadline: float | None) -> None:
         if balance != summary.closing or count != summary.count:
             raise LedgerMismatch(f"closing {balance} != {summary.closing} or rows {count} != {summary.count}")
         writer.writerow(
-            (statement.last_day.isoformat(), "", "Closing balance", "", "", "", _rupees(summary.closing))
+            (
+                statement.last_day.isoformat(),
+                ref,
+                f"Closing balance of {masked}",
+                "",
+                "",
+                "",
+                _rupees(summary.closing),
+            )
         )
         text.flush()
         text.detach()

@@ -129,7 +129,7 @@ def monthly_create(*, after_id: int, up_to_id: int, period: periods.Period) -> l
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: services.send(unsent))
+        transaction.on_commit(lambda: services.send(unsent), robust=True)
     return unsent
 
 

@@ -62,7 +62,7 @@ def _state(statement: Statement) -> dict[str, object]:
 
 def queue(statement_id: int) -> None:
     """Send the statement's task once the current transaction commits (by name: tasks import this module)."""
-    transaction.on_commit(lambda: send([statement_id]))
+    transaction.on_commit(lambda: send([statement_id]), robust=True)
 
 
 def send(statement_ids: Sequence[int]) -> None:
@@ -213,8 +213,8 @@ def finish(statement_id: int, attempt: int, **fields: object) -> bool:
 def fail(statement_id: int, attempt: int | None, error: str) -> bool:
     """Failed with `error` (shown to the customer: no internals), retryable by the customer."""
     found = Statement.objects.filter(pk=statement_id).exclude(status=Statement.Status.READY)
-    if attempt is not None:
-        found = found.filter(attempts=attempt)
+    if attempt is not None:  # only while that attempt runs: the watchdog may have queued it again meanwhile
+        found = found.filter(status=Statement.Status.RUNNING, attempts=attempt)
     return bool(found.update(status=Statement.Status.FAILED, error=error[:300], finished_at=timezone.now()))
 
 
@@ -264,7 +264,7 @@ def fail_stale(now: datetime.datetime | None = None) -> Stale:
                 heartbeat_at=None,
                 sent_at=None,
             )
-            transaction.on_commit(lambda: send(again))
+            transaction.on_commit(lambda: send(again), robust=True)
         if given_up:
             Statement.objects.filter(pk__in=given_up).update(
                 status=Statement.Status.FAILED, error=INTERRUPTED, finished_at=now

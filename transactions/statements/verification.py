@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -121,12 +121,15 @@ def _kind(head: bytes) -> str | None:
 
 class HashingUploadHandler(FileUploadHandler):
     """Hashes each uploaded file chunk by chunk and keeps none of it: FILES gets a `HashedUpload`. Past
-    `max_bytes` it stops hashing and marks the file too large, reading (and dropping) the rest, so that the
-    customer gets a message beside the field, not a broken connection."""
+    `max_bytes` it stops hashing and marks the file too large, reading (and dropping) up to `stop_after`
+    more, so that a file a little too large gets a message beside the field; beyond that (a body sent
+    without its length, which the view could not refuse up front) it drops the connection rather than read
+    without end."""
 
-    def __init__(self, request=None, *, max_bytes: int) -> None:
+    def __init__(self, request=None, *, max_bytes: int, stop_after: int = 1024 * 1024) -> None:
         super().__init__(request)
         self.max_bytes = max_bytes
+        self.stop_after = stop_after
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
@@ -136,6 +139,8 @@ class HashingUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.size += len(raw_data)
+        if self.size > self.max_bytes + self.stop_after:
+            raise StopUpload(connection_reset=True)
         if self.size <= self.max_bytes:
             self.digest.update(raw_data)
         if len(self.head) < _HEAD_BYTES:

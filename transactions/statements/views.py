@@ -31,6 +31,7 @@ _ROW = "statements/_statement.html"
 _REFUSED = "statements/download_refused.html"
 _VERIFY = "statements/verify.html"
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
+VERIFY_FORM_BYTES = 1024 * 1024  # room for the form's other fields and the multipart framing
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,25 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if refused := ratelimit.limit_hit(request, "statement_verify", ratelimit.by_ip(request)):
             return refused
-        request.upload_handlers = [verification.HashingUploadHandler(request, max_bytes=VERIFY_MAX_BYTES)]
+        # A body announced larger than any statement is refused before a byte of it is read: an anonymous
+        # client must not hold a worker for as long as it likes to send.
+        try:
+            announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            announced = 0
+        if announced > VERIFY_MAX_BYTES + VERIFY_FORM_BYTES:
+            context = {
+                "form": VerifyForm(max_bytes=VERIFY_MAX_BYTES),
+                "checked": False,
+                "found": None,
+                "refused": f"That file is larger than {VERIFY_MAX_BYTES // 2**20} MB: no statement is.",
+            }
+            return render(request, _VERIFY, context, status=413)
+        request.upload_handlers = [
+            verification.HashingUploadHandler(
+                request, max_bytes=VERIFY_MAX_BYTES, stop_after=VERIFY_FORM_BYTES
+            )
+        ]
     return _verify(request)
 
 
