@@ -49,8 +49,10 @@ def fetch_model_lists(
 ) -> list[list[models.Model]] | None:
     """`fetch_models` for several (model, where, params, order_by) at once: their SELECTs sent in one round
     trip (one execute of several statements, which psycopg allows with client-side binding, Django's
-    default; each result read in turn with `nextset`). None when the database is not PostgreSQL."""
-    if connection.vendor != "postgresql":
+    default; each result read in turn with `nextset`). None when the database is not PostgreSQL, or binds
+    parameters on the server (`server_side_binding`: one statement an execute), and the caller reads them
+    one by one."""
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("server_side_binding"):
         return None
     selects, params, shapes = [], [], []
     for model, where, model_params, order_by in queries:

@@ -238,3 +238,18 @@ def test_the_text_map_is_written_in_blocks_the_pdf_specification_allows():
     counts = [int(line.split()[0]) for line in cmap.splitlines() if line.endswith("beginbfchar")]
     assert counts == [100, 100, 56]
     assert "<00> <0915>" in cmap and "<01> <>" in cmap and "<02> <093F>" in cmap
+
+
+def test_amounts_of_crores_stay_inside_their_columns():
+    """The largest amounts a statement can show (a balance in thousands of crores, totals above ₹100 crore)
+    are drawn smaller rather than run into the next column or figure."""
+    from transactions.statements.pdf import COLUMNS, fitted
+    from transactions.statements.typesetting import BOLD, REGULAR
+
+    for column in COLUMNS:
+        if column.right:
+            line, size = fitted("-₹9,99,99,99,999.99", REGULAR, 8, column.inner)
+            assert line.width <= column.inner and size < 8
+    line, _size = fitted("₹9,99,99,99,999.99", BOLD, 10.5, 100)
+    assert line.width <= 100
+    assert fitted("₹100.00", REGULAR, 8, 60)[1] == 8  # a usual amount keeps its size

@@ -137,17 +137,32 @@ DATE, REFERENCE, DESCRIPTION, DEBIT, CREDIT_COLUMN, BALANCE = range(6)
 
 @dataclass(frozen=True)
 class Cell:
-    """What one column of a row shows: lines of text in one font and colour each."""
+    """What one column of a row shows: lines of text in one font, colour and size each."""
 
-    lines: tuple[tuple[Line, str, Color], ...]
+    lines: tuple[tuple[Line, str, Color, float], ...]
 
 
 def _cell(*parts: tuple[list[Line], str, Color]) -> Cell:
-    return Cell(tuple((line, name, colour) for lines, name, colour in parts for line in lines))
+    return Cell(tuple((line, name, colour, SIZE) for lines, name, colour in parts for line in lines))
 
 
 def _one(text: str, name: str = REGULAR, colour: Color = INK) -> Cell:
     return _cell(([ts.line(text, name, SIZE)], name, colour)) if text else Cell(())
+
+
+def fitted(text: str, name: str, size: float, width: float) -> tuple[Line, float]:
+    """`text` on one line at `size`, or smaller (down to 5 pt) if it would be wider than `width`: an amount
+    of crores still fits its column rather than run into the next one."""
+    line = ts.line(text, name, size)
+    while line.width > width and size > 5:
+        size -= 0.5
+        line = ts.line(text, name, size)
+    return line, size
+
+
+def _amount(paise: int, column: int, name: str = REGULAR, colour: Color = INK) -> Cell:
+    line, size = fitted(format_paise(paise), name, SIZE, COLUMNS[column].inner)
+    return Cell(((line, name, colour, size),))
 
 
 class _Document:
@@ -234,7 +249,7 @@ class StatementPDF(_Document):
                 _one("Opening balance", BOLD),
                 Cell(()),
                 Cell(()),
-                _one(format_paise(header.summary.opening), BOLD),
+                _amount(header.summary.opening, BALANCE, BOLD),
             ]
         )
         self.entries = 0
@@ -311,7 +326,8 @@ class StatementPDF(_Document):
         for i, (label, value) in enumerate(figures):
             x = LEFT + 10 + i * width
             self.text(x, top - 14, label, REGULAR, 7.5, MUTED)
-            self.text(x, top - 29, value, BOLD, 10.5, INK)
+            line, size = fitted(value, BOLD, 10.5, width - 12)
+            self.lines(x, top - 29, [line], BOLD, size, INK)
         return top - height - 14
 
     def _running_header(self) -> float:
@@ -357,14 +373,14 @@ class StatementPDF(_Document):
         by font and colour (each change of colour is an operator, and ReportLab's costs some 10 µs)."""
         c = self.canvas
         top = self.y - PAD - SIZE + 0.5
-        groups: dict[tuple[str, Color], list[tuple[float, float, Line]]] = {}
+        groups: dict[tuple[str, Color, float], list[tuple[float, float, Line]]] = {}
         for column, cell in zip(COLUMNS, cells, strict=True):
-            for i, (line, name, colour) in enumerate(cell.lines[start:end]):
+            for i, (line, name, colour, size) in enumerate(cell.lines[start:end]):
                 x = column.x + column.width - PAD - line.width if column.right else column.x + PAD
-                groups.setdefault((name, colour), []).append((x, top - i * LEADING, line))
+                groups.setdefault((name, colour, size), []).append((x, top - i * LEADING, line))
         t = c.beginText()
-        for (name, colour), placed in groups.items():
-            t.setFont(name, SIZE)
+        for (name, colour, size), placed in groups.items():
+            t.setFont(name, size)
             t.setFillColor(colour)
             for x, y, line in placed:
                 t.setTextOrigin(x, y)
@@ -378,7 +394,6 @@ class StatementPDF(_Document):
         when = row.when.astimezone(india())
         description = ts.wrap(row.description, REGULAR, SIZE, COLUMNS[DESCRIPTION].inner)
         counterparty = ts.wrap(row.counterparty, REGULAR, SIZE, COLUMNS[DESCRIPTION].inner)
-        amount = format_paise(abs(row.amount))
         self._place(
             [
                 _cell(
@@ -387,9 +402,9 @@ class StatementPDF(_Document):
                 ),
                 _one(row.reference),
                 _cell((description, REGULAR, INK), (counterparty, REGULAR, MUTED)),
-                _one(amount) if row.amount < 0 else Cell(()),
-                _one(amount, REGULAR, CREDIT) if row.amount > 0 else Cell(()),
-                _one(format_paise(row.balance)),
+                _amount(-row.amount, DEBIT) if row.amount < 0 else Cell(()),
+                _amount(row.amount, CREDIT_COLUMN, REGULAR, CREDIT) if row.amount > 0 else Cell(()),
+                _amount(row.balance, BALANCE),
             ]
         )
         self.entries += 1
@@ -409,8 +424,8 @@ class StatementPDF(_Document):
                 Cell(()),
                 Cell(()),
                 _one(f"Totals ({entries})", BOLD),
-                _one(format_paise(s.debits), BOLD),
-                _one(format_paise(s.credits), BOLD, CREDIT),
+                _amount(s.debits, DEBIT, BOLD),
+                _amount(s.credits, CREDIT_COLUMN, BOLD, CREDIT),
                 Cell(()),
             ]
         )
@@ -421,7 +436,7 @@ class StatementPDF(_Document):
                 _one("Closing balance", BOLD),
                 Cell(()),
                 Cell(()),
-                _one(format_paise(s.closing), BOLD),
+                _amount(s.closing, BALANCE, BOLD),
             ]
         )
         note = "End of statement. Amounts in Indian rupees; dates and times in India Standard Time (IST)."
