@@ -252,6 +252,10 @@ _RATE_LIMIT_DEFAULTS = {
     # Verifications per address (/statements/verify/, public): an oracle of checksums, and each upload is
     # hashed whole.
     "statement_verify": "30/600",
+    # Receipt PDFs per user (transactions/statements/receipt_views.py): each is rendered while they wait.
+    "receipt": "60/600",
+    # Statement retries per user: each is a worker's job again.
+    "statement_retry": "20/3600",
 }
 
 

@@ -178,23 +178,18 @@ def test_a_request_while_the_broker_is_away_is_kept_for_the_watchdog_to_send(ali
 
     client = Client(raise_request_exception=False)
     client.force_login(alice)
-    saved = app.conf.broker_url
-
-    def fresh_connections() -> None:
-        app.pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
+    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    fresh_connections()
+    app._pool, app.amqp._producer_pool = None, None  # connections made afresh, to it
     try:
         with time_machine.travel(NOW, tick=True):
             response = client.post(
                 reverse("statements"), {"account": account.pk, "kind": "month", "month": "2026-10"}
             )
     finally:
-        app.conf.broker_url = saved
-        fresh_connections()
+        if app._pool is not None:
+            app._pool.force_close_all()  # the dead broker's pool only
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
     assert response.status_code == 303
     statement = Statement.objects.get(account=account)
     assert (statement.status, statement.sent_at) == (Statement.Status.QUEUED, None)

@@ -4,12 +4,13 @@ transaction's from its page in an account's history.
 Each finds the transaction as its page does (`transfer_get`: a transfer the customer made; the history's
 account and transaction: anything on one of their accounts), so another customer's id is a 404 exactly as
 the page's is, whatever the method. The file is an attachment, never cached (Cache-Control: no-store), and
-each download is audited (`receipt.download`)."""
+each download is audited (`receipt.download`) and counted (`RATE_LIMIT_RECEIPT`, per customer)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from accounts.models import Account
+from portal import ratelimit
 from transactions import selectors as transfer_selectors
 from transactions.history.selectors import history_account
 from transactions.statements import receipts
@@ -20,6 +21,9 @@ _METHODS = ("GET", "HEAD")
 def _pdf(request: HttpRequest, account: Account, transaction_id: int) -> HttpResponse:
     if request.method not in _METHODS:  # after the ownership check: a 404 says nothing either way
         return HttpResponseNotAllowed(_METHODS)
+    # Each is rendered while the customer waits (some 25 ms of a worker): counted per customer.
+    if refused := ratelimit.limit_hit(request, "receipt", str(request.user.pk)):
+        return refused
     download = receipts.receipt_download(
         user=request.user, account=account, transaction_id=transaction_id, request=request
     )

@@ -166,6 +166,10 @@ def statement_retry(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _statement_or_404(request, pk)
     if request.method != "POST":
         return _row(request, statement)
+    if refused := ratelimit.limit_hit(
+        request, "statement_retry", ratelimit.by_user(request), back=(reverse("statements"), "Statements")
+    ):
+        return refused
     try:
         statement = services.statement_retry(user=request.user, statement_id=statement.pk)
     except services.StatementError as error:
