@@ -213,3 +213,29 @@ def test_an_attempt_the_watchdog_gave_up_on_cannot_fail_the_requeued_statement(a
     statement.refresh_from_db()
     assert statement.status == Statement.Status.QUEUED
     assert generate.build(statement.pk)
+
+
+@pytest.mark.django_db
+def test_a_customers_retry_gets_the_automatic_retries_again(alice, account, settings):
+    """Worker after worker dies on a statement: the watchdog requeues it STATEMENT_AUTO_RETRIES times, then
+    fails it for the customer; a retry by the customer then has as many automatic retries as the first."""
+    when = NOW
+    with time_machine.travel(when, tick=False):
+        statement, _ = services.statement_request(
+            user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+        )
+
+    def worker_dies() -> services.Stale:
+        nonlocal when
+        with time_machine.travel(when, tick=False):
+            assert services.claim(statement.pk) is not None
+        when += datetime.timedelta(seconds=settings.STATEMENT_STALE_SECONDS + 1)
+        with time_machine.travel(when, tick=False):
+            return services.fail_stale()
+
+    for _ in range(settings.STATEMENT_AUTO_RETRIES):
+        assert worker_dies().requeued == [statement.pk]
+    assert worker_dies().failed == [statement.pk]
+    with time_machine.travel(when, tick=False):
+        services.statement_retry(user=alice, statement_id=statement.pk)
+    assert worker_dies().requeued == [statement.pk]

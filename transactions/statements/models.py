@@ -51,6 +51,12 @@ class Statement(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent of the entries written.")
     error = models.CharField(max_length=300, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
+    attempts_before = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,  # the monthly fan-out inserts rows in SQL (schedule.py)
+        help_text="Attempts when it was last asked for (a retry by the customer): automatic retries count "
+        "from here, so a customer's retry gets as many as the first request.",
+    )
     # What the files say, written with them.
     entry_count = models.PositiveIntegerField(null=True, blank=True)
     opening_paise = models.BigIntegerField(null=True, blank=True)

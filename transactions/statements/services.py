@@ -97,6 +97,7 @@ def _requeue(statement_id: int) -> bool:
     )
     done = Statement.objects.filter(again, pk=statement_id).update(
         status=Statement.Status.QUEUED,
+        attempts_before=F("attempts"),
         progress=0,
         error="",
         heartbeat_at=None,
@@ -223,12 +224,15 @@ def retry_later(statement_id: int, attempt: int, error: str) -> bool:
     `error` as a note, for the task to send itself again, if this attempt still has automatic retries left
     (`STATEMENT_AUTO_RETRIES`); otherwise failed, for the customer to retry. True if it went back to the
     queue; the task marks it sent once its retry has left (`mark_sent`)."""
-    if attempt <= settings.STATEMENT_AUTO_RETRIES:
-        return bool(
-            _mine(statement_id, attempt).update(
-                status=Statement.Status.QUEUED, progress=0, error=error[:300], heartbeat_at=None, sent_at=None
-            )
+    retries_left = Q(attempts__lte=F("attempts_before") + settings.STATEMENT_AUTO_RETRIES)
+    if (
+        _mine(statement_id, attempt)
+        .filter(retries_left)
+        .update(
+            status=Statement.Status.QUEUED, progress=0, error=error[:300], heartbeat_at=None, sent_at=None
         )
+    ):
+        return True
     fail(statement_id, attempt, INTERRUPTED)
     return False
 
@@ -252,10 +256,11 @@ def fail_stale(now: datetime.datetime | None = None) -> Stale:
         stale = list(
             Statement.objects.filter(status=Statement.Status.RUNNING, heartbeat_at__lt=since)
             .select_for_update(skip_locked=True)
-            .values_list("pk", "attempts")
+            .values_list("pk", "attempts", "attempts_before")
         )
-        again = [pk for pk, attempts in stale if attempts <= settings.STATEMENT_AUTO_RETRIES]
-        given_up = [pk for pk, attempts in stale if attempts > settings.STATEMENT_AUTO_RETRIES]
+        most = settings.STATEMENT_AUTO_RETRIES
+        again = [pk for pk, attempts, before in stale if attempts - before <= most]
+        given_up = [pk for pk, attempts, before in stale if attempts - before > most]
         if again:
             Statement.objects.filter(pk__in=again).update(
                 status=Statement.Status.QUEUED,
