@@ -60,6 +60,10 @@ class SessionTimeoutMiddleware:
                 session_expire(request, reason=reason)
                 return _to_login(request, reason)
         response = self.get_response(request)
+        if "HTTP_HX_REQUEST" in request.META and _is_login_redirect(response):
+            # A signed-out page's poll (its session ended in another tab, say): `login_required` redirects,
+            # and htmx would follow and swap the login page into the fragment.
+            return _htmx_to_login(request)
         device = getattr(request, "_device_cookie", None)  # set at sign-in (accounts.sessions)
         if device is not None:
             devices.set_device_cookie(response, device)
@@ -76,17 +80,27 @@ def clock_headers(response: HttpResponseBase, clock: SessionClock) -> None:
     response[LIFETIME_HEADER] = "true" if clock.ends_by_lifetime else "false"
 
 
+def _is_login_redirect(response: HttpResponseBase) -> bool:
+    if response.status_code not in (301, 302, 303) or not response.has_header("Location"):
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+def _htmx_to_login(request: HttpRequest) -> HttpResponseBase:
+    """A redirect would be followed by htmx and the login page swapped into a fragment: send the whole
+    window there, returning to the page the customer was on (not the fragment's URL)."""
+    current = urlsplit(request.META.get("HTTP_HX_CURRENT_URL", ""))
+    page = current.path + (f"?{current.query}" if current.query else "") if current.path else "/"
+    return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': page})}")
+
+
 def _to_login(request: HttpRequest, reason: str) -> HttpResponseBase:
     messages.info(
         request,
         _signed_out_message(reason),
     )
     if "HTTP_HX_REQUEST" in request.META:
-        # A redirect would be followed by htmx and the login page swapped into a fragment: send the whole
-        # window there, returning to the page the customer was on (not the fragment's URL).
-        current = urlsplit(request.META.get("HTTP_HX_CURRENT_URL", ""))
-        page = current.path + (f"?{current.query}" if current.query else "") if current.path else "/"
-        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': page})}")
+        return _htmx_to_login(request)
     if request.method in ("GET", "HEAD"):
         return redirect_to_login(request.get_full_path())
     # After sign-in `next` is opened with a GET: for a form that was being posted, return to the page that

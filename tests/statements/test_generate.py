@@ -239,3 +239,25 @@ def test_a_customers_retry_gets_the_automatic_retries_again(alice, account, sett
     with time_machine.travel(when, tick=False):
         services.statement_retry(user=alice, statement_id=statement.pk)
     assert worker_dies().requeued == [statement.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_arrives_while_its_row_is_being_marked_sent_still_claims_it(alice, account):
+    """The sender marks the statement sent just as the worker's task starts: the claim waits for that
+    UPDATE, then takes the statement (it once skipped the locked row, and the statement stayed queued)."""
+    from tests.threads import HeldOpen, Worker, wait_until_blocked_by
+
+    with time_machine.travel(NOW, tick=False):
+        statement, _ = services.statement_request(
+            user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+        )
+    sender = HeldOpen(lambda: services.mark_sent([statement.pk]))
+    sender.start_and_wait()
+    worker = Worker(lambda: services.claim(statement.pk))
+    worker.start()
+    wait_until_blocked_by(sender.pid, "the claim")
+    sender.release()
+    sender.outcome()
+    assert worker.outcome() == 1
+    statement.refresh_from_db()
+    assert (statement.status, statement.attempts) == (Statement.Status.RUNNING, 1)

@@ -339,14 +339,15 @@ def test_the_status_is_a_row_for_htmx_and_a_page_otherwise(customer, alice, acco
     assert row.status_code == 200
     body = row.content.decode()
     assert body.lstrip().startswith("<li") and "<html" not in body
-    assert f'hx-get="{url}" hx-trigger="every 2s" hx-swap="outerHTML"' in body
+    # Only the status and the progress bar poll: focus on the row's links is never taken by a swap.
+    assert f'hx-get="{url}?part=live" hx-trigger="every 2s" hx-swap="outerHTML"' in body
     assert "statements-announce" not in body  # nothing to say while it runs
     assert "HX-Request" in row["Vary"]
 
     page = customer.get(url)
     body = page.content.decode()
     assert "<html" in body and "<h1>Statement</h1>" in body
-    assert f'hx-get="{url}?detail=1" hx-trigger="every 2s"' in body  # its own page polls for the same row
+    assert f'hx-get="{url}?part=live&amp;detail=1" hx-trigger="every 2s"' in body  # its own page polls too
     assert f'<a href="{url}">Refresh' in body  # without JavaScript
     assert "HX-Request" in page["Vary"]
 
@@ -683,3 +684,32 @@ def test_an_upload_without_end_is_cut_off_not_read(rf):
     handler.receive_data_chunk(b"x" * 25, 0)  # past the limit, within the slack
     with pytest.raises(StopUpload):
         handler.receive_data_chunk(b"x" * 10, 25)
+
+
+def test_a_poll_after_the_session_ended_sends_the_window_to_sign_in(client, alice, account):
+    """Signed out in another tab: the row's next poll must not swap the sign-in page into the list."""
+    statement, _ = services.statement_request(
+        user=alice, account_id=account.pk, period=periods.month(datetime.date(2026, 10, 1))
+    )
+    response = client.get(
+        reverse("statement_status", args=[statement.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/statements/",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=%2Fstatements%2F"
+
+
+def test_the_poll_swaps_only_the_live_part_until_done_then_the_whole_row(customer, alice, account):
+    statement = _request(alice, account)
+    url = reverse("statement_status", args=[statement.pk]) + "?part=live"
+    live = customer.get(url, **HX)
+    body = live.content.decode()
+    assert body.lstrip().startswith('<div class="statement-live"') and "Waiting to start: 0%" in body
+    assert "<a " not in body and "<button" not in body and "HX-Retarget" not in live
+    generate.build(statement.pk)
+    done = customer.get(url, **HX)
+    assert (done["HX-Retarget"], done["HX-Reswap"]) == (f"#statement-{statement.pk}", "outerHTML")
+    body = done.content.decode()
+    assert body.lstrip().startswith("<li") and "Download PDF" in body and "hx-trigger" not in body
+    assert "is ready to download." in body

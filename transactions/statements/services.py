@@ -169,16 +169,11 @@ def claim(statement_id: int, now: datetime.datetime | None = None) -> int | None
     """Take a queued statement for this task: running, attempts + 1. Returns the attempt number, or None if
     it is not queued (ready, failed, or another task holds it): that task then does nothing."""
     now = now or timezone.now()
+    # One conditional UPDATE: if another transaction holds the row (the sender marking it sent, a second
+    # worker claiming it), it waits and then looks again at the row as that one left it. (Skipping a locked
+    # row instead left a statement queued for hours: its only task ran while `mark_sent` held the row.)
     with transaction.atomic():
-        claimed = (
-            Statement.objects.filter(pk=statement_id, status=Statement.Status.QUEUED)
-            .select_for_update(skip_locked=True)
-            .values_list("attempts", flat=True)
-            .first()
-        )
-        if claimed is None:
-            return None
-        Statement.objects.filter(pk=statement_id).update(
+        claimed = Statement.objects.filter(pk=statement_id, status=Statement.Status.QUEUED).update(
             status=Statement.Status.RUNNING,
             attempts=F("attempts") + 1,
             progress=0,
@@ -186,7 +181,9 @@ def claim(statement_id: int, now: datetime.datetime | None = None) -> int | None
             started_at=now,
             heartbeat_at=now,
         )
-    return claimed + 1
+        if not claimed:
+            return None
+        return Statement.objects.filter(pk=statement_id).values_list("attempts", flat=True).get()
 
 
 def _mine(statement_id: int, attempt: int):

@@ -28,6 +28,7 @@ from transactions.statements.models import Statement
 _PAGE = "statements/statements.html"
 _ONE = "statements/statement.html"
 _ROW = "statements/_statement.html"
+_LIVE = "statements/_statement_live.html"
 _REFUSED = "statements/download_refused.html"
 _VERIFY = "statements/verify.html"
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
@@ -153,7 +154,24 @@ def _news(statement: Statement, period: str) -> str:
 @login_required
 @require_safe
 def statement_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The statement's page; for HTMX its row, or (`part=live`, the poll of a statement being made) only
+    its status and progress bar while it is being made, and the whole row, retargeted, once it is done."""
     statement = _statement_or_404(request, pk)
+    if request.htmx and request.GET.get("part") == "live":
+        if not statement.is_done:
+            context = {
+                "s": statement,
+                "status_url": reverse("statement_status", args=[statement.pk]),
+                "detail": request.GET.get("detail") == "1",
+            }
+            response = render(request, _LIVE, context)
+            patch_vary_headers(response, ["HX-Request"])
+            return response
+        period = labels.period_label(statement.first_day, statement.last_day)
+        response = _row(request, statement, announce=_news(statement, period))
+        response["HX-Retarget"] = f"#statement-{statement.pk}"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     period = labels.period_label(statement.first_day, statement.last_day)
     return _row(request, statement, announce=_news(statement, period) if request.htmx else "")
 
