@@ -268,9 +268,10 @@ def test_the_list_shows_each_state_with_what_it_needs(customer, alice, account):
 
     assert "Download PDF" in rows[ready.pk] and "Download CSV" in rows[ready.pk]
     assert "3 entries" in rows[ready.pk]
-    assert f'title="{ready.pdf_sha256}"' in rows[ready.pk]
-    assert f"{ready.pdf_sha256[:8]}…{ready.pdf_sha256[-8:]}" in rows[ready.pk]
-    assert ready.csv_sha256 in rows[ready.pk]
+    # The checksum shown first is the one printed in the PDF's footer (the CSV's); the PDF file's below it.
+    assert f'title="{ready.csv_sha256}"' in rows[ready.pk]
+    assert f"{ready.csv_sha256[:8]}…{ready.csv_sha256[-8:]}" in rows[ready.pk]
+    assert ready.pdf_sha256 in rows[ready.pk]
     assert re.search(r"\d+(\.\d)?\s(KB|bytes)", rows[ready.pk])
     assert "hx-trigger" not in rows[ready.pk]
 

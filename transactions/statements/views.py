@@ -226,7 +226,15 @@ def verify(request: HttpRequest) -> HttpResponse:
     oracle must be; the upload is hashed as it arrives and never kept (verification.HashingUploadHandler,
     set before anything reads the body: hence CSRF is checked by `_verify`, after it)."""
     if request.method == "POST":
-        if refused := ratelimit.limit_hit(request, "statement_verify", ratelimit.by_ip(request)):
+        if refused := ratelimit.limit_hit(
+            request,
+            "statement_verify",
+            ratelimit.by_ip(request),
+            back=(
+                reverse("statement_verify"),
+                "Verify a statement",
+            ),  # a verifier has no sign-in to go back to
+        ):
             return refused
         # A body announced larger than any statement is refused before a byte of it is read: an anonymous
         # client must not hold a worker for as long as it likes to send.
