@@ -74,8 +74,8 @@ def download_url(statement: Statement, fmt: str, user: User) -> str:
 
 
 def may_download(user: User, statement: Statement) -> bool:
-    """Whether `user` may have this statement's files: its account's owner. (Staff: issue 16's admin path
-    adds its permission here, and calls `file_response`.)"""
+    """Whether `user` may have this statement's files through the customer's link: its account's owner.
+    (Staff download from the admin, with the `statements.download_statement` permission: admin.py.)"""
     return user.is_authenticated and statement.account.owner_id == user.pk
 
 

@@ -89,6 +89,7 @@ class Statement(models.Model):
 
     class Meta:
         ordering = ["-first_day", "-id"]
+        permissions = [("download_statement", "Can download a customer's statement files")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "first_day", "last_day"], name="statement_one_per_period"
