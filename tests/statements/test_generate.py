@@ -5,7 +5,6 @@ import csv
 import datetime
 import hashlib
 import io
-import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,9 +12,8 @@ import time_machine
 from django.urls import reverse
 
 from accounts.models import Account
-from portal.seeding.history import posted_at
 from tests.factories import AccountFactory
-from transactions import services as ledger
+from tests.statements.ledger import post
 from transactions.statements import generate, periods, services
 from transactions.statements.models import Statement
 
@@ -24,20 +22,7 @@ NOW = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=IST)
 
 
 def _post(account: Account, when: datetime.datetime, paise: int, what: str = "Groceries") -> None:
-    with posted_at(when):
-        if paise > 0:
-            ledger.deposit_create(
-                account=account, amount_paise=paise, description=what, idempotency_key=str(uuid.uuid4())
-            )
-        else:
-            ledger.payment_create(
-                account=account,
-                amount_paise=-paise,
-                description=what,
-                counterparty="DMart",
-                category="groceries",
-                idempotency_key=str(uuid.uuid4()),
-            )
+    post(account, when, paise, what)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime
 import hashlib
 import io
 import unicodedata
-import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +14,8 @@ import time_machine
 from pypdf import PdfReader
 
 from accounts.models import Account
-from portal.seeding.history import posted_at
 from tests.factories import AccountFactory
-from transactions import services as ledger
+from tests.statements.ledger import post
 from transactions.models import Transaction
 from transactions.statements import generate, periods, services
 from transactions.statements import typesetting as ts
@@ -75,20 +73,7 @@ def _render(header: Header, rows: list[Row]) -> bytes:
 
 
 def _post(account: Account, when: datetime.datetime, paise: int, what: str) -> None:
-    with posted_at(when):
-        if paise > 0:
-            ledger.deposit_create(
-                account=account, amount_paise=paise, description=what, idempotency_key=str(uuid.uuid4())
-            )
-        else:
-            ledger.payment_create(
-                account=account,
-                amount_paise=-paise,
-                description=what,
-                counterparty="प्रिया शर्मा",
-                category="groceries",
-                idempotency_key=str(uuid.uuid4()),
-            )
+    post(account, when, paise, what, counterparty="प्रिया शर्मा")
 
 
 @pytest.fixture

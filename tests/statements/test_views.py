@@ -7,7 +7,6 @@ import datetime
 import hashlib
 import html
 import re
-import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,9 +20,8 @@ from django.urls import reverse
 
 from accounts.models import Account
 from portal.models import AuditEvent
-from portal.seeding.history import posted_at
 from tests.factories import AccountFactory
-from transactions import services as ledger
+from tests.statements.ledger import post
 from transactions.insights.periods import add_months
 from transactions.statements import downloads, generate, periods, services, views
 from transactions.statements.models import Statement
@@ -46,19 +44,7 @@ def _pinned_clock():
 
 
 def _post(account: Account, when: datetime.datetime, paise: int, what: str) -> None:
-    with posted_at(when):
-        if paise > 0:
-            ledger.deposit_create(
-                account=account, amount_paise=paise, description=what, idempotency_key=str(uuid.uuid4())
-            )
-        else:
-            ledger.payment_create(
-                account=account,
-                amount_paise=-paise,
-                description=what,
-                counterparty="DMart",
-                idempotency_key=str(uuid.uuid4()),
-            )
+    post(account, when, paise, what)
 
 
 @pytest.fixture
